@@ -1,0 +1,63 @@
+"""Run the API on 127.0.0.1, announce port and token on stdout, and never outlive the caller."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+import threading
+
+import uvicorn
+
+from .. import __version__
+from ..config import PipelineConfig
+from ..pipeline import TalkingFacePipeline
+from .app import create_app
+
+READY_PREFIX = "AVI_TALKING_READY "
+
+
+def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+          exit_on_stdin_eof: bool = False) -> None:
+    token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
+    pipeline = TalkingFacePipeline.from_config(config)  # one model load per process, before announcing
+    app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds)
+
+    # Bind first so the port is known (port 0 = any free port) before uvicorn starts.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(64)
+    bound_port = sock.getsockname()[1]
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    if exit_on_stdin_eof:
+        threading.Thread(target=_exit_when_stdin_closes, args=(server,), daemon=True).start()
+    announcement = {"port": bound_port, "token": token, "pid": os.getpid(), "version": __version__}
+    _announce_when_started(server, announcement)
+    server.run(sockets=[sock])
+
+
+def _announce_when_started(server: uvicorn.Server, announcement: dict) -> None:
+    def wait_and_print() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            threading.Event().wait(0.02)
+        print(READY_PREFIX + json.dumps(announcement), flush=True)
+
+    threading.Thread(target=wait_and_print, daemon=True).start()
+
+
+def _exit_when_stdin_closes(server: uvicorn.Server) -> None:
+    # Blender holds the write end of our stdin; when Blender exits or dies, read() returns EOF.
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except (OSError, ValueError):
+        pass
+    server.should_exit = True
+    # If a job is mid-computation, graceful shutdown may wait on it; do not linger as an orphan.
+    threading.Timer(5.0, lambda: os._exit(0)).start()

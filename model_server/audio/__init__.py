@@ -1,0 +1,1 @@
+"""Speech front-end: loading, resampling, phone alignment, prosody."""

@@ -1,0 +1,75 @@
+"""What the speech front-end hands to the agent and to synthesis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 16_000  # every stage after loading works at 16 kHz mono
+
+
+@dataclass(frozen=True)
+class Audio:
+    samples: np.ndarray  # (n,) float32 in [-1, 1], mono, SAMPLE_RATE
+    source_sample_rate: int
+    source: str  # file name or "<upload>", for messages
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Phone:
+    phone: str  # ARPAbet without stress digits ("AA", "P", ...), "SIL" for silence
+    start: float  # seconds
+    end: float
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+
+
+@dataclass
+class Alignment:
+    phones: list[Phone]
+    words: list[Word]
+    transcript: str
+    method: str  # "forced", "recognition", or the fallback that produced it
+
+
+@dataclass
+class Prosody:
+    """Per-frame prosody at the animation frame rate: frame i is time i / fps."""
+
+    fps: float
+    f0: np.ndarray  # (T,) Hz, 0 where unvoiced
+    voicing: np.ndarray  # (T,) 0..1
+    loudness: np.ndarray  # (T,) dBFS (RMS), about -90 in silence
+    loudness_norm: np.ndarray  # (T,) 0..1, clip-relative loudness for articulation
+
+
+@dataclass
+class SpeechSegment:
+    """A stretch of speech between pauses; the unit the agent writes one instruction for."""
+
+    start: float
+    end: float
+    text: str
+    speaking_rate: float  # phones per second
+    mean_f0: float  # Hz over voiced frames (0 if none)
+    f0_range: float  # semitones, 10th..90th percentile
+    mean_loudness: float  # dBFS over speech frames
+    pause_after: float  # seconds of silence that follow
+
+
+@dataclass
+class SpeechAnalysis:
+    audio: Audio
+    alignment: Alignment
+    prosody: Prosody
+    segments: list[SpeechSegment] = field(default_factory=list)

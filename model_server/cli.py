@@ -1,0 +1,99 @@
+"""Command line: the same pipeline as the server, without Blender.
+
+    python -m model_server instruct AUDIO [--transcript TEXT]
+    python -m model_server animate AUDIO [--transcript TEXT] [--instruction TEXT] [--seed N] [--fps F] -o OUT.json
+    python -m model_server serve [--port 0] [--exit-on-stdin-eof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, PipelineConfig
+from .errors import InputError
+
+
+def _progress_to_stderr(fraction: float, stage: str) -> None:
+    print(f"[{fraction * 100:5.1f}%] {stage}", file=sys.stderr, flush=True)
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--flame-model", type=Path, help="your FLAME model (.pkl/.npz) for the FLAME retarget")
+    parser.add_argument("--max-audio-minutes", type=float, default=DEFAULT_MAX_AUDIO_SECONDS / 60)
+    parser.add_argument("--agent", default="baseline", help="instruction agent (default: baseline)")
+    parser.add_argument("--synthesis", default="baseline", help="synthesis model (default: baseline)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _add_audio_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", type=Path, help="speech file (WAV, FLAC, OGG, MP3)")
+    parser.add_argument("--transcript", help="the dialogue text (forced alignment instead of recognition)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model_server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    instruct = commands.add_parser("instruct", help="speech → visual instruction (JSON on stdout)")
+    _add_audio_options(instruct)
+    _add_pipeline_options(instruct)
+
+    animate = commands.add_parser("animate", help="speech (+ instruction) → curves file")
+    _add_audio_options(animate)
+    animate.add_argument("--instruction", help="visual instruction; omitted: the agent writes one")
+    animate.add_argument("--seed", type=int, default=0)
+    animate.add_argument("--fps", type=float, default=DEFAULT_FPS)
+    animate.add_argument("-o", "--output", type=Path, required=True, help="curves file to write (.json)")
+    _add_pipeline_options(animate)
+
+    serve = commands.add_parser("serve", help="run the HTTP API for the Blender extension")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--token", help="default: $AVI_TALKING_TOKEN or a random one, printed on start")
+    serve.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when the parent closes stdin")
+    _add_pipeline_options(serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = PipelineConfig(max_audio_seconds=args.max_audio_minutes * 60, flame_model=args.flame_model,
+                            agent=args.agent, synthesis=args.synthesis)
+    try:
+        if args.command == "serve":
+            from .api.serve import serve
+
+            serve(config, host=args.host, port=args.port, token=args.token,
+                  exit_on_stdin_eof=args.exit_on_stdin_eof)
+            return 0
+        return _run_pipeline_command(args, config)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+
+
+def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> int:
+    from .audio.loading import load_audio
+    from .curves import save_curves
+    from .pipeline import TalkingFacePipeline
+
+    progress = (lambda fraction, stage: None) if args.quiet else _progress_to_stderr
+    audio = load_audio(args.audio, max_seconds=config.max_audio_seconds)
+    pipeline = TalkingFacePipeline.from_config(config)
+    if args.command == "instruct":
+        result = pipeline.instruct(audio, args.transcript, progress=progress)
+        print(json.dumps(result, indent=2))
+        return 0
+    curves = pipeline(audio, transcript=args.transcript, instruction=args.instruction,
+                      seed=args.seed, fps=args.fps, progress=progress)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    save_curves(curves, args.output)
+    print(f"wrote {args.output}: {curves['num_frames']} frames at {curves['fps']:g} fps", file=sys.stderr)
+    return 0

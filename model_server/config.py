@@ -1,0 +1,23 @@
+"""Settings of the model process, with defaults in code and overrides from CLI flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# model_server/ and assets/ are siblings both in the repo and inside the packaged extension.
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+DEMO_AUDIO = ASSETS_DIR / "demo_speech.wav"
+DEMO_TRANSCRIPT = ASSETS_DIR / "demo_speech.txt"
+DEMO_HEAD = ASSETS_DIR / "demo_head.blend"
+
+DEFAULT_FPS = 25.0  # the paper's frame rate
+DEFAULT_MAX_AUDIO_SECONDS = 30 * 60.0
+
+
+@dataclass
+class PipelineConfig:
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
+    flame_model: Path | None = None  # user's FLAME file; without it the default retarget is used
+    agent: str = "baseline"
+    synthesis: str = "baseline"

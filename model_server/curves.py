@@ -1,0 +1,135 @@
+"""The curves file: the one format that carries animation from the model process to Blender.
+
+Defined here once and documented in the README. Stdlib only, because the Blender add-on
+imports this module (bundled inside the extension) to read exactly what the server writes.
+
+    {
+      "format": "avi-talking.curves", "version": 1,
+      "fps": 25.0, "num_frames": T,               # frame i samples time i / fps
+      "flame": {"expression": T x 50, "jaw": T x 3 (axis-angle, radians), "retarget": {...}},
+      "arkit": {"names": [52 ARKit names], "weights": T x 52},
+      "instruction": "...", "segments": [{"start", "end", "instruction"}],
+      "transcript": "...", "phones": [{"phone", "start", "end"}],
+      "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ...},
+      "takes": [...]                                  # optional: extra sampled styles
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .arkit import ARKIT_NAMES, FLAME_EXPRESSION_DIM, FLAME_JAW_DIM
+
+FORMAT = "avi-talking.curves"
+VERSION = 1
+
+
+class CurvesFormatError(ValueError):
+    """The file is not a curves file this version can read; the message says what is wrong."""
+
+
+def num_frames_for(duration_s: float, fps: float) -> int:
+    """Frames that cover the whole clip: frame i samples time i / fps."""
+    return max(1, int(math.ceil(duration_s * fps - 1e-6)))
+
+
+def build_curves(
+    *,
+    fps: float,
+    arkit_weights: list[list[float]],
+    flame_expression: list[list[float]],
+    flame_jaw: list[list[float]],
+    instruction: str,
+    segments: list[dict[str, Any]],
+    transcript: str,
+    phones: list[dict[str, Any]],
+    model: dict[str, Any],
+    retarget: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble a curves document from plain lists and check it before it leaves the process."""
+    curves = {
+        "format": FORMAT,
+        "version": VERSION,
+        "fps": float(fps),
+        "num_frames": len(arkit_weights),
+        "flame": {
+            "expression": flame_expression,
+            "jaw": flame_jaw,
+            "retarget": retarget or {},
+        },
+        "arkit": {"names": list(ARKIT_NAMES), "weights": arkit_weights},
+        "instruction": instruction,
+        "segments": segments,
+        "transcript": transcript,
+        "phones": phones,
+        "model": model,
+    }
+    validate_curves(curves)
+    return curves
+
+
+def _check_matrix(value: Any, rows: int, cols: int, where: str) -> None:
+    if not isinstance(value, list) or len(value) != rows:
+        raise CurvesFormatError(f"{where}: expected {rows} frames, got {len(value) if isinstance(value, list) else type(value).__name__}")
+    for i, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != cols:
+            raise CurvesFormatError(f"{where}[{i}]: expected {cols} values per frame")
+        for x in row:
+            if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x):
+                raise CurvesFormatError(f"{where}[{i}]: values must be finite numbers")
+
+
+def validate_curves(curves: Any) -> None:
+    """Raise CurvesFormatError with a precise message unless `curves` is a valid curves document."""
+    if not isinstance(curves, dict):
+        raise CurvesFormatError("curves file must be a JSON object")
+    if curves.get("format") != FORMAT:
+        raise CurvesFormatError(f"not a curves file: format is {curves.get('format')!r}, expected {FORMAT!r}")
+    if curves.get("version") != VERSION:
+        raise CurvesFormatError(f"curves version {curves.get('version')!r} is not supported (this reader knows {VERSION})")
+    fps = curves.get("fps")
+    if not isinstance(fps, (int, float)) or not fps > 0:
+        raise CurvesFormatError("fps must be a positive number")
+    frames = curves.get("num_frames")
+    if not isinstance(frames, int) or frames < 1:
+        raise CurvesFormatError("num_frames must be a positive integer")
+    flame = curves.get("flame")
+    arkit = curves.get("arkit")
+    if not isinstance(flame, dict) or not isinstance(arkit, dict):
+        raise CurvesFormatError("curves file needs 'flame' and 'arkit' objects")
+    _check_matrix(flame.get("expression"), frames, FLAME_EXPRESSION_DIM, "flame.expression")
+    _check_matrix(flame.get("jaw"), frames, FLAME_JAW_DIM, "flame.jaw")
+    if list(arkit.get("names", [])) != list(ARKIT_NAMES):
+        raise CurvesFormatError("arkit.names must list the 52 ARKit blendshape names in ARKit order")
+    _check_matrix(arkit.get("weights"), frames, len(ARKIT_NAMES), "arkit.weights")
+    for key in ("instruction", "transcript"):
+        if not isinstance(curves.get(key), str):
+            raise CurvesFormatError(f"{key} must be a string")
+    for seg in curves.get("segments", None) or []:
+        if not (isinstance(seg, dict) and {"start", "end", "instruction"} <= seg.keys()):
+            raise CurvesFormatError("each segment needs start, end and instruction")
+    if not isinstance(curves.get("segments"), list) or not isinstance(curves.get("phones"), list):
+        raise CurvesFormatError("segments and phones must be lists")
+    for phone in curves["phones"]:
+        if not (isinstance(phone, dict) and {"phone", "start", "end"} <= phone.keys()):
+            raise CurvesFormatError("each phone needs phone, start and end")
+    if not isinstance(curves.get("model"), dict):
+        raise CurvesFormatError("model must be an object naming what produced the curves")
+
+
+def save_curves(curves: dict[str, Any], path: str | Path) -> None:
+    validate_curves(curves)
+    Path(path).write_text(json.dumps(curves, separators=(",", ":")), encoding="utf-8")
+
+
+def load_curves(path: str | Path) -> dict[str, Any]:
+    try:
+        curves = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CurvesFormatError(f"cannot read curves file {path}: {exc}") from exc
+    validate_curves(curves)
+    return curves
