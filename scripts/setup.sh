@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent set-up: Debian packages, then a Python 3.11 environment with the model process,
+# Blender (bpy) and the test tools. Re-running skips whatever is already in place.
+#   AVI_VENV   where the environment lives (default: .venv in the repo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(espeak-ng sox alsa-utils libsndfile1)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv="${AVI_VENV:-.venv}"
+python="${AVI_PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+
+# Reinstall only when the requirements change (bpy alone is a few hundred MB).
+stamp="$venv/.requirements.sha256"
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+echo "environment ready: $venv"

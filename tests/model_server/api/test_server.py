@@ -1,0 +1,163 @@
+"""The model process as a real subprocess over a real socket: auth, jobs, progress, cancel, bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from model_server.api.serve import READY_PREFIX
+from model_server.curves import validate_curves
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def start_server() -> tuple[subprocess.Popen, str, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "model_server", "serve", "--port", "0", "--exit-on-stdin-eof"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(READY_PREFIX):
+            info = json.loads(line[len(READY_PREFIX):])
+            return proc, f"http://127.0.0.1:{info['port']}", info["token"]
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    pytest.fail("server did not announce itself")
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, url, token = start_server()
+    yield url, token
+    proc.stdin.close()
+    proc.wait(timeout=20)
+
+
+def call(url: str, path: str, token: str | None, body: dict | None = None, method: str | None = None):
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def wait_for(url: str, token: str, job_id: str, timeout: float = 120) -> tuple[dict, list[tuple[float, str]]]:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, job = call(url, f"/v1/jobs/{job_id}", token)
+        assert status == 200
+        seen.append((job["progress"], job["stage"]))
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job, seen
+        time.sleep(0.05)
+    pytest.fail(f"job {job_id} did not finish")
+
+
+def test_requests_without_the_right_token_are_rejected(server):
+    url, token = server
+    assert call(url, "/v1/health", None)[0] == 401
+    assert call(url, "/v1/health", token + "x")[0] == 401
+    assert call(url, "/v1/openapi.json", None)[0] == 401
+
+
+def test_health_and_openapi_schema(server):
+    url, token = server
+    status, health = call(url, "/v1/health", token)
+    assert status == 200 and health["status"] == "ok"
+    assert "synthesis" in health["models"]
+    status, schema = call(url, "/v1/openapi.json", token)
+    assert status == 200
+    assert {"/v1/animate", "/v1/instruct", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel"} <= schema["paths"].keys()
+
+
+def test_animate_job_reports_progress_and_returns_curves(server, front_center_wav):
+    url, token = server
+    status, created = call(url, "/v1/animate", token, {
+        "audio_path": str(front_center_wav), "transcript": "front center", "fps": 30.0, "seed": 3})
+    assert status == 202
+    job, seen = wait_for(url, token, created["job_id"])
+    assert job["state"] == "succeeded", job["error"]
+    progress = [p for p, _ in seen]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    curves = job["result"]
+    validate_curves(curves)
+    duration = soundfile.info(str(front_center_wav)).duration
+    assert curves["num_frames"] == math.ceil(duration * 30.0 - 1e-6)
+    assert curves["fps"] == 30.0
+    assert [p["phone"] for p in curves["phones"] if p["phone"] != "SIL"][:3] == ["F", "R", "AH"]
+
+
+def test_instruct_job_writes_an_instruction_per_segment(server, front_center_wav):
+    url, token = server
+    audio_b64 = base64.b64encode(front_center_wav.read_bytes()).decode()
+    status, created = call(url, "/v1/instruct", token, {"audio_b64": audio_b64, "filename": "fc.wav"})
+    assert status == 202
+    job, _ = wait_for(url, token, created["job_id"])
+    assert job["state"] == "succeeded", job["error"]
+    result = job["result"]
+    assert result["instruction"].startswith("A") and "person speaks with" in result["instruction"]
+    assert result["segments"] and all(s["end"] > s["start"] for s in result["segments"])
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"audio_b64": base64.b64encode(b"RIFF\x00\x00not really audio").decode(), "filename": "x.wav"}, "x.wav"),
+    ({"audio_b64": base64.b64encode(b"").decode(), "filename": "empty.wav"}, "empty"),
+    ({"audio_path": "/nonexistent/speech.wav"}, "speech.wav"),
+    ({}, "audio_path or audio_b64"),
+    ({"audio_b64": "%%% not base64"}, "base64"),
+])
+def test_bad_audio_gets_a_4xx_with_a_message_and_the_server_keeps_serving(server, body, fragment):
+    url, token = server
+    status, answer = call(url, "/v1/animate", token, body)
+    assert 400 <= status < 500
+    assert fragment.lower() in answer["detail"].lower()
+    assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_unknown_job_and_retarget_are_404(server, front_center_wav):
+    url, token = server
+    assert call(url, "/v1/jobs/nope", token)[0] == 404
+    status, answer = call(url, "/v1/animate", token, {"audio_path": str(front_center_wav), "retarget_id": "nope"})
+    assert status == 404 and "retarget" in answer["detail"]
+
+
+def test_cancel_stops_a_running_job_and_a_queued_one(server, long_speech_wav):
+    url, token = server
+    _, running = call(url, "/v1/animate", token, {"audio_path": str(long_speech_wav)})
+    _, queued = call(url, "/v1/animate", token, {"audio_path": str(long_speech_wav)})
+    deadline = time.monotonic() + 30
+    while call(url, f"/v1/jobs/{running['job_id']}", token)[1]["state"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert call(url, f"/v1/jobs/{queued['job_id']}/cancel", token, {})[1]["state"] == "cancelled"
+    call(url, f"/v1/jobs/{running['job_id']}/cancel", token, {})
+    job, _ = wait_for(url, token, running["job_id"])
+    assert job["state"] == "cancelled" and job["result"] is None
+    assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_server_exits_when_its_parent_closes_stdin():
+    proc, url, token = start_server()
+    assert call(url, "/v1/health", token)[0] == 200
+    proc.stdin.close()
+    assert proc.wait(timeout=15) is not None
