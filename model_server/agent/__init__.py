@@ -1,0 +1,1 @@
+"""Instruction agent: speech → visual instruction text (stage 1 of AVI-Talking)."""

@@ -1,0 +1,69 @@
+"""Read speech files into 16 kHz mono float32, refusing what cannot be animated with a clear message."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from scipy.signal import resample_poly
+
+from ..errors import AudioError
+from .types import SAMPLE_RATE, Audio
+
+MIN_SECONDS = 0.1
+SILENCE_PEAK_DBFS = -60.0
+
+
+def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_seconds: float = 1800.0) -> Audio:
+    """Decode WAV/FLAC/OGG/MP3 (anything libsndfile reads), mix to mono and resample to 16 kHz."""
+    if isinstance(source, (bytes, bytearray)):
+        name = filename
+        if not source:
+            raise AudioError(f"{name}: the audio file is empty (0 bytes)")
+        opener = lambda: soundfile.SoundFile(io.BytesIO(source))  # noqa: E731
+    else:
+        path = Path(source)
+        name = path.name
+        if not path.is_file():
+            raise AudioError(f"{name}: no such audio file ({path})")
+        if path.stat().st_size == 0:
+            raise AudioError(f"{name}: the audio file is empty (0 bytes)")
+        opener = lambda: soundfile.SoundFile(str(path))  # noqa: E731
+
+    try:
+        with opener() as sound:
+            source_rate = sound.samplerate
+            # Refuse over-long input from the header, before decoding hours of samples.
+            if sound.frames > 0 and sound.frames / source_rate > max_seconds:
+                raise AudioError(
+                    f"{name}: {sound.frames / source_rate / 60:.1f} min is longer than the limit of "
+                    f"{max_seconds / 60:g} min; split the dialogue or raise the limit in the preferences")
+            samples = sound.read(dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{name}: cannot decode audio ({exc}); use WAV, FLAC, OGG or MP3") from exc
+
+    if samples.shape[0] == 0:
+        raise AudioError(f"{name}: the audio has no samples")
+    duration = samples.shape[0] / source_rate
+    if duration > max_seconds:
+        raise AudioError(f"{name}: {duration / 60:.1f} min is longer than the limit of {max_seconds / 60:g} min")
+    if duration < MIN_SECONDS:
+        raise AudioError(f"{name}: {duration * 1000:.0f} ms is too short to animate (at least {MIN_SECONDS:g} s)")
+    mono = samples.mean(axis=1)
+    peak = float(np.max(np.abs(mono)))
+    if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
+        raise AudioError(f"{name}: the audio is silent (peak below {SILENCE_PEAK_DBFS:g} dBFS)")
+    return Audio(samples=_resample(mono, source_rate), source_sample_rate=source_rate, source=name)
+
+
+def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return samples.astype(np.float32)
+    ratio = Fraction(SAMPLE_RATE, rate).limit_denominator(1000)
+    out = resample_poly(samples, ratio.numerator, ratio.denominator)
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
