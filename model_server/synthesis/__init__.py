@@ -1,0 +1,1 @@
+"""Talking-face synthesis (stage 2 of AVI-Talking): speech + instruction → articulation curves."""

@@ -1,0 +1,79 @@
+"""The BASELINE synthesizer: visemes + coarticulation for the lips, rules for the expression layer.
+
+Not the paper's learned stage 2; the reference it must beat and the default until it ships.
+Content (lip motion) comes from phone timing and loudness; style (expression) from the instruction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..arkit import ARKIT_INDEX, ARKIT_NAMES
+from ..audio.types import SpeechAnalysis
+from ..curves import num_frames_for
+from .blinks import blink_curve
+from .coarticulation import blend_visemes, closure_weights
+from .style_layer import prosodic_brows, style_tracks
+
+MAX_JAW_RADIANS = 0.35  # FLAME jaw pitch at jawOpen = 1 (about 20 degrees)
+SMOOTHING_S = 0.02
+_I = ARKIT_INDEX
+_LIP_OPENERS = [_I[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+                                "mouthUpperUpRight", "mouthFunnel")]
+
+
+@dataclass
+class Articulation:
+    arkit: np.ndarray  # (T, 52) ARKit weights in [0, 1]
+    jaw: np.ndarray  # (T, 3) jaw axis-angle in radians; +x opens the mouth
+
+
+class BaselineArticulator:
+    name = "baseline-dominance-visemes"
+
+    def describe(self) -> dict:
+        return {"name": self.name, "kind": "baseline"}
+
+    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float) -> Articulation:
+        duration = analysis.audio.duration
+        frames = num_frames_for(duration, fps)
+        phones = analysis.alignment.phones
+        prosody = analysis.prosody
+        if len(prosody.loudness_norm) != frames:
+            raise ValueError(f"prosody has {len(prosody.loudness_norm)} frames at {prosody.fps} fps, need {frames} at {fps}")
+        rng = np.random.default_rng(seed)
+
+        mouth, jaw_target = blend_visemes(phones, frames, fps)
+        style, jaw_scale, energy = style_tracks(segments, frames, fps)
+        # Per-take variation: the same instruction with another seed varies a little in strength.
+        style *= 1.0 + 0.08 * rng.standard_normal(len(ARKIT_NAMES))
+
+        loud = prosody.loudness_norm
+        jaw_open = jaw_target * (0.55 + 0.6 * loud) * jaw_scale * (0.75 + 0.25 * energy)
+        mouth = mouth * (0.7 + 0.3 * energy)[:, None]
+        sigma = max(0.5, SMOOTHING_S * fps)
+        mouth = gaussian_filter1d(mouth, sigma, axis=0, mode="nearest")
+        jaw_open = gaussian_filter1d(jaw_open, sigma, mode="nearest")
+
+        arkit = mouth + style
+        arkit[:, _I["jawOpen"]] = jaw_open
+        brows = prosodic_brows(prosody, energy) * (1.0 - np.clip(style[:, _I["browDownLeft"]], 0, 1))
+        for name in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"):
+            arkit[:, _I[name]] += brows
+        blink = blink_curve(duration, frames, fps, phones, seed)
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            arkit[:, _I[name]] = np.maximum(arkit[:, _I[name]], blink)
+        arkit = np.clip(arkit, 0.0, 1.0)
+
+        # Lips touch at /p b m/ whatever the style did to the mouth.
+        closure = closure_weights(phones, frames, fps)
+        arkit[:, _LIP_OPENERS] *= (1.0 - closure)[:, None]
+        arkit[:, _I["mouthClose"]] = np.maximum(arkit[:, _I["mouthClose"]], closure * arkit[:, _I["jawOpen"]])
+
+        jaw = np.zeros((frames, 3))
+        jaw[:, 0] = MAX_JAW_RADIANS * arkit[:, _I["jawOpen"]]
+        jaw[:, 1] = 0.1 * (arkit[:, _I["jawLeft"]] - arkit[:, _I["jawRight"]])
+        return Articulation(arkit=arkit, jaw=jaw)
