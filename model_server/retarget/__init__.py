@@ -1,0 +1,1 @@
+"""Retarget from the open ARKit articulation space to FLAME's expression + jaw space."""

@@ -1,0 +1,107 @@
+"""Facial landmarks that fix a face-centred frame: where the mouth, eyes and jaw pivot are.
+
+Coordinates follow FLAME's canonical frame: metres, +x the subject's left, +y up, +z out of the face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    mouth_center: np.ndarray  # (3,) between the lips
+    mouth_left: np.ndarray  # (3,) the subject's left corner (+x)
+    mouth_right: np.ndarray
+    eye_left: np.ndarray  # (3,) centre of the left eye opening
+    eye_right: np.ndarray
+    nose_tip: np.ndarray
+    chin: np.ndarray
+
+    @property
+    def eye_distance(self) -> float:
+        return float(np.linalg.norm(self.eye_left - self.eye_right))
+
+    @property
+    def jaw_pivot(self) -> np.ndarray:
+        """Temporomandibular joint, roughly below the ears: behind and above the mouth corners."""
+        scale = self.eye_distance
+        return np.array([0.0, self.mouth_center[1] + 0.55 * scale, self.mouth_center[2] - 1.25 * scale])
+
+
+def landmarks_from_proportions(vertices: np.ndarray) -> FaceLandmarks:
+    """Landmarks from typical head proportions around the nose tip (the front-most central point).
+
+    Used when the mesh has no open mouth or eye holes to measure. Proportions: adult head,
+    eye distance ≈ 0.27 × head height, mouth 0.5 eye distances below the nose tip.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    height = v[:, 1].max() - v[:, 1].min()
+    central = v[np.abs(v[:, 0] - np.median(v[:, 0])) < 0.05 * height]
+    upper = central[central[:, 1] > np.percentile(v[:, 1], 30)]
+    nose = upper[np.argmax(upper[:, 2])]
+    eye = 0.27 * height
+    x0 = nose[0]
+    mouth = np.array([x0, nose[1] - 0.55 * eye, nose[2] - 0.3 * eye])
+    return FaceLandmarks(
+        mouth_center=mouth,
+        mouth_left=mouth + [0.42 * eye, 0.02 * eye, -0.15 * eye],
+        mouth_right=mouth + [-0.42 * eye, 0.02 * eye, -0.15 * eye],
+        eye_left=np.array([x0 + eye / 2, nose[1] + 0.55 * eye, nose[2] - 0.55 * eye]),
+        eye_right=np.array([x0 - eye / 2, nose[1] + 0.55 * eye, nose[2] - 0.55 * eye]),
+        nose_tip=nose,
+        chin=np.array([x0, nose[1] - 1.35 * eye, nose[2] - 0.35 * eye]),
+    )
+
+
+def landmarks_from_mesh(vertices: np.ndarray, faces: np.ndarray | None) -> FaceLandmarks:
+    """Measure the mouth from the mesh's lip opening (a boundary loop) when it has one."""
+    guess = landmarks_from_proportions(vertices)
+    if faces is None or len(faces) == 0:
+        return guess
+    loops = boundary_loops(np.asarray(faces))
+    v = np.asarray(vertices, dtype=np.float64)
+    scale = guess.eye_distance
+    best, best_distance = None, np.inf
+    for loop in loops:
+        points = v[loop]
+        centre = points.mean(axis=0)
+        width = points[:, 0].max() - points[:, 0].min()
+        distance = np.linalg.norm(centre - guess.mouth_center)
+        if 0.4 * scale < width < 1.5 * scale and distance < 0.8 * scale and distance < best_distance:
+            best, best_distance = points, distance
+    if best is None:
+        return guess
+    left, right = best[np.argmax(best[:, 0])], best[np.argmin(best[:, 0])]
+    centre = best.mean(axis=0)
+    return FaceLandmarks(centre, left, right, guess.eye_left, guess.eye_right, guess.nose_tip, guess.chin)
+
+
+def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
+    """Vertex indices of each hole's rim (edges used by one face only)."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    key = np.sort(edges, axis=1)
+    unique, counts = np.unique(key, axis=0, return_counts=True)
+    rim = unique[counts == 1]
+    neighbours: dict[int, list[int]] = {}
+    for a, b in rim:
+        neighbours.setdefault(int(a), []).append(int(b))
+        neighbours.setdefault(int(b), []).append(int(a))
+    loops, seen = [], set()
+    for start in neighbours:
+        if start in seen:
+            continue
+        loop, current, previous = [start], start, None
+        seen.add(start)
+        while True:
+            options = [n for n in neighbours[current] if n != previous and n not in seen]
+            if not options:
+                break
+            previous, current = current, options[0]
+            seen.add(current)
+            loop.append(current)
+        if len(loop) >= 4:
+            loops.append(np.array(loop))
+    return loops

@@ -1,0 +1,97 @@
+"""Read the user's FLAME model file (.pkl from the FLAME authors, or .npz) without chumpy.
+
+FLAME is licensed by its authors and never ships with this project: users point to their own copy.
+The official pickles are Python-2 pickles of chumpy arrays; a small unpickler turns those into
+numpy arrays so chumpy (unmaintained) is not needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..arkit import FLAME_EXPRESSION_DIM
+from ..errors import InputError
+
+REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
+FLAME_SHAPE_COMPONENTS = 300  # FLAME 2020 / 2023: shapedirs = 300 identity + 100 expression directions
+
+
+class _ChumpyArray:
+    """Stands in for chumpy.Ch while unpickling: keeps only the array it wraps."""
+
+    def __init__(self, *args, **kwargs):
+        self.array = None
+
+    def __setstate__(self, state):
+        value = state.get("x", state.get("a")) if isinstance(state, dict) else state
+        self.array = np.asarray(value)
+
+
+class _FlameUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if module.startswith("chumpy"):
+            return _ChumpyArray
+        return super().find_class(module, name)
+
+
+def _plain(value):
+    if isinstance(value, _ChumpyArray):
+        return value.array
+    if hasattr(value, "toarray"):  # scipy.sparse (J_regressor)
+        return value.toarray()
+    return np.asarray(value)
+
+
+@dataclass
+class FlameModel:
+    v_template: np.ndarray  # (V, 3) metres, FLAME frame (y up, z forward)
+    faces: np.ndarray  # (F, 3)
+    expression_basis: np.ndarray  # (50, V, 3): displacement per unit of each expression coefficient
+    sha256: str
+    source: str
+
+    def template_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.v_template, self.faces, self.expression_basis
+
+
+def load_flame_model(path: str | Path, *, shape_components: int = FLAME_SHAPE_COMPONENTS) -> FlameModel:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"FLAME model not found: {path}. Download FLAME from its authors and point to the .pkl or .npz")
+    raw = path.read_bytes()
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                data = {k: archive[k] for k in archive.files}
+        else:
+            data = _FlameUnpickler(__import__("io").BytesIO(raw), encoding="latin1").load()
+    except Exception as exc:  # any decoding failure is a bad file from the user's point of view
+        raise InputError(f"{path.name}: cannot read as a FLAME model ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path.name}: not a FLAME model (expected a dictionary of arrays)")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise InputError(f"{path.name}: not a FLAME model, missing {', '.join(missing)}")
+    v_template = _plain(data["v_template"]).astype(np.float64)
+    shapedirs = _plain(data["shapedirs"]).astype(np.float64)
+    faces = _plain(data["f"]).astype(np.int64)
+    if v_template.ndim != 2 or v_template.shape[1] != 3:
+        raise InputError(f"{path.name}: v_template must be (V, 3), got {v_template.shape}")
+    if shapedirs.ndim != 3 or shapedirs.shape[:2] != v_template.shape:
+        raise InputError(f"{path.name}: shapedirs must be (V, 3, K) matching v_template, got {shapedirs.shape}")
+    if shapedirs.shape[2] < shape_components + FLAME_EXPRESSION_DIM:
+        raise InputError(f"{path.name}: shapedirs has {shapedirs.shape[2]} components; FLAME expression space needs "
+                         f"{shape_components} shape + {FLAME_EXPRESSION_DIM} expression components")
+    expression = shapedirs[:, :, shape_components:shape_components + FLAME_EXPRESSION_DIM]
+    return FlameModel(
+        v_template=v_template,
+        faces=faces,
+        expression_basis=np.transpose(expression, (2, 0, 1)).copy(),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        source=path.name,
+    )
