@@ -18,6 +18,8 @@ from ..errors import InputError
 from ..pipeline import TalkingFacePipeline
 from ..retarget.arkit_to_flame import FlameRetarget
 from .jobs import JobQueue
+
+FLAME_JAW_KEY_RADIANS = 0.35  # the add-on's FLAME_jaw shape key = this much jaw opening
 from .schemas import (
     API_VERSION, AnimateRequest, AudioInput, FlameHead, FlameHeadRequest, Health, InstructRequest,
     JobCreated, JobStatus, RetargetCreated, RetargetRequest,
@@ -123,6 +125,7 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
             "vertices_b64": _encode(vertices, np.float32),
             "faces_b64": _encode(faces, np.int32),
             "expression_basis_b64": _encode(basis, np.float32),
+            "jaw_open_b64": _encode(model.jaw_open_offsets(FLAME_JAW_KEY_RADIANS), np.float32),
         }
 
     @app.on_event("shutdown")

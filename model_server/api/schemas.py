@@ -71,6 +71,7 @@ class FlameHead(BaseModel):
     vertices_b64: str
     faces_b64: str
     expression_basis_b64: str
+    jaw_open_b64: str = Field(description="float32 V*3: offsets of the jaw opened by 0.35 rad")
 
 
 class Health(BaseModel):

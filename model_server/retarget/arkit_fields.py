@@ -23,6 +23,12 @@ def _box(x: np.ndarray, half: float, soft: float) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
+def _ramp(t: np.ndarray) -> np.ndarray:
+    """Smoothstep of t clipped to 0..1."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
 def _bump(q: np.ndarray, centre, radii) -> np.ndarray:
     return np.exp(-np.sum(((q - np.asarray(centre)) / np.asarray(radii)) ** 2, axis=1))
 
@@ -42,8 +48,11 @@ class FaceRegions:
         front = np.clip((z + 0.9) / 0.4, 0, 1)
         self.front = front
         self.lower_face = np.clip((0.0 - y) / 0.04 + 0.5, 0, 1) * _box(x, 1.15, 0.5) * front * (y > -2.2)
-        self.lower_lip = _box(y + 0.14, 0.16, 0.06) * (y < 0) * _box(x, 0.5, 0.12) * front
-        self.upper_lip = _box(y - 0.14, 0.16, 0.06) * (y >= 0) * _box(x, 0.5, 0.12) * front
+        # Lips: full weight from the rim out to ~0.25 eye distances, fading over the next 0.3, so
+        # mouthClose can bring the whole rim together without a visible edge on the skin.
+        across = _ramp((0.85 - np.abs(x)) / 0.35)
+        self.lower_lip = (y < 0) * _ramp((y + 0.55) / 0.3) * across * front
+        self.upper_lip = (y >= 0) * _ramp((0.55 - y) / 0.3) * across * front
         self.lips = self.lower_lip + self.upper_lip
         self.corner_left = _bump(q, (0.45, 0.0, -0.1), (0.22, 0.2, 0.35)) * front
         self.corner_right = _bump(q, (-0.45, 0.0, -0.1), (0.22, 0.2, 0.35)) * front

@@ -18,7 +18,8 @@ from ..arkit import FLAME_EXPRESSION_DIM
 from ..errors import InputError
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
-FLAME_SHAPE_COMPONENTS = 300  # FLAME 2020 / 2023: shapedirs = 300 identity + 100 expression directions
+FLAME_SHAPE_COMPONENTS = 300
+JAW_JOINT = 2  # FLAME joints: global, neck, jaw, left eye, right eye  # FLAME 2020 / 2023: shapedirs = 300 identity + 100 expression directions
 
 
 class _ChumpyArray:
@@ -54,9 +55,18 @@ class FlameModel:
     expression_basis: np.ndarray  # (50, V, 3): displacement per unit of each expression coefficient
     sha256: str
     source: str
+    jaw_weights: np.ndarray  # (V,) skinning weight of the jaw joint
+    jaw_joint: np.ndarray  # (3,) jaw joint position in the template
 
     def template_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.v_template, self.faces, self.expression_basis
+
+    def jaw_open_offsets(self, radians: float) -> np.ndarray:
+        """(V, 3) displacement of the template when the jaw opens by `radians` (linear blend skinning)."""
+        c, s = np.cos(radians), np.sin(radians)
+        p = self.v_template - self.jaw_joint
+        rotated = np.stack([p[:, 0], c * p[:, 1] - s * p[:, 2], s * p[:, 1] + c * p[:, 2]], axis=1)
+        return self.jaw_weights[:, None] * (rotated - p)
 
 
 def load_flame_model(path: str | Path, *, shape_components: int = FLAME_SHAPE_COMPONENTS) -> FlameModel:
@@ -88,10 +98,16 @@ def load_flame_model(path: str | Path, *, shape_components: int = FLAME_SHAPE_CO
         raise InputError(f"{path.name}: shapedirs has {shapedirs.shape[2]} components; FLAME expression space needs "
                          f"{shape_components} shape + {FLAME_EXPRESSION_DIM} expression components")
     expression = shapedirs[:, :, shape_components:shape_components + FLAME_EXPRESSION_DIM]
+    weights = _plain(data["weights"]).astype(np.float64)
+    regressor = _plain(data["J_regressor"]).astype(np.float64)
+    if weights.shape[0] != len(v_template) or weights.shape[1] <= JAW_JOINT or regressor.shape[1] != len(v_template):
+        raise InputError(f"{path.name}: weights / J_regressor do not match the template's {len(v_template)} vertices")
     return FlameModel(
         v_template=v_template,
         faces=faces,
         expression_basis=np.transpose(expression, (2, 0, 1)).copy(),
         sha256=hashlib.sha256(raw).hexdigest(),
         source=path.name,
+        jaw_weights=weights[:, JAW_JOINT],
+        jaw_joint=(regressor @ v_template)[JAW_JOINT],
     )

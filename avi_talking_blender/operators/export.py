@@ -1,0 +1,83 @@
+"""Bake and export the animated face: glTF binary (morph-target weights) or FBX (shape-key animation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from ..targets import TargetError, find_target
+
+
+class AVI_TALKING_OT_export_animation(bpy.types.Operator):
+    """Export the animated face with its shape-key animation"""
+
+    bl_idname = "avi_talking.export_animation"
+    bl_label = "Export Animation"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    format: EnumProperty(items=[("GLB", "glTF binary (.glb)", "Morph-target weights animation"),
+                                ("FBX", "FBX (.fbx)", "Shape-key animation")], default="GLB")
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            stem = bpy.path.display_name_from_filepath(bpy.data.filepath) or "face"
+            self.filepath = f"//{stem}.{self.format.lower()}"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            target = find_target(context.scene.avi_talking.target)
+        except TargetError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        key = target.obj.data.shape_keys
+        if key is None or key.animation_data is None or key.animation_data.action is None:
+            self.report({"ERROR"}, f"'{target.obj.name}' has no shape-key animation: run Generate first")
+            return {"CANCELLED"}
+        path = Path(bpy.path.abspath(self.filepath))
+        suffix = ".glb" if self.format == "GLB" else ".fbx"
+        path = path.with_suffix(suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
+        with _selection(context, objects):
+            if self.format == "GLB":
+                bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
+                                          export_animations=True, export_morph=True, export_morph_normal=False,
+                                          export_force_sampling=True, export_animation_mode="ACTIVE_ACTIONS")
+            else:
+                bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"MESH", "ARMATURE"},
+                                         bake_anim=True, bake_anim_use_all_actions=False,
+                                         bake_anim_use_nla_strips=False, add_leaf_bones=False)
+        if not path.is_file():
+            self.report({"ERROR"}, f"export did not write {path}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"AVI-Talking: exported {path}")
+        return {"FINISHED"}
+
+
+class _selection:
+    """Select exactly `objects` for the exporter, then give the user their selection back."""
+
+    def __init__(self, context, objects):
+        self.context, self.objects = context, objects
+
+    def __enter__(self):
+        layer = self.context.view_layer
+        self.previous = [o for o in layer.objects if o.select_get()]
+        self.previous_active = layer.objects.active
+        for obj in self.previous:
+            obj.select_set(False)
+        for obj in self.objects:
+            obj.select_set(True)
+        layer.objects.active = self.objects[0]
+
+    def __exit__(self, *exc):
+        layer = self.context.view_layer
+        for obj in layer.objects:
+            obj.select_set(obj in self.previous)
+        layer.objects.active = self.previous_active
+        return False

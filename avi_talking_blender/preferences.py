@@ -1,0 +1,59 @@
+"""Add-on preferences: how to reach the model process, and the user's FLAME model."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, FloatProperty, StringProperty
+
+from .client import ApiClient
+
+
+class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    server_mode: EnumProperty(
+        name="Model server",
+        items=[("LOCAL", "Start locally", "The add-on starts the model process on this machine"),
+               ("REMOTE", "Connect to running server", "Use a server already running (e.g. a GPU machine)")],
+        default="LOCAL",
+    )
+    python_path: StringProperty(
+        name="Python interpreter", subtype="FILE_PATH",
+        description="Python with the model server's packages (README set-up creates .venv/bin/python). "
+                    "Empty: Blender's own Python",
+    )
+    remote_url: StringProperty(name="Server URL", default="http://127.0.0.1:8765")
+    remote_token: StringProperty(name="Token", subtype="PASSWORD")
+    flame_model_path: StringProperty(
+        name="FLAME model", subtype="FILE_PATH",
+        description="Your FLAME model file (.pkl or .npz from the FLAME authors): used for the FLAME "
+                    "retarget and the Add FLAME Head operator",
+    )
+    max_audio_minutes: FloatProperty(name="Longest audio (min)", default=30.0, min=0.1, max=600.0)
+
+    def draw(self, context):
+        layout = self.layout
+        layout.prop(self, "server_mode")
+        if self.server_mode == "LOCAL":
+            layout.prop(self, "python_path")
+        else:
+            layout.prop(self, "remote_url")
+            layout.prop(self, "remote_token")
+        layout.prop(self, "flame_model_path")
+        layout.prop(self, "max_audio_minutes")
+
+
+def get_preferences(context: bpy.types.Context | None = None) -> AVI_TALKING_Preferences | None:
+    """None when the add-on is registered without being enabled (then defaults apply)."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(__package__)
+    return addon.preferences if addon else None
+
+
+def remote_client(prefs) -> ApiClient | None:
+    if prefs is not None and prefs.server_mode == "REMOTE":
+        return ApiClient(prefs.remote_url, prefs.remote_token)
+    return None
+
+
+classes = (AVI_TALKING_Preferences,)

@@ -1,0 +1,133 @@
+"""The main job on the embedded defaults, in headless Blender:
+demo speech → instruction → animation on the demo head → .blend, .glb, .fbx and a preview image.
+
+    python scripts/run_demo.py --out out        (after scripts/setup.sh; `make demo` does both)
+
+It drives the extension exactly as an animator would: install the built extension, add the demo
+head, put the speech on a sound strip, Analyze, Generate, Export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+
+from build_extension import build  # noqa: E402
+
+DEMO_AUDIO = REPO / "assets" / "demo_speech.wav"
+DEMO_TRANSCRIPT = REPO / "assets" / "demo_speech.txt"
+
+
+def install_extension(bpy, zip_path: Path) -> None:
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
+                                                      enable_on_install=True, overwrite=True)
+    if result != {"FINISHED"} or "avi_talking" not in dir(bpy.ops):
+        sys.exit(f"installing {zip_path.name} into Blender failed")
+
+
+def add_sound_strip(scene, path: Path, frame_start: int):
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences  # renamed in 5.0
+    strip = strips.new_sound(name=path.stem, filepath=str(path), channel=1, frame_start=frame_start)
+    editor.active_strip = strip
+    return strip
+
+
+def add_preview_rig(bpy, scene) -> None:
+    """The demo head's camera, light and world, for the preview render."""
+    with bpy.data.libraries.load(str(REPO / "assets" / "demo_head.blend"), link=False) as (source, loaded):
+        loaded.objects = [n for n in source.objects if n in ("AVI_DemoCamera", "AVI_DemoLight")]
+        loaded.worlds = list(source.worlds)
+    for obj in loaded.objects:
+        scene.collection.objects.link(obj)
+    scene.camera = bpy.data.objects["AVI_DemoCamera"]
+    if loaded.worlds:
+        scene.world = loaded.worlds[0]
+
+
+def render_preview(bpy, scene, head, out: Path) -> Path:
+    """A few frames side by side, chosen where the mouth is most open and closed while speaking."""
+    import numpy as np
+
+    key = head.data.shape_keys.key_blocks
+    frames, apertures = [], []
+    for frame in range(scene.frame_start, scene.frame_end + 1, 2):
+        scene.frame_set(frame)
+        frames.append(frame)
+        apertures.append(key["jawOpen"].value - key["mouthClose"].value)
+    order = np.argsort(apertures)
+    speaking = [f for f, a in zip(frames, apertures) if a > 0.02]
+    picks = sorted({frames[order[-1]], frames[order[len(order) // 2]],
+                    min(speaking, default=frames[0]) + 6, frames[order[-len(order) // 4]]})[:4]
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 12
+    scene.render.resolution_x = scene.render.resolution_y = 360
+    tiles = []
+    for frame in picks:
+        scene.frame_set(frame)
+        scene.render.filepath = str(out / f"frame_{frame:04d}.png")
+        bpy.ops.render.render(write_still=True)
+        image = bpy.data.images.load(scene.render.filepath)
+        tiles.append(np.array(image.pixels[:], dtype=np.float32).reshape(image.size[1], image.size[0], 4))
+        Path(scene.render.filepath).unlink()
+    strip = np.ascontiguousarray(np.concatenate(tiles, axis=1))
+    preview = bpy.data.images.new("AVI preview", strip.shape[1], strip.shape[0])
+    preview.pixels.foreach_set(strip.ravel())
+    preview.filepath_raw = str(out / "demo_preview.png")
+    preview.file_format = "PNG"
+    preview.save()
+    print(f"preview frames: {picks}")
+    return out / "demo_preview.png"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / "out")
+    parser.add_argument("--no-render", action="store_true", help="skip the preview render")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    zip_path = build(REPO / "dist")
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    install_extension(bpy, zip_path)
+    prefs = bpy.context.preferences.addons[next(a for a in bpy.context.preferences.addons.keys()
+                                                if a.endswith("avi_talking_blender"))].preferences
+    prefs.python_path = sys.executable  # this environment has the model server's packages
+
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    bpy.ops.avi_talking.add_demo_head()
+    strip = add_sound_strip(scene, DEMO_AUDIO, frame_start=1)
+    scene.avi_talking.dialogue = DEMO_TRANSCRIPT.read_text().strip()
+    try:
+        for operator in (bpy.ops.avi_talking.analyze, bpy.ops.avi_talking.generate):
+            if operator() != {"FINISHED"}:
+                sys.exit(f"{operator.idname_py()} failed (see the message above)")
+        print(f"instruction: {scene.avi_talking.instruction_text.as_string()}")
+        for segment in scene.avi_talking.segments:
+            print(f"  {segment.start:5.2f}–{segment.end:5.2f} s: {segment.instruction}")
+        head = scene.avi_talking.target
+        scene.frame_start, scene.frame_end = 1, int(strip.frame_final_end)
+        bpy.ops.wm.save_as_mainfile(filepath=str(out / "demo.blend"))
+        for fmt in ("GLB", "FBX"):
+            bpy.ops.avi_talking.export_animation(filepath=str(out / f"demo.{fmt.lower()}"), format=fmt)
+        if not args.no_render:
+            add_preview_rig(bpy, scene)
+            render_preview(bpy, scene, head, out)
+    finally:
+        bpy.ops.avi_talking.stop_server()
+    for name in ("demo.blend", "demo.glb", "demo.fbx", "demo_preview.png"):
+        if (out / name).exists():
+            print(f"wrote {out / name}")
+
+
+if __name__ == "__main__":
+    main()
