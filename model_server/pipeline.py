@@ -147,7 +147,7 @@ class TalkingFacePipeline:
     def _analyze(self, audio, transcript, fps, progress, cancel, share: float) -> SpeechAnalysis:
         _check_cancel(cancel)
         progress(0.05, "aligning phones" if transcript else "recognizing speech")
-        analysis = self.front_end.analyze(audio, transcript, fps)
+        analysis = self.front_end.analyze(audio, transcript, fps, cancel)
         _check_cancel(cancel)
         progress(share, "speech analysed")
         return analysis

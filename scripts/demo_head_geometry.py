@@ -33,9 +33,9 @@ class HeadMesh:
     eye_centres: tuple[np.ndarray, np.ndarray]
 
 
-def _rows() -> np.ndarray:
+def _rows(base_rows: int = 72) -> np.ndarray:
     """Elevation samples as heights, dense at the lips and eyes so they can close cleanly."""
-    base = list(np.linspace(-0.98, 0.995, 72) * RY)
+    base = list(np.linspace(-0.98, 0.995, base_rows) * RY)
     for centre, offsets in ((MOUTH_Y, (LIP_GAP, 0.002, 0.0035, 0.0055, 0.008, 0.011, 0.015)),
                             (EYE_Y, (0.0008, 0.0025, 0.0042, 0.006, 0.0085, 0.012))):
         for o in offsets:
@@ -83,9 +83,10 @@ def _sphere(centre, radii, rows: int, cols: int, offset: int, z_cap: float | Non
     return points * np.asarray(radii) + np.asarray(centre), _grid_faces(rows, cols, offset)
 
 
-def build_head() -> HeadMesh:
-    heights = _rows()
-    cols = 168
+def build_head(columns: int = 168, base_rows: int = 72) -> HeadMesh:
+    """The demo head; fewer columns and rows give the small heads that tests use as FLAME stand-ins."""
+    heights = _rows(base_rows)
+    cols = columns
     azimuth = np.linspace(-np.pi, np.pi, cols, endpoint=False)
     H, A = np.meshgrid(heights, azimuth, indexing="ij")
     skin = _skin_point(None, H, A).reshape(-1, 3)

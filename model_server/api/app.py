@@ -51,9 +51,9 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     def read_audio(body: AudioInput) -> Audio:
-        if bool(body.audio_path) == bool(body.audio_b64):
+        if (body.audio_path is None) == (body.audio_b64 is None):
             raise InputError("give exactly one of audio_path or audio_b64")
-        if body.audio_path:
+        if body.audio_path is not None:
             return load_audio(body.audio_path, max_seconds=max_audio_seconds)
         return load_audio(_b64(body.audio_b64, "audio_b64"), filename=body.filename, max_seconds=max_audio_seconds)
 

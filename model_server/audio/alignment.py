@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 
 import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
+from ..errors import JobCancelled
 from .types import SAMPLE_RATE, Alignment, Audio, Phone, Word
 
 FRAME_SECONDS = 0.01  # pocketsphinx frames are 10 ms
@@ -59,44 +61,58 @@ def transcript_words(text: str) -> list[str]:
     return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower().replace("’", "'"))
 
 
-def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True) -> Alignment:
+def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
+                 cancel: threading.Event | None = None) -> Alignment:
     """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL")."""
     pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
     with _DECODERS.lock:
         decoder = _DECODERS.get()
-        alignment = _best_alignment(decoder, pcm, transcript, allow_phone_level)
+        decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
+        alignment = _best_alignment(decoder, pcm, transcript, allow_phone_level, decode)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)
     return alignment
 
 
-def _best_alignment(decoder: Decoder, pcm: bytes, transcript: str | None, allow_phone_level: bool) -> Alignment:
+def _best_alignment(decoder: Decoder, pcm: bytes, transcript: str | None, allow_phone_level: bool,
+                    decode) -> Alignment:
     if transcript and transcript.strip():
         words = [w for w in transcript_words(transcript) if decoder.lookup_word(w)]
         if words:
             if allow_phone_level:
                 try:
-                    return _forced(decoder, pcm, words, transcript.strip(), "forced")
+                    return _forced(decoder, pcm, words, transcript.strip(), "forced", decode)
                 except AlignmentFailed:
                     pass
             try:
-                return _word_level(decoder, pcm, words, transcript.strip())
+                return _word_level(decoder, pcm, words, transcript.strip(), decode)
             except AlignmentFailed:
                 pass
-    return _recognize(decoder, pcm, allow_phone_level)
+    return _recognize(decoder, pcm, allow_phone_level, decode)
 
 
-def _decode(decoder: Decoder, pcm: bytes) -> None:
+CHUNK_BYTES = 2 * SAMPLE_RATE // 2  # 0.5 s of 16-bit audio per call
+
+
+def _decode(decoder: Decoder, pcm: bytes, cancel: threading.Event | None = None) -> None:
+    """Feed the audio in short chunks: pocketsphinx holds the GIL while it works, so a whole
+    minute in one call would stall the server's other threads (progress, cancel) for seconds."""
     decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
+    try:
+        for offset in range(0, len(pcm), CHUNK_BYTES):
+            if cancel is not None and cancel.is_set():
+                raise JobCancelled("cancelled by the user")
+            decoder.process_raw(pcm[offset:offset + CHUNK_BYTES], full_utt=False)
+            time.sleep(0)  # let other threads run between chunks
+    finally:
+        decoder.end_utt()
 
 
-def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, method: str) -> Alignment:
+def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, method: str, decode) -> Alignment:
     try:
         decoder.set_align_text(" ".join(words))
-        _decode(decoder, pcm)
+        decode(decoder, pcm)
         decoder.set_alignment()
-        _decode(decoder, pcm)
+        decode(decoder, pcm)
         # Copy out now: the alignment's memory belongs to the search we switch away from below.
         aligned = [(w.name, w.start, w.duration, [(p.name, p.start, p.duration) for p in w])
                    for w in decoder.get_alignment()]
@@ -116,12 +132,15 @@ def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, met
     return Alignment(phones=phones, words=out_words, transcript=transcript, method=method)
 
 
-def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str) -> Alignment:
+def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, decode) -> Alignment:
     """Word timings from the first alignment pass; each word's dictionary phones share its span."""
     try:
         decoder.set_align_text(" ".join(words))
-        _decode(decoder, pcm)
-        segments = [(s.word, s.start_frame, s.end_frame + 1) for s in decoder.seg()]
+        decode(decoder, pcm)
+        found = decoder.seg()
+        if found is None:
+            raise AlignmentFailed("the transcript could not be aligned to this audio")
+        segments = [(s.word, s.start_frame, s.end_frame + 1) for s in found]
     except (RuntimeError, ValueError) as exc:
         raise AlignmentFailed(str(exc)) from exc
     finally:
@@ -142,32 +161,32 @@ def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str)
     return Alignment(phones=phones, words=out_words, transcript=transcript, method="forced-words")
 
 
-def _recognize(decoder: Decoder, pcm: bytes, allow_phone_level: bool) -> Alignment:
-    _decode(decoder, pcm)
+def _recognize(decoder: Decoder, pcm: bytes, allow_phone_level: bool, decode) -> Alignment:
+    decode(decoder, pcm)
     hypothesis = decoder.hyp()
     words = transcript_words(hypothesis.hypstr) if hypothesis else []
     if words:
         try:
             if allow_phone_level:
-                return _forced(decoder, pcm, words, " ".join(words), "recognition")
+                return _forced(decoder, pcm, words, " ".join(words), "recognition", decode)
         except AlignmentFailed:
             pass
         try:
-            alignment = _word_level(decoder, pcm, words, " ".join(words))
+            alignment = _word_level(decoder, pcm, words, " ".join(words), decode)
             alignment.method = "recognition-words"
             return alignment
         except AlignmentFailed:
             pass
-    return phone_loop(decoder, pcm)
+    return phone_loop(decoder, pcm, decode)
 
 
-def phone_loop(decoder: Decoder, pcm: bytes) -> Alignment:
+def phone_loop(decoder: Decoder, pcm: bytes, decode=_decode) -> Alignment:
     """Phones without words (the phone-LM search): the language-independent path."""
     decoder.activate_search("allphone")
     try:
-        _decode(decoder, pcm)
+        decode(decoder, pcm)
         phones = [Phone(normalize_phone(s.word), s.start_frame * FRAME_SECONDS, (s.end_frame + 1) * FRAME_SECONDS)
-                  for s in decoder.seg()]
+                  for s in (decoder.seg() or [])]
     finally:
         decoder.activate_search("_default")
     return Alignment(phones=phones, words=[], transcript="", method="phonetic")

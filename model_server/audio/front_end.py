@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pocketsphinx
 
 from .alignment import align_phones
@@ -13,8 +15,9 @@ from .types import Audio, SpeechAnalysis
 class SpeechFrontEnd:
     name = "pocketsphinx-en-us"
 
-    def analyze(self, audio: Audio, transcript: str | None, fps: float) -> SpeechAnalysis:
-        alignment = align_phones(audio, transcript)
+    def analyze(self, audio: Audio, transcript: str | None, fps: float,
+                cancel: threading.Event | None = None) -> SpeechAnalysis:
+        alignment = align_phones(audio, transcript, cancel=cancel)
         prosody = analyze_prosody(audio, fps)
         return SpeechAnalysis(audio=audio, alignment=alignment, prosody=prosody,
                               segments=split_segments(alignment, prosody))

@@ -59,9 +59,11 @@ def _yin(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # First dip under the threshold (then its local minimum), else the global minimum.
     first = np.where(below.any(axis=1), below.argmax(axis=1), search.argmin(axis=1))
     best = first.copy()
-    for _ in range(8):  # walk down to the bottom of the dip
+    for _ in range(search.shape[1]):  # walk down to the bottom of the dip
         nxt = np.minimum(best + 1, search.shape[1] - 1)
         step = search[np.arange(count), nxt] < search[np.arange(count), best]
+        if not step.any():
+            break
         best = np.where(step, nxt, best)
     tau = best + tau_min
     depth = search[np.arange(count), best]

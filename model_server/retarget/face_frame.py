@@ -57,26 +57,39 @@ def landmarks_from_proportions(vertices: np.ndarray) -> FaceLandmarks:
 
 
 def landmarks_from_mesh(vertices: np.ndarray, faces: np.ndarray | None) -> FaceLandmarks:
-    """Measure the mouth from the mesh's lip opening (a boundary loop) when it has one."""
+    """Measure mouth and eyes from the mesh's openings (boundary loops) where it has them.
+
+    FLAME's head, like most face meshes, is open at the lips and eyelids: the rim of each opening
+    pins those landmarks down far better than proportions. Missing openings fall back to proportions.
+    """
     guess = landmarks_from_proportions(vertices)
     if faces is None or len(faces) == 0:
         return guess
-    loops = boundary_loops(np.asarray(faces))
     v = np.asarray(vertices, dtype=np.float64)
+    rims = [v[loop] for loop in boundary_loops(np.asarray(faces))]
     scale = guess.eye_distance
-    best, best_distance = None, np.inf
-    for loop in loops:
-        points = v[loop]
-        centre = points.mean(axis=0)
-        width = points[:, 0].max() - points[:, 0].min()
-        distance = np.linalg.norm(centre - guess.mouth_center)
-        if 0.4 * scale < width < 1.5 * scale and distance < 0.8 * scale and distance < best_distance:
-            best, best_distance = points, distance
-    if best is None:
-        return guess
-    left, right = best[np.argmax(best[:, 0])], best[np.argmin(best[:, 0])]
-    centre = best.mean(axis=0)
-    return FaceLandmarks(centre, left, right, guess.eye_left, guess.eye_right, guess.nose_tip, guess.chin)
+
+    def closest(target: np.ndarray, min_width: float, max_width: float, reach: float):
+        best, best_distance = None, np.inf
+        for points in rims:
+            width = points[:, 0].max() - points[:, 0].min()
+            distance = np.linalg.norm(points.mean(axis=0)[:2] - target[:2])
+            if min_width * scale < width < max_width * scale and distance < reach * scale and distance < best_distance:
+                best, best_distance = points, distance
+        return best
+
+    mouth = closest(guess.mouth_center, 0.4, 1.5, 0.8)
+    if mouth is not None:
+        middle = mouth[np.abs(mouth[:, 0] - mouth[:, 0].mean()) < 0.2 * np.ptp(mouth[:, 0])]
+        centre = np.array([mouth[:, 0].mean(), mouth[:, 1].mean(), middle[:, 2].max()])
+        mouth_left, mouth_right = mouth[np.argmax(mouth[:, 0])], mouth[np.argmin(mouth[:, 0])]
+    else:
+        centre, mouth_left, mouth_right = guess.mouth_center, guess.mouth_left, guess.mouth_right
+    eyes = []
+    for eye in (guess.eye_left, guess.eye_right):
+        rim = closest(eye, 0.15, 0.7, 0.45)
+        eyes.append(rim.mean(axis=0) if rim is not None else eye)
+    return FaceLandmarks(centre, mouth_left, mouth_right, eyes[0], eyes[1], guess.nose_tip, guess.chin)
 
 
 def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:

@@ -52,7 +52,7 @@ class BaselineArticulator:
         style *= 1.0 + 0.08 * rng.standard_normal(len(ARKIT_NAMES))
 
         loud = prosody.loudness_norm
-        jaw_open = jaw_target * (0.55 + 0.6 * loud) * jaw_scale * (0.75 + 0.25 * energy)
+        jaw_open = jaw_target * (0.65 + 0.6 * loud) * jaw_scale * (0.75 + 0.25 * energy)
         mouth = mouth * (0.7 + 0.3 * energy)[:, None]
         sigma = max(0.5, SMOOTHING_S * fps)
         mouth = gaussian_filter1d(mouth, sigma, axis=0, mode="nearest")

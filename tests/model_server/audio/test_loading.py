@@ -1,0 +1,87 @@
+"""Loading real and broken audio files."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile
+
+from model_server.audio.loading import load_audio
+from model_server.audio.types import SAMPLE_RATE
+from model_server.errors import AudioError
+
+
+def test_real_recording_is_resampled_to_16k_mono_with_its_duration(front_center_wav):
+    info = soundfile.info(str(front_center_wav))
+    audio = load_audio(front_center_wav)
+    assert audio.source_sample_rate == info.samplerate == 48000
+    assert audio.samples.ndim == 1 and audio.samples.dtype == np.float32
+    assert abs(audio.duration - info.duration) < 1e-3
+    assert len(audio.samples) == pytest.approx(info.duration * SAMPLE_RATE, abs=2)
+
+
+def test_stereo_is_mixed_down(tmp_path):
+    t = np.arange(22050) / 22050
+    left, right = np.sin(2 * np.pi * 220 * t), np.zeros_like(t)
+    soundfile.write(tmp_path / "stereo.flac", np.stack([left, right], 1) * 0.5, 22050)
+    audio = load_audio(tmp_path / "stereo.flac")
+    assert abs(audio.duration - 1.0) < 1e-3
+    assert np.max(np.abs(audio.samples)) == pytest.approx(0.25, abs=0.02)  # half of one channel
+
+
+def test_bytes_upload_decodes(front_center_wav):
+    audio = load_audio(front_center_wav.read_bytes(), filename="fc.wav")
+    assert audio.source == "fc.wav" and audio.duration > 1.0
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "empty"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt garbage", "cannot decode"),
+    (b"ID3\x03\x00\x00\x00\x00\x00\x00 this is not an mp3", "cannot decode"),
+])
+def test_broken_files_are_refused_with_their_name(tmp_path, content, fragment):
+    path = tmp_path / "line_042.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match=fragment) as err:
+        load_audio(path)
+    assert "line_042.wav" in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioError, match="no such audio file"):
+        load_audio(tmp_path / "nope.wav")
+
+
+def test_silent_and_too_short_audio_are_refused(tmp_path):
+    soundfile.write(tmp_path / "silent.wav", np.zeros(16000), 16000)
+    with pytest.raises(AudioError, match="silent"):
+        load_audio(tmp_path / "silent.wav")
+    soundfile.write(tmp_path / "short.wav", np.full(800, 0.5), 16000)
+    with pytest.raises(AudioError, match="too short"):
+        load_audio(tmp_path / "short.wav")
+
+
+def test_two_hour_file_is_refused_from_its_header_without_decoding(tmp_path):
+    path = tmp_path / "two_hours.flac"  # FLAC of silence: tiny on disk, two hours in its header
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(path), "trim", "0", "7200"], check=True)
+    assert path.stat().st_size < 5_000_000
+    with pytest.raises(AudioError, match=r"120\.0 min is longer than the limit of 30 min"):
+        load_audio(path, max_seconds=1800)
+
+
+def test_long_real_file_is_refused_at_a_lower_limit(long_speech_wav):
+    with pytest.raises(AudioError, match="longer than the limit"):
+        load_audio(long_speech_wav, max_seconds=60)
+
+
+def test_mp3_and_ogg_decode(tmp_path, front_center_wav):
+    for suffix in ("ogg", "mp3"):
+        out = tmp_path / f"fc.{suffix}"
+        done = subprocess.run(["sox", str(front_center_wav), str(out)], capture_output=True)
+        if done.returncode != 0:  # sox without that codec: encode through libsndfile instead
+            data, rate = soundfile.read(front_center_wav)
+            soundfile.write(out, data, rate)
+        audio = load_audio(out)
+        assert 1.2 < audio.duration < 1.7
