@@ -6,6 +6,7 @@ import base64
 from array import array
 
 import bpy
+from mathutils import Vector
 
 from .. import jobs
 from ..formats import validate_curves
@@ -28,21 +29,35 @@ def edited_instructions(settings, strip_name: str) -> tuple[str | None, list[dic
 
 
 def mesh_retarget_body(target: Target) -> dict:
-    """A FLAME mesh's own expression basis (Exp keys − basis), so the retarget fits this very mesh."""
-    keys = target.obj.data.shape_keys.key_blocks
-    count = len(target.obj.data.vertices)
+    """A FLAME mesh's own expression basis (Exp keys − basis), so the retarget fits this very mesh.
+
+    Coordinates go to FLAME's frame (y up, face towards +z) through the object's world rotation:
+    a head standing upright and facing the front view (−Y) in Blender is what FLAME calls upright.
+    """
+    obj = target.obj
+    linear = obj.matrix_world.to_3x3()
+    keys = obj.data.shape_keys.key_blocks
+    count = len(obj.data.vertices)
+
+    def flame_frame(flat: array) -> list:
+        out = []
+        for i in range(count):
+            x, y, z = linear @ Vector(flat[3 * i:3 * i + 3])
+            out += (x, z, -y)
+        return out
+
     basis = array("f", bytes(4 * 3 * count))
     keys[0].data.foreach_get("co", basis)
     exp_names = sorted((name for channel, name in target.key_for_channel.items() if channel.startswith("exp")),
                        key=lambda name: int(name[3:]))
-    stacked = array("f")
+    deltas = array("f")
     shape = array("f", bytes(4 * 3 * count))
     for name in exp_names:
         keys[name].data.foreach_get("co", shape)
-        stacked.extend(a - b for a, b in zip(shape, basis))
-    encode = lambda values: base64.b64encode(values.tobytes()).decode()  # noqa: E731
+        deltas.extend(flame_frame(array("f", (a - b for a, b in zip(shape, basis)))))
+    encode = lambda values: base64.b64encode(array("f", values).tobytes()).decode()  # noqa: E731
     return {"num_vertices": count, "num_expressions": len(exp_names),
-            "vertices_b64": encode(basis), "expression_basis_b64": encode(stacked)}
+            "vertices_b64": encode(flame_frame(basis)), "expression_basis_b64": encode(deltas)}
 
 
 class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):

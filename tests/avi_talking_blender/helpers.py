@@ -1,0 +1,79 @@
+"""Scene builders for Blender tests: real meshes, shape keys, armatures and sound strips."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "model_server" / "retarget"))
+
+from model_server.arkit import ARKIT_NAMES  # noqa: E402
+from model_server.curves import build_curves  # noqa: E402
+
+
+def add_sound_strip(scene, path: Path, frame_start: int, name: str = "line"):
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    strip = strips.new_sound(name=name, filepath=str(path), channel=1, frame_start=frame_start)
+    editor.active_strip = strip
+    return strip
+
+
+def mesh_with_keys(name: str, key_names: list[str], vertices=None) -> bpy.types.Object:
+    vertices = vertices if vertices is not None else [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata([tuple(v) for v in vertices], [], [(0, 1, 2)] if len(vertices) == 3 else [])
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis")
+    for key in key_names:
+        obj.shape_key_add(name=key)
+    return obj
+
+
+def ramp_curves(frames: int, fps: float = 25.0) -> dict:
+    """jawOpen ramps 0 → 1, FLAME Exp1 ramps 0 → -2 (signed), jaw pitch ramps 0 → 0.3."""
+    ramp = np.linspace(0, 1, frames)
+    arkit = np.zeros((frames, 52))
+    arkit[:, ARKIT_NAMES.index("jawOpen")] = ramp
+    expression = np.zeros((frames, 50))
+    expression[:, 0] = -2 * ramp
+    jaw = np.zeros((frames, 3))
+    jaw[:, 0] = 0.3 * ramp
+    return build_curves(fps=fps, arkit_weights=arkit.tolist(), flame_expression=expression.tolist(),
+                        flame_jaw=jaw.tolist(), instruction="A neutral person speaks with relaxed face.",
+                        segments=[], transcript="", phones=[], model={"test": "ramp"})
+
+
+def flame_addon_rig(scene) -> bpy.types.Object:
+    """A head laid out like the official FLAME add-on's: FLAME-generic mesh (Exp1..Exp100) under an
+    armature with neck/jaw/eye bones. Geometry and basis come from the FLAME-format test fixture."""
+    from flame_fixtures import flame_arrays
+
+    data = flame_arrays()
+    to_blender = lambda p: np.stack([p[..., 0], -p[..., 2], p[..., 1]], -1)  # noqa: E731
+    vertices = to_blender(data["v_template"])
+    mesh = bpy.data.meshes.new("FLAME-generic")
+    mesh.from_pydata(vertices.tolist(), [], data["f"].tolist())
+    obj = bpy.data.objects.new("FLAME-generic", mesh)
+    armature = bpy.data.objects.new("FLAME-generic-rig", bpy.data.armatures.new("FLAME-generic-rig"))
+    scene.collection.objects.link(armature)
+    scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = armature
+    bpy.ops.object.mode_set(mode="EDIT")
+    for bone_name, head in (("root", (0, 0, 0)), ("neck", (0, 0, -0.05)), ("jaw", (0, 0.0, -0.03)),
+                            ("left_eye", (0.03, -0.07, 0.03)), ("right_eye", (-0.03, -0.07, 0.03))):
+        bone = armature.data.edit_bones.new(bone_name)
+        bone.head, bone.tail = head, (head[0], head[1], head[2] + 0.01)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    obj.parent = armature
+    obj.shape_key_add(name="Basis")
+    expression = data["shapedirs"][:, :, 300:].transpose(2, 0, 1)
+    for k in range(100):
+        key = obj.shape_key_add(name=f"Exp{k + 1}")
+        key.data.foreach_set("co", (vertices + to_blender(expression[k])).astype(np.float32).ravel())
+    return obj

@@ -1,0 +1,47 @@
+"""Which meshes can be animated, and which strip is the dialogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import add_sound_strip, mesh_with_keys
+
+
+def test_a_plain_cube_is_refused_with_a_clear_message(scene, blender, addon):
+    blender.ops.mesh.primitive_cube_add()
+    with pytest.raises(addon("targets").TargetError, match="no FLAME expression keys.*no ARKit shape keys"):
+        addon("targets").find_target(blender.context.object)
+
+
+def test_prefixed_arkit_names_are_recognised(scene, addon):
+    names = ["blendShape1.jawOpen", "blendShape1.mouthClose", "blendShape1.EyeBlinkLeft", "blendShape1.browInnerUp",
+             "blendShape1.mouthSmileLeft", "blendShape1.mouthSmileRight", "blendShape1.cheekPuff", "blendShape1.tongueOut"]
+    target = addon("targets").find_target(mesh_with_keys("Face", names))
+    assert target.kind == "arkit"
+    assert target.key_for_channel["eyeBlinkLeft"] == "blendShape1.EyeBlinkLeft"
+
+
+def test_flame_addon_rig_is_recognised_with_its_jaw_bone(scene, addon):
+    from .helpers import flame_addon_rig
+
+    target = addon("targets").find_target(flame_addon_rig(scene))
+    assert target.kind == "flame" and len(target.key_for_channel) == 50  # Exp1..Exp50 of the 100
+    assert target.key_for_channel["exp0"] == "Exp1" and target.jaw_bone[1] == "jaw"
+
+
+def test_active_sound_strip_and_its_start(scene, addon, front_center_wav):
+    add_sound_strip(scene, front_center_wav, frame_start=48)
+    clip = addon("sequencer").active_sound_clip(scene)
+    assert clip.start_frame == 48 and clip.path == str(front_center_wav)
+
+
+def test_missing_or_wrong_strip_messages(scene, addon):
+    errors = addon("sequencer")
+    with pytest.raises(errors.StripError, match="add the dialogue as a sound strip"):
+        errors.active_sound_clip(scene)
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    color = strips.new_effect(name="title", type="COLOR", channel=2, frame_start=1, length=10)
+    editor.active_strip = color
+    with pytest.raises(errors.StripError, match="not a sound strip"):
+        errors.active_sound_clip(scene)
