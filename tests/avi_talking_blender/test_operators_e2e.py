@@ -43,6 +43,7 @@ def test_analyze_writes_an_editable_instruction_and_segments(demo_scene, blender
 def test_generate_keys_the_whole_line_from_the_strip_start_and_undo_removes_it(demo_scene, blender, front_center_wav):
     bpy = blender
     head = demo_scene.avi_talking.target
+    head_name = head.name
     bpy.ops.ed.undo_push(message="before generate")
     assert bpy.ops.avi_talking.generate() == {"FINISHED"}
     action = head.data.shape_keys.animation_data.action
@@ -55,7 +56,7 @@ def test_generate_keys_the_whole_line_from_the_strip_start_and_undo_removes_it(d
     # mode does not, so the test records it as the UI would, then steps back once.
     bpy.ops.ed.undo_push(message="AVI-Talking Generate")
     bpy.ops.ed.undo()
-    head = bpy.data.objects[head.name]
+    head = bpy.data.objects[head_name]  # undo rebuilt the data: old references are gone
     animation = head.data.shape_keys.animation_data
     assert animation is None or animation.action is None
 
