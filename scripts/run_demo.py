@@ -10,6 +10,7 @@ head, put the speech on a sound strip, Analyze, Generate, Export.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     zip_path = build(REPO / "dist")
+    # Install into a private Blender user folder: the demo must not touch your own Blender set-up.
+    os.environ["BLENDER_USER_RESOURCES"] = str(out / ".blender-user")
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -81,8 +81,9 @@ class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
         dialogue = settings.dialogue.strip() or None
         prefs = get_preferences(context)
         retarget = None
-        if target.kind == "flame" and not (prefs and prefs.flame_model_path):
-            retarget = mesh_retarget_body(target)
+        if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
+            retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
+                        if prefs and prefs.flame_model_path else mesh_retarget_body(target))
         self._target_name, self._clip = target.obj.name, clip
 
         def submit(client):

@@ -154,3 +154,28 @@ def test_export_round_trip(demo_scene, blender, tmp_path, front_center_wav):
     assert len(mesh["primitives"][0]["targets"]) == 52
     assert (tmp_path / "face.fbx").stat().st_size > 100_000
     assert b"jawOpen" in (tmp_path / "face.fbx").read_bytes()
+
+
+def test_add_flame_head_from_a_flame_file_then_animate_it(scene, blender, front_center_wav, tmp_path):
+    from flame_fixtures import write_npz
+
+    bpy = blender
+    prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
+    prefs.flame_model_path = str(write_npz(tmp_path / "flame.npz"))
+    try:
+        assert bpy.ops.avi_talking.add_flame_head() == {"FINISHED"}
+        head = scene.avi_talking.target
+        names = [k.name for k in head.data.shape_keys.key_blocks]
+        assert names[1:51] == [f"Exp{k}" for k in range(1, 51)] and "FLAME_jaw" in names
+        add_sound_strip(scene, front_center_wav, frame_start=1)
+        scene.avi_talking.dialogue = DIALOGUE
+        assert bpy.ops.avi_talking.generate() == {"FINISHED"}
+    finally:
+        prefs.flame_model_path = ""
+    keys = head.data.shape_keys.key_blocks
+    jaw, expression = [], []
+    for frame in range(1, 35):
+        scene.frame_set(frame)
+        jaw.append(keys["FLAME_jaw"].value)
+        expression.append(max(abs(keys[f"Exp{k}"].value) for k in range(1, 51)))
+    assert max(jaw) > 0.2 and max(expression) > 0.05
