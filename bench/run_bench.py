@@ -76,7 +76,7 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     synth_time, articulation = timed(
         lambda: pipeline.synthesizer.synthesize(analysis, segments, seed=0, fps=25.0), repeats)
     rows.append(("synthesis (baseline articulation)", synth_time))
-    rows.append(("FLAME retarget", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
+    rows.append(("FLAME retarget (matrix product)", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
     curves = pipeline(audio, transcript=transcript, fps=25.0)
     return rows, curves
 
@@ -102,7 +102,8 @@ def main() -> None:
         stage_rows, curves = model_stages(clip, transcript, args.repeats)
         rows += stage_rows
         rows += blender_stages(curves, folder)
-    print(f"clip: {args.seconds:g} s of speech, 25 fps ({curves['num_frames']} frames); "
+    print(f"clip: {curves['num_frames'] / 25:.1f} s of speech (demo sentence repeated), 25 fps "
+          f"({curves['num_frames']} frames); "
           f"{platform.processor() or platform.machine()}, median of {args.repeats} warm runs\n")
     print("| stage | seconds |\n|---|---:|")
     for name, seconds in rows:

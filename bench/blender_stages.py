@@ -1,0 +1,73 @@
+"""Blender half of the benchmark (own process: bpy is imported once per process).
+
+    python bench/blender_stages.py CURVES.json   → prints one JSON line: [[stage, seconds], ...]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="avi-bench-blender-")
+
+import bpy  # noqa: E402
+
+from build_extension import build  # noqa: E402
+from run_demo import install_extension  # noqa: E402
+
+
+def flame_rig() -> bpy.types.Object:
+    """A mesh with FLAME's 50 expression keys under an armature with a jaw bone (53 curves)."""
+    mesh = bpy.data.meshes.new("FLAME-generic")
+    mesh.from_pydata([(0, 0, 0), (0.01, 0, 0), (0, 0, 0.01)], [], [(0, 1, 2)])
+    obj = bpy.data.objects.new("FLAME-generic", mesh)
+    armature = bpy.data.objects.new("rig", bpy.data.armatures.new("rig"))
+    for item in (armature, obj):
+        bpy.context.scene.collection.objects.link(item)
+    bpy.context.view_layer.objects.active = armature
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = armature.data.edit_bones.new("jaw")
+    bone.tail = (0, 0, 0.01)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    obj.parent = armature
+    obj.shape_key_add(name="Basis")
+    for k in range(1, 51):
+        obj.shape_key_add(name=f"Exp{k}")
+    return obj
+
+
+def main() -> None:
+    curves = json.loads(Path(sys.argv[1]).read_text())
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    install_extension(bpy, build(Path(tempfile.mkdtemp())))
+    from bl_ext.user_default.avi_talking_blender.operators.generate import apply_curves
+
+    scene = bpy.context.scene
+    scene.render.fps = int(curves["fps"])
+    bpy.ops.avi_talking.add_demo_head()
+    head = scene.avi_talking.target
+    rows = []
+    start = time.perf_counter()
+    apply_curves(scene, head, curves, start_frame=1, action_name="AVI_bench")
+    rows.append(["curves → keyframes, 52 ARKit curves (demo head)", time.perf_counter() - start])
+    rig = flame_rig()
+    start = time.perf_counter()
+    apply_curves(scene, rig, curves, start_frame=1, action_name="AVI_bench")
+    rows.append(["curves → keyframes, 53 FLAME curves (50 Exp + jaw bone)", time.perf_counter() - start])
+    scene.avi_talking.target = head
+    with tempfile.TemporaryDirectory() as out:
+        for fmt in ("GLB", "FBX"):
+            start = time.perf_counter()
+            bpy.ops.avi_talking.export_animation(filepath=str(Path(out) / f"bench.{fmt.lower()}"), format=fmt)
+            rows.append([f"export {fmt} (demo head, 17k vertices, 52 keys)", time.perf_counter() - start])
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
