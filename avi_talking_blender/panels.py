@@ -74,24 +74,21 @@ def draw_avi_talking(layout, context) -> None:
         row.operator("avi_talking.stop_server", text="", icon="PAUSE")
 
 
-class AVI_TALKING_PT_sequencer(bpy.types.Panel):
+class _SidebarPanel:
     bl_label = "AVI-Talking"
+    bl_region_type = "UI"
+    bl_category = "AVI-Talking"
+
+    def draw(self, context):
+        draw_avi_talking(self.layout, context)
+
+
+class AVI_TALKING_PT_sequencer(_SidebarPanel, bpy.types.Panel):
     bl_space_type = "SEQUENCE_EDITOR"
-    bl_region_type = "UI"
-    bl_category = "AVI-Talking"
-
-    def draw(self, context):
-        draw_avi_talking(self.layout, context)
 
 
-class AVI_TALKING_PT_view3d(bpy.types.Panel):
-    bl_label = "AVI-Talking"
+class AVI_TALKING_PT_view3d(_SidebarPanel, bpy.types.Panel):
     bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "AVI-Talking"
-
-    def draw(self, context):
-        draw_avi_talking(self.layout, context)
 
 
 classes = (AVI_TALKING_PT_sequencer, AVI_TALKING_PT_view3d)

@@ -18,10 +18,6 @@ class AVI_TALKING_OT_analyze(JobOperator, bpy.types.Operator):
     bl_label = "Analyze"
     bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context):
-        return context.scene is not None and (jobs.active() is None or jobs.active().finished)
-
     def create_job(self, context) -> jobs.Job:
         settings = context.scene.avi_talking
         clip = active_sound_clip(context.scene)

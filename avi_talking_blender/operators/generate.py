@@ -67,10 +67,6 @@ class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context):
-        return context.scene is not None and (jobs.active() is None or jobs.active().finished)
-
     def create_job(self, context) -> jobs.Job:
         scene = context.scene
         settings = scene.avi_talking

@@ -43,6 +43,11 @@ class JobOperator:
     _timer = None
     _job: jobs.Job | None = None
 
+    @classmethod
+    def poll(cls, context):
+        job = jobs.active()  # one job at a time: the model process serves one anyway
+        return context.scene is not None and (job is None or job.finished)
+
     def create_job(self, context) -> jobs.Job:
         raise NotImplementedError
 

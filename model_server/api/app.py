@@ -87,19 +87,18 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
             seed=body.seed, fps=body.fps, retarget=retarget, progress=progress, cancel=cancel))
         return {"job_id": job.job_id}
 
+    def status_or_404(job) -> dict:
+        if job is None:
+            raise HTTPException(404, "unknown job: it finished long ago or belongs to another server")
+        return job.status()
+
     @app.get(f"/{API_VERSION}/jobs/{{job_id}}", response_model=JobStatus)
     def job_status(job_id: str) -> dict:
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, f"unknown job {job_id!r}")
-        return job.status()
+        return status_or_404(jobs.get(job_id))
 
     @app.post(f"/{API_VERSION}/jobs/{{job_id}}/cancel", response_model=JobStatus)
     def cancel_job(job_id: str) -> dict:
-        job = jobs.cancel(job_id)
-        if job is None:
-            raise HTTPException(404, f"unknown job {job_id!r}")
-        return job.status()
+        return status_or_404(jobs.cancel(job_id))
 
     @app.post(f"/{API_VERSION}/retargets", response_model=RetargetCreated)
     def create_retarget(body: RetargetRequest) -> dict:
