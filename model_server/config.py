@@ -9,7 +9,7 @@ from pathlib import Path
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEMO_AUDIO = ASSETS_DIR / "demo_speech.wav"
 DEMO_TRANSCRIPT = ASSETS_DIR / "demo_speech.txt"
-DEMO_HEAD = ASSETS_DIR / "demo_head.blend"
+DEMO_HEAD = ASSETS_DIR / "demo_head.glb"
 
 DEFAULT_FPS = 25.0  # the paper's frame rate
 DEFAULT_MAX_AUDIO_SECONDS = 30 * 60.0

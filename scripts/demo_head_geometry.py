@@ -17,7 +17,9 @@ from model_server.retarget.face_frame import FaceLandmarks
 
 RX, RY, RZ = 0.076, 0.112, 0.094  # skull half-width, half-height, half-depth
 MOUTH_Y, MOUTH_HALF_WIDTH, LIP_GAP = -0.052, 0.025, 0.0007
-EYE_X, EYE_Y, EYE_RADII = 0.032, 0.030, (0.0125, 0.0048)
+EYE_X, EYE_Y, EYE_HALF_WIDTH = 0.032, 0.030, 0.0125
+EYE_GAP, LID_UPPER, LID_LOWER, LID_REACH = 0.0008, 0.0040, 0.0015, 0.014  # rim heights above/below EYE_Y
+SKIN_COLOUR, LIP_COLOUR = (0.52, 0.31, 0.23), (0.45, 0.13, 0.12)  # linear RGB
 NOSE_Y = -0.008
 EYEBALL_RADIUS = 0.0122
 PARTS = ("skin", "lips", "eye_white", "iris", "teeth", "mouth")
@@ -29,15 +31,20 @@ class HeadMesh:
     faces: list[tuple[int, ...]]  # quads and triangles
     face_parts: list[int]  # index into PARTS, per face
     vertex_parts: np.ndarray  # (V,) index into PARTS
+    vertex_colours: np.ndarray  # (V, 3) linear RGB: skin, blending into lip colour at the lips
     landmarks: FaceLandmarks
     eye_centres: tuple[np.ndarray, np.ndarray]
 
 
 def _rows(base_rows: int = 72) -> np.ndarray:
     """Elevation samples as heights, dense at the lips and eyes so they can close cleanly."""
-    base = list(np.linspace(-0.98, 0.995, base_rows) * RY)
-    for centre, offsets in ((MOUTH_Y, (LIP_GAP, 0.002, 0.0035, 0.0055, 0.008, 0.011, 0.015)),
-                            (EYE_Y, (0.0008, 0.0025, 0.0042, 0.006, 0.0085, 0.012))):
+    base = np.linspace(-0.98, 0.995, base_rows) * RY
+    dense = ((MOUTH_Y, (LIP_GAP, 0.002, 0.0035, 0.0055, 0.008, 0.011, 0.015)),
+             (EYE_Y, (EYE_GAP, 0.0025, 0.0042, 0.006, 0.0085, 0.012)))
+    for centre, offsets in dense:  # the dense rows replace the even ones there (none inside a slit)
+        base = base[np.abs(base - centre) > max(offsets) + 0.001]
+    base = list(base)
+    for centre, offsets in dense:
         for o in offsets:
             base += [centre + o, centre - o]
     rows = np.unique(np.round(base, 6))
@@ -66,6 +73,33 @@ def _skin_point(x_unit: np.ndarray, y: np.ndarray, azimuth: np.ndarray) -> np.nd
     return np.stack([x, y, z + relief * front], axis=-1)
 
 
+def _eye_u(x: np.ndarray) -> np.ndarray:
+    """Position across the eye opening: 0 at the middle, ±1 at the corners."""
+    return (np.abs(x) - EYE_X) / EYE_HALF_WIDTH
+
+
+def _open_eyes(heights: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Spread the grid rows around each eye's slit into an almond opening with smooth lids.
+
+    The slit is the row pair EYE_Y ± EYE_GAP, so the opening's rim is a clean loop of vertices
+    (no staircase); rows further out move less, and rows LID_REACH away not at all.
+    """
+    dy = heights - EYE_Y
+    almond = np.sqrt(np.clip(1 - _eye_u(x) ** 2, 0, 1))
+    rim = np.where(dy > 0, LID_UPPER, LID_LOWER) * almond
+    push = np.clip(rim - EYE_GAP, 0, None) / (1 - EYE_GAP / LID_REACH)
+    return heights + np.sign(dy) * push * np.clip(1 - np.abs(dy) / LID_REACH, 0, 1)
+
+
+def _lip_weight(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """1 on the red of the lips, 0 on the skin, with a soft 1 mm border (for the colour attribute)."""
+    across = np.clip(1 - (x / (MOUTH_HALF_WIDTH * 1.04)) ** 2, 0, 1)
+    dy = y - MOUTH_Y
+    height = np.where(dy > 0, 0.0068 * across ** 0.6 * (1 - 0.18 * np.exp(-(x / 0.004) ** 2)), 0.0082 * across ** 0.55)
+    t = np.clip((height - np.abs(dy)) / 0.0012 + 0.5, 0, 1)
+    return t * t * (3 - 2 * t)
+
+
 def _grid_faces(rows: int, cols: int, offset: int) -> list[tuple[int, int, int, int]]:
     faces = []
     for r in range(rows - 1):
@@ -89,19 +123,24 @@ def build_head(columns: int = 168, base_rows: int = 72) -> HeadMesh:
     cols = columns
     azimuth = np.linspace(-np.pi, np.pi, cols, endpoint=False)
     H, A = np.meshgrid(heights, azimuth, indexing="ij")
+    flat = _skin_point(None, H, A)  # before the eyes open: fixes which column crosses which eye
+    H = np.where(flat[..., 2] > 0, _open_eyes(H, flat[..., 0]), H)
     skin = _skin_point(None, H, A).reshape(-1, 3)
+    eye_slit_row = int(np.searchsorted(heights, EYE_Y - EYE_GAP - 1e-7))
     vertices = [skin]
     faces, face_parts = [], []
     vertex_parts = [np.zeros(len(skin), dtype=int)]
+    flat = flat.reshape(-1, 3)
+    lip_weight = _lip_weight(skin[:, 0], skin[:, 1]) * (skin[:, 2] > 0)
     for face in _grid_faces(len(heights), cols, 0):
         centre = skin[list(face)].mean(axis=0)
         x, y = centre[0], centre[1]
         front = centre[2] > 0
         in_slit = front and abs(y - MOUTH_Y) < LIP_GAP * 0.99 and abs(x) < MOUTH_HALF_WIDTH
-        in_eye = front and ((abs(x) - EYE_X) / EYE_RADII[0]) ** 2 + ((y - EYE_Y) / EYE_RADII[1]) ** 2 < 1
+        in_eye = front and face[0] // cols == eye_slit_row and abs(_eye_u(flat[list(face)][:, 0].mean())) < 1
         if in_slit or in_eye:
             continue
-        is_lip = front and abs(x) < MOUTH_HALF_WIDTH * 1.05 and abs(y - MOUTH_Y) < 0.0085 * (1 - (x / (MOUTH_HALF_WIDTH * 1.1)) ** 2)
+        is_lip = front and lip_weight[list(face)].max() > 0.5
         faces.append(face)
         face_parts.append(PARTS.index("lips" if is_lip else "skin"))
 
@@ -109,7 +148,8 @@ def build_head(columns: int = 168, base_rows: int = 72) -> HeadMesh:
     surface_z = lambda x, y: float(_skin_point(None, np.array(y), np.arcsin(np.clip(x / RX, -1, 1)))[2])  # noqa: E731
     eye_centres = []
     for side in (1, -1):
-        centre = np.array([side * EYE_X, EYE_Y, surface_z(side * EYE_X, EYE_Y) - EYEBALL_RADIUS + 0.0015])
+        # Just behind the lids, so the upper lid slides over the eyeball when it blinks.
+        centre = np.array([side * EYE_X, EYE_Y, surface_z(side * EYE_X, EYE_Y) - EYEBALL_RADIUS - 0.0005])
         eye_centres.append(centre)
         points, sphere_faces = _sphere(centre, (EYEBALL_RADIUS,) * 3, 14, 24, offset)
         vertices.append(points)
@@ -121,15 +161,15 @@ def build_head(columns: int = 168, base_rows: int = 72) -> HeadMesh:
         offset += len(points)
 
     lip_z = surface_z(0.0, MOUTH_Y)
-    cavity, cavity_faces = _sphere((0, MOUTH_Y, lip_z - 0.02), (0.026, 0.017, 0.016), 10, 20, offset)
+    cavity, cavity_faces = _sphere((0, MOUTH_Y - 0.002, lip_z - 0.027), (0.021, 0.015, 0.015), 10, 20, offset)
     vertices.append(cavity)
     vertex_parts.append(np.full(len(cavity), PARTS.index("mouth")))
     faces += cavity_faces
     face_parts += [PARTS.index("mouth")] * len(cavity_faces)
     offset += len(cavity)
-    for top, bottom in ((MOUTH_Y + 0.0085, MOUTH_Y + 0.0012), (MOUTH_Y - 0.0012, MOUTH_Y - 0.0085)):
+    for top, bottom in ((MOUTH_Y + 0.0075, MOUTH_Y + 0.0012), (MOUTH_Y - 0.0012, MOUTH_Y - 0.0070)):
         arc = np.linspace(-0.8, 0.8, 12)
-        ring = np.stack([0.024 * np.sin(arc), np.zeros_like(arc), lip_z - 0.0075 - 0.018 * (1 - np.cos(arc))], -1)
+        ring = np.stack([0.023 * np.sin(arc), np.zeros_like(arc), lip_z - 0.0105 - 0.02 * (1 - np.cos(arc))], -1)
         strip = np.concatenate([ring + [0, top, 0], ring + [0, bottom, 0]])
         vertices.append(strip)
         vertex_parts.append(np.full(len(strip), PARTS.index("teeth")))
@@ -139,16 +179,19 @@ def build_head(columns: int = 168, base_rows: int = 72) -> HeadMesh:
         offset += len(strip)
 
     all_vertices = np.concatenate(vertices)
+    colours = np.zeros((len(all_vertices), 3))
+    colours[: len(skin)] = np.outer(1 - lip_weight, SKIN_COLOUR) + np.outer(lip_weight, LIP_COLOUR)
     landmarks = FaceLandmarks(
         mouth_center=np.array([0.0, MOUTH_Y, lip_z]),
         mouth_left=np.array([MOUTH_HALF_WIDTH, MOUTH_Y, surface_z(MOUTH_HALF_WIDTH, MOUTH_Y)]),
         mouth_right=np.array([-MOUTH_HALF_WIDTH, MOUTH_Y, surface_z(-MOUTH_HALF_WIDTH, MOUTH_Y)]),
-        eye_left=np.array([EYE_X, EYE_Y, surface_z(EYE_X, EYE_Y)]),
-        eye_right=np.array([-EYE_X, EYE_Y, surface_z(-EYE_X, EYE_Y)]),
+        # The opening's middle: the rims are LID_UPPER above and LID_LOWER below EYE_Y.
+        eye_left=np.array([EYE_X, EYE_Y + (LID_UPPER - LID_LOWER) / 2, surface_z(EYE_X, EYE_Y)]),
+        eye_right=np.array([-EYE_X, EYE_Y + (LID_UPPER - LID_LOWER) / 2, surface_z(-EYE_X, EYE_Y)]),
         nose_tip=np.array([0.0, NOSE_Y, surface_z(0.0, NOSE_Y)]),
         chin=np.array([0.0, MOUTH_Y - 0.036, surface_z(0.0, MOUTH_Y - 0.036)]),
     )
-    return HeadMesh(all_vertices, faces, face_parts, np.concatenate(vertex_parts), landmarks, tuple(eye_centres))
+    return HeadMesh(all_vertices, faces, face_parts, np.concatenate(vertex_parts), colours, landmarks, tuple(eye_centres))
 
 
 def head_shape_keys(head: HeadMesh) -> np.ndarray:

@@ -38,16 +38,24 @@ def add_sound_strip(scene, path: Path, frame_start: int):
     return strip
 
 
-def add_preview_rig(bpy, scene) -> None:
-    """The demo head's camera, light and world, for the preview render."""
-    with bpy.data.libraries.load(str(REPO / "assets" / "demo_head.blend"), link=False) as (source, loaded):
-        loaded.objects = [n for n in source.objects if n in ("AVI_DemoCamera", "AVI_DemoLight")]
-        loaded.worlds = list(source.worlds)
-    for obj in loaded.objects:
+def add_preview_rig(bpy, scene, head) -> None:
+    """A portrait camera and a soft key light on the face (the head faces -Y, Blender's front view)."""
+    import math
+
+    centre = head.matrix_world.translation
+    camera = bpy.data.objects.new("AVI_DemoCamera", bpy.data.cameras.new("AVI_DemoCamera"))
+    camera.location = (centre.x, centre.y - 0.62, centre.z)
+    camera.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    camera.data.lens = 85
+    light = bpy.data.objects.new("AVI_DemoLight", bpy.data.lights.new("AVI_DemoLight", "AREA"))
+    light.data.energy, light.data.size = 14, 0.5
+    light.location = (centre.x + 0.35, centre.y - 0.6, centre.z + 0.35)
+    light.rotation_euler = (math.radians(55), 0.0, math.radians(30))
+    for obj in (camera, light):
         scene.collection.objects.link(obj)
-    scene.camera = bpy.data.objects["AVI_DemoCamera"]
-    if loaded.worlds:
-        scene.world = loaded.worlds[0]
+    scene.camera = camera
+    scene.world = scene.world or bpy.data.worlds.new("AVI_DemoWorld")
+    scene.world.color = (0.25, 0.27, 0.3)
 
 
 def render_preview(bpy, scene, head, out: Path) -> Path:
@@ -123,7 +131,7 @@ def main() -> None:
         for fmt in ("GLB", "FBX"):
             bpy.ops.avi_talking.export_animation(filepath=str(out / f"demo.{fmt.lower()}"), format=fmt)
         if not args.no_render:
-            add_preview_rig(bpy, scene)
+            add_preview_rig(bpy, scene, head)
             render_preview(bpy, scene, head, out)
     finally:
         bpy.ops.avi_talking.stop_server()

@@ -47,7 +47,10 @@ class FaceRegions:
         x, y, z = q[:, 0], q[:, 1], q[:, 2]
         front = np.clip((z + 0.9) / 0.4, 0, 1)
         self.front = front
-        self.lower_face = np.clip((0.0 - y) / 0.04 + 0.5, 0, 1) * _box(x, 1.15, 0.5) * front * (y > -2.2)
+        # The jaw carries everything below the lip line: the upper lip's rim (y ≥ 0) stays put, the
+        # lower one goes fully; beyond the corners the cheek shears over a wider band.
+        shear = 0.02 + 0.35 * _ramp((np.abs(x) - 0.35) / 0.5)
+        self.lower_face = _ramp(-y / shear) * _box(x, 1.15, 0.5) * front * (y > -2.2)
         # Lips: full weight from the rim out to ~0.25 eye distances, fading over the next 0.3, so
         # mouthClose can bring the whole rim together without a visible edge on the skin.
         across = _ramp((0.85 - np.abs(x)) / 0.35)
@@ -62,6 +65,17 @@ class FaceRegions:
         self.nose_left = _bump(q, (0.17, 0.65, 0.1), (0.12, 0.15, 0.3)) * front
         self.nose_right = _bump(q, (-0.17, 0.65, 0.1), (0.12, 0.15, 0.3)) * front
         self.pivot = pivot
+
+
+def face_weights(vertices: np.ndarray, landmarks: FaceLandmarks) -> np.ndarray:
+    """(V,) 1 on the face (brows to chin, cheek to cheek, front half), fading to 0.05 elsewhere.
+
+    The retarget weighs its fit with this: FLAME's scalp, neck and ears carry no ARKit motion, and
+    their many vertices would otherwise outvote the lips and lids.
+    """
+    q = (np.asarray(vertices, dtype=np.float64) - landmarks.mouth_center) / landmarks.eye_distance
+    face = _box(q[:, 0], 1.1, 0.5) * _box(q[:, 1] - 0.4, 1.5, 0.5) * np.clip((q[:, 2] + 0.9) / 0.4, 0, 1)
+    return 0.05 + 0.95 * face
 
 
 def arkit_displacements(vertices: np.ndarray, landmarks: FaceLandmarks) -> np.ndarray:
@@ -122,10 +136,12 @@ def _eye_shapes(put, along, q, eye, sign, side, front) -> np.ndarray:
     """Lids, gaze and brow of one eye; returns its inner-brow raise for the shared browInnerUp."""
     x, y = q[:, 0] - eye[0], q[:, 1] - eye[1]
     socket = _box(x, 0.3, 0.1) * front
-    # Lid skin from the rim up to the crease; the rim travels past the eye's centre line to close it.
+    # Lid skin from the rim up to the crease. An eye opening is almond-shaped (about 0.4 eye
+    # distances wide), so the upper rim travels furthest at the middle and little at the corners.
+    almond = np.sqrt(np.clip(1 - (x / 0.22) ** 2, 0, 1)) * front
     upper_lid = socket * (y > 0) * np.clip((0.3 - y) / 0.2, 0, 1)
     lower_lid = socket * _box(y + 0.1, 0.12, 0.06) * (y <= 0)
-    put(f"eyeBlink{side}", along(upper_lid, (0, -0.085, 0.01)))
+    put(f"eyeBlink{side}", along(upper_lid * (0.15 + 0.85 * almond), (0, -0.085, 0.01)))
     put(f"eyeSquint{side}", along(lower_lid, (0, 0.05, 0)) + along(upper_lid, (0, -0.03, 0)))
     put(f"eyeWide{side}", along(upper_lid, (0, 0.06, 0)))
     iris = socket * _box(y, 0.15, 0.08) * _box(x, 0.14, 0.08)

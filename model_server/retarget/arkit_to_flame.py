@@ -1,7 +1,8 @@
 """ARKit articulation → FLAME's 50 expression coefficients + 3 jaw pose, fitted to the user's FLAME.
 
 How: the ARKit fields (arkit_fields.py) are evaluated on FLAME's template; each field's displacement
-is fitted by FLAME's expression basis with ridge least squares, giving a 52×50 matrix. FLAME opens
+is fitted by FLAME's expression basis with ridge least squares, weighted to the face (scalp and neck
+count 5 %), giving a 52×50 matrix M: expression = arkit @ M. FLAME opens
 the mouth with its jaw joint, so the jaw shapes (jawOpen, jawLeft, jawRight, jawForward) map to the
 jaw pose, which passes through unchanged (axis-angle radians, +x opens).
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES, FLAME_EXPRESSION_DIM
 from ..errors import InputError
-from .arkit_fields import JAW_SHAPES, arkit_displacements
+from .arkit_fields import JAW_SHAPES, arkit_displacements, face_weights
 from .face_frame import landmarks_from_mesh
 from .flame_model import load_flame_model
 
@@ -29,6 +30,18 @@ _CACHE_LOCK = threading.Lock()
 
 
 class FlameRetarget:
+    """ARKit weights (T, 52) + jaw pose (T, 3) → FLAME expression (T, 50) + jaw pose (T, 3).
+
+    - `from_flame_model(path)`: fitted to the user's FLAME file (.pkl or .npz); cached per file hash.
+    - `from_expression_basis(vertices, basis)`: fitted to a FLAME mesh's Exp shape keys (key − basis).
+    - `default()`: no FLAME model: the expression coefficients are all zeros and the jaw pose passes
+      through unchanged, so a FLAME head only opens and closes its jaw.
+    In every case the jaw pose passes through unchanged (axis-angle in radians, positive x opens) and
+    the ARKit jaw shapes (jawOpen, jawLeft, jawRight, jawForward) give no expression coefficients.
+    `info` says where the matrix came from: source ("flame-model", "mesh-shape-keys", "default"),
+    the sha256 of the file or of the basis, and the fit's relative residual on the face.
+    """
+
     def __init__(self, matrix: np.ndarray, info: dict):
         self.matrix = matrix  # (52, 50)
         self.info = info
@@ -68,21 +81,38 @@ class FlameRetarget:
     @classmethod
     def fit(cls, vertices: np.ndarray, expression_basis: np.ndarray, faces: np.ndarray | None, info: dict) -> "FlameRetarget":
         landmarks = landmarks_from_mesh(vertices, faces)
-        targets = arkit_displacements(vertices, landmarks)  # (52, V, 3)
+        targets = arkit_displacements(vertices, landmarks).reshape(len(ARKIT_NAMES), -1)  # (52, 3V)
+        weight = np.repeat(face_weights(vertices, landmarks), 3)  # (3V,) per coordinate
         basis = expression_basis.reshape(expression_basis.shape[0], -1).T  # (3V, 50)
-        gram = basis.T @ basis
+        gram = basis.T @ (weight[:, None] * basis)
         ridge = RIDGE * np.trace(gram) / gram.shape[0]
-        solve = np.linalg.solve(gram + ridge * np.eye(gram.shape[0]), basis.T)  # (50, 3V)
-        flat = targets.reshape(len(ARKIT_NAMES), -1)  # (52, 3V)
-        matrix = flat @ solve.T  # (52, 50)
+        solve = np.linalg.solve(gram + ridge * np.eye(gram.shape[0]), (weight[:, None] * basis).T)  # (50, 3V)
+        matrix = targets @ solve.T  # (52, 50)
         for name in JAW_SHAPES:
             matrix[ARKIT_INDEX[name]] = 0.0
-        fitted = matrix @ basis.T
-        moving = np.array([i for i, n in enumerate(ARKIT_NAMES) if n not in JAW_SHAPES and np.abs(flat[i]).max() > 0])
-        residual = np.linalg.norm(fitted[moving] - flat[moving], axis=1) / np.linalg.norm(flat[moving], axis=1)
-        info = dict(info, id=info["sha256"], fit_relative_residual=round(float(np.median(residual)), 4))
+        residual = fit_residuals(matrix, basis, targets, weight)
+        values = np.array(list(residual.values()))
+        info = dict(info, id=info["sha256"], fit_relative_residual=round(float(np.median(values)), 4),
+                    fit_relative_residual_max=round(float(values.max()), 4),
+                    worst_fitted_shape=max(residual, key=residual.get))
         return cls(matrix, info)
+
+    @property
+    def source(self) -> str:
+        return self.info["source"]
 
     def to_flame(self, arkit: np.ndarray, jaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, 52) weights and (T, 3) jaw → (T, 50) expression coefficients and (T, 3) jaw pose."""
         return np.asarray(arkit) @ self.matrix, np.asarray(jaw)
+
+
+def fit_residuals(matrix: np.ndarray, basis: np.ndarray, targets: np.ndarray, weight: np.ndarray) -> dict[str, float]:
+    """Face-weighted relative error ‖B m_k − d_k‖_w / ‖d_k‖_w for every ARKit shape the fit covers."""
+    fitted = matrix @ basis.T  # (52, 3V)
+    root = np.sqrt(weight)
+    out = {}
+    for i, name in enumerate(ARKIT_NAMES):
+        size = np.linalg.norm(root * targets[i])
+        if name not in JAW_SHAPES and size > 0:
+            out[name] = float(np.linalg.norm(root * (fitted[i] - targets[i])) / size)
+    return out

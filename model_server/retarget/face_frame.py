@@ -1,6 +1,14 @@
 """Facial landmarks that fix a face-centred frame: where the mouth, eyes and jaw pivot are.
 
 Coordinates follow FLAME's canonical frame: metres, +x the subject's left, +y up, +z out of the face.
+
+What the measurement assumes of a mesh (true of FLAME's template and of the demo head):
+- it is upright and faces +z, roughly centred on x = 0 (the midline);
+- the nose tip is the front-most point of the midline above the lowest 30 % of the mesh;
+- the lips and eyelids, where the mesh is open there, are boundary loops of the faces: the mouth
+  is the loop 0.4 to 1.5 eye distances wide nearest the expected mouth, each eye a loop 0.15 to 0.7
+  wide nearest the expected eye; without such loops, adult proportions around the nose tip stand in;
+- the chin is the front-most midline point 0.4 to 1.4 eye distances below the mouth.
 """
 
 from __future__ import annotations
@@ -88,8 +96,18 @@ def landmarks_from_mesh(vertices: np.ndarray, faces: np.ndarray | None) -> FaceL
     eyes = []
     for eye in (guess.eye_left, guess.eye_right):
         rim = closest(eye, 0.15, 0.7, 0.45)
-        eyes.append(rim.mean(axis=0) if rim is not None else eye)
-    return FaceLandmarks(centre, mouth_left, mouth_right, eyes[0], eyes[1], guess.nose_tip, guess.chin)
+        # The box centre, not the mean: rim vertices crowd where the mesh is dense.
+        eyes.append((rim.min(axis=0) + rim.max(axis=0)) / 2 if rim is not None else eye)
+    return FaceLandmarks(centre, mouth_left, mouth_right, eyes[0], eyes[1], guess.nose_tip, _chin(v, centre, scale))
+
+
+def _chin(v: np.ndarray, mouth_center: np.ndarray, scale: float) -> np.ndarray:
+    """Front-most midline point 0.4 to 1.4 eye distances below the mouth (the mental protuberance)."""
+    dy = mouth_center[1] - v[:, 1]
+    near = v[(np.abs(v[:, 0] - mouth_center[0]) < 0.08 * scale) & (dy > 0.4 * scale) & (dy < 1.4 * scale)]
+    if len(near) == 0:
+        return mouth_center - np.array([0.0, 0.9 * scale, 0.2 * scale])
+    return near[np.argmax(near[:, 2])]
 
 
 def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:

@@ -16,10 +16,14 @@ import numpy as np
 
 from ..arkit import FLAME_EXPRESSION_DIM
 from ..errors import InputError
+from .face_frame import FaceLandmarks, landmarks_from_mesh
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
+# FLAME 2020 and FLAME 2023 (Open) store shapedirs as (V, 3, 400): 300 identity directions, then
+# 100 expression directions; the paper's space uses the first 50 expression directions.
 FLAME_SHAPE_COMPONENTS = 300
-JAW_JOINT = 2  # FLAME joints: global, neck, jaw, left eye, right eye  # FLAME 2020 / 2023: shapedirs = 300 identity + 100 expression directions
+FLAME_EXPRESSION_COMPONENTS = 100
+JAW_JOINT = 2  # FLAME joints: global, neck, jaw, left eye, right eye
 
 
 class _ChumpyArray:
@@ -59,7 +63,12 @@ class FlameModel:
     jaw_joint: np.ndarray  # (3,) jaw joint position in the template
 
     def template_mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Template vertices (V, 3), triangles (F, 3), expression displacement fields (50, V, 3)."""
         return self.v_template, self.faces, self.expression_basis
+
+    def landmarks(self) -> FaceLandmarks:
+        """Mouth, eyes, nose tip and chin of the template, measured from its geometry (face_frame.py)."""
+        return landmarks_from_mesh(self.v_template, self.faces)
 
     def jaw_open_offsets(self, radians: float) -> np.ndarray:
         """(V, 3) displacement of the template when the jaw opens by `radians` (linear blend skinning)."""
@@ -69,7 +78,27 @@ class FlameModel:
         return self.jaw_weights[:, None] * (rotated - p)
 
 
-def load_flame_model(path: str | Path, *, shape_components: int = FLAME_SHAPE_COMPONENTS) -> FlameModel:
+def flame_template_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the Blender "Add FLAME head" operator needs: vertices (V, 3), faces (F, 3), basis (50, V, 3)."""
+    return load_flame_model(path).template_mesh()
+
+
+def expression_offset(shapedirs_components: int, shape_components: int | None) -> int:
+    """Index of the first expression direction in shapedirs' last axis.
+
+    The documented layout is identity directions first, then 100 expression directions. Given no
+    split, a file with 400 or more components is read as FLAME's 300 + 100; a smaller one (a trimmed
+    export) as "the last 100 are expression". Pass shape_components to read another split.
+    """
+    if shape_components is not None:
+        return shape_components
+    if shapedirs_components >= FLAME_SHAPE_COMPONENTS + FLAME_EXPRESSION_COMPONENTS:
+        return FLAME_SHAPE_COMPONENTS
+    return max(shapedirs_components - FLAME_EXPRESSION_COMPONENTS, 0)
+
+
+def load_flame_model(path: str | Path, *, shape_components: int | None = None) -> FlameModel:
+    """Read a FLAME model file; `shape_components` overrides the identity/expression split of shapedirs."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"FLAME model not found: {path}. Download FLAME from its authors and point to the .pkl or .npz")
@@ -94,10 +123,12 @@ def load_flame_model(path: str | Path, *, shape_components: int = FLAME_SHAPE_CO
         raise InputError(f"{path.name}: v_template must be (V, 3), got {v_template.shape}")
     if shapedirs.ndim != 3 or shapedirs.shape[:2] != v_template.shape:
         raise InputError(f"{path.name}: shapedirs must be (V, 3, K) matching v_template, got {shapedirs.shape}")
-    if shapedirs.shape[2] < shape_components + FLAME_EXPRESSION_DIM:
+    first = expression_offset(shapedirs.shape[2], shape_components)
+    if shapedirs.shape[2] < first + FLAME_EXPRESSION_DIM:
         raise InputError(f"{path.name}: shapedirs has {shapedirs.shape[2]} components; FLAME expression space needs "
-                         f"{shape_components} shape + {FLAME_EXPRESSION_DIM} expression components")
-    expression = shapedirs[:, :, shape_components:shape_components + FLAME_EXPRESSION_DIM]
+                         f"{first} shape + {FLAME_EXPRESSION_DIM} expression components (FLAME 2020/2023 files "
+                         f"have 300 + 100; give the split with shape_components if yours differs)")
+    expression = shapedirs[:, :, first:first + FLAME_EXPRESSION_DIM]
     weights = _plain(data["weights"]).astype(np.float64)
     regressor = _plain(data["J_regressor"]).astype(np.float64)
     if weights.shape[0] != len(v_template) or weights.shape[1] <= JAW_JOINT or regressor.shape[1] != len(v_template):

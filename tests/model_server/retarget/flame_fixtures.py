@@ -27,8 +27,8 @@ SHAPE, EXPRESSION = 300, 100
 
 
 def fixture_head():
-    """A coarse version of the demo head's skin (about 2k vertices) and its faces."""
-    head = build_head(columns=40, base_rows=28)
+    """A coarser version of the demo head's skin (about 5k vertices, like FLAME) and its faces."""
+    head = build_head(columns=96, base_rows=36)
     skin = np.flatnonzero(np.isin(head.vertex_parts, [PARTS.index("skin"), PARTS.index("lips")]))
     remap = -np.ones(len(head.vertices), dtype=int)
     remap[skin] = np.arange(len(skin))

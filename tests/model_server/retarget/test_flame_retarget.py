@@ -81,7 +81,7 @@ def test_jaw_open_offsets_move_only_the_lower_face(flame_files):
 
 @pytest.mark.parametrize("breakage, message", [
     (lambda d: d.pop("shapedirs"), "missing shapedirs"),
-    (lambda d: d.update(shapedirs=d["shapedirs"][:, :, :320]), "expression space needs"),
+    (lambda d: d.update(shapedirs=d["shapedirs"][:, :, :40]), "expression space needs"),
     (lambda d: d.update(v_template=d["v_template"][:, :2]), "v_template must be"),
 ])
 def test_bad_flame_files_get_clear_messages(tmp_path, breakage, message):
@@ -99,3 +99,29 @@ def test_missing_and_unreadable_files(tmp_path):
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="cannot read as a FLAME model"):
         load_flame_model(tmp_path / "junk.pkl")
+
+
+def test_shapedirs_split_follows_the_documented_layout_or_the_given_one(tmp_path):
+    with np.load(write_npz(tmp_path / "full.npz")) as archive:
+        data = {k: archive[k] for k in archive.files}
+    full = load_flame_model(tmp_path / "full.npz").expression_basis
+    np.savez(tmp_path / "trimmed.npz", **dict(data, shapedirs=data["shapedirs"][:, :, 200:]))  # 100 shape + 100 expression
+    np.testing.assert_allclose(load_flame_model(tmp_path / "trimmed.npz").expression_basis, full)
+    np.savez(tmp_path / "odd.npz", **dict(data, shapedirs=data["shapedirs"][:, :, 250:360]))  # 50 shape + 60 expression
+    np.testing.assert_allclose(load_flame_model(tmp_path / "odd.npz", shape_components=50).expression_basis, full)
+
+
+def test_template_landmarks_are_measured_from_the_geometry(flame_files):
+    vertices, _, given = fixture_head()
+    measured = load_flame_model(flame_files[1]).landmarks()
+    scale = given.eye_distance
+    for name in ("mouth_center", "eye_left", "eye_right"):
+        assert np.linalg.norm(getattr(measured, name) - getattr(given, name)) < 0.05 * scale, name
+    assert measured.eye_left[0] > 0 > measured.eye_right[0]  # +x is the subject's left
+    assert measured.nose_tip[2] == vertices[:, 2].max()
+
+
+def test_fit_is_weighted_to_the_face_and_reports_its_residual(flame_files):
+    info = FlameRetarget.from_flame_model(flame_files[0]).info
+    assert info["fit_relative_residual"] < 0.1 and info["fit_relative_residual_max"] < 0.6
+    assert FlameRetarget.from_flame_model(flame_files[0]) is FlameRetarget.from_flame_model(flame_files[0])  # cached
