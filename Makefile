@@ -13,7 +13,7 @@ demo: setup
 	$(PYTHON) scripts/run_demo.py --out out
 
 test: setup
-	$(PYTHON) -m pytest tests -q
+	AVI_BLENDER_4_2_PYTHON=$(AVI_VENV)-blender-4.2/bin/python $(PYTHON) -m pytest tests -q
 
 extension: setup
 	$(PYTHON) scripts/build_extension.py

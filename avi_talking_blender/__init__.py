@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import operators, panels, preferences, properties, server_process
+from . import jobs, operators, panels, preferences, properties, server_process
 
 _classes = preferences.classes + properties.classes + operators.classes + panels.classes
 
@@ -14,6 +14,7 @@ def register():
 
 
 def unregister():
+    jobs.cancel_active()
     server_process.stop()
     properties.unregister_properties()
     for cls in reversed(_classes):

@@ -1,14 +1,18 @@
-"""Requests to the model process run on a worker thread; Blender's main thread only reads progress.
+"""Requests to the model process run on a worker thread; Blender's main thread applies the results.
 
-The worker never touches bpy: everything it needs is gathered on the main thread first, and its
-result is applied on the main thread (by the operator's modal timer, or directly in scripts).
+The split is strict: the worker never touches bpy. Everything it needs is gathered on the main
+thread first (`Job.submit` closes over plain values), it reports through a locked progress record,
+and when it ends the job waits until `apply_finished_job(context)` runs on the main thread and
+does the Blender writes. The operators' modal timer calls that function in the UI; scripts and
+background mode (where no timer fires) call it directly after `wait`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import server_process
@@ -32,22 +36,49 @@ class Connection:
             return ApiClient(self.url, self.token)
         server = server_process.current()
         if server is None:
-            on_stage("starting model server")
             server = server_process.start(self.python, list(self.server_args))
+        if not server.ready.is_set():
+            on_stage("starting model server…")
         return server_process.wait_ready(server).client()
 
 
-@dataclass
-class Job:
-    kind: str  # "instruct" or "animate"
-    submit: Callable[[ApiClient], str]  # sends the request, returns the server's job id
-    connection: Connection
-    stage: str = "waiting"
-    progress: float = 0.0
+@dataclass(frozen=True)
+class Progress:
     state: str = "running"  # running | succeeded | failed | cancelled
+    stage: str = "waiting"
+    progress: float = 0.0  # 0..1
     error: str = ""
-    result: dict | None = None
-    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+
+class Job:
+    """One request to the model process and what to do with its result on the main thread.
+
+    `submit(client) -> server job id` runs on the worker; `apply(context, result) -> message` runs on
+    the main thread, inside `apply_finished_job`.
+    """
+
+    def __init__(self, kind: str, submit: Callable[[ApiClient], str],
+                 apply: Callable[[object, dict], str], connection: Connection):
+        self.kind, self.submit, self.apply, self.connection = kind, submit, apply, connection
+        self.result: dict | None = None
+        self.message = ""  # what apply() reported
+        self.applied = False  # main thread only
+        self.cancel_requested = threading.Event()
+        self._lock = threading.Lock()
+        self._progress = Progress()
+
+    def snapshot(self) -> Progress:
+        with self._lock:
+            return self._progress
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._progress = replace(self._progress, **changes)
+
+    state = property(lambda self: self.snapshot().state)
+    stage = property(lambda self: self.snapshot().stage)
+    progress = property(lambda self: self.snapshot().progress)
+    error = property(lambda self: self.snapshot().error)
 
     @property
     def finished(self) -> bool:
@@ -57,22 +88,21 @@ class Job:
         self.cancel_requested.set()
 
     def run(self) -> None:
+        """The worker thread's body: submit, follow, store the result. Never raises."""
         try:
-            client = self.connection.client(self._set_stage)
+            client = self.connection.client(lambda stage: self._update(stage=stage))
             if self.cancel_requested.is_set():
                 raise _Cancelled
-            self.stage = "sending request"
+            self._update(stage="sending request")
             job_id = self.submit(client)
             self._follow(client, job_id)
         except _Cancelled:
-            self.state, self.stage = "cancelled", "cancelled"
+            self._update(state="cancelled", stage="cancelled")
         except (ServerError, ServerUnavailable, server_process.ServerStartError) as err:
-            self.state, self.error, self.stage = "failed", str(err), "failed"
+            self._update(state="failed", stage="failed", error=str(err))
         except Exception as err:  # never let a worker die silently: the UI would wait forever
-            self.state, self.error, self.stage = "failed", f"unexpected error: {err}", "failed"
-
-    def _set_stage(self, stage: str) -> None:
-        self.stage = stage
+            traceback.print_exc()
+            self._update(state="failed", stage="failed", error=f"unexpected error: {err}")
 
     def _follow(self, client: ApiClient, job_id: str) -> None:
         cancel_sent = False
@@ -81,15 +111,16 @@ class Job:
                 client.cancel(job_id)
                 cancel_sent = True
             status = client.job(job_id)
-            self.progress, self.stage = status["progress"], status["stage"]
             if status["state"] == "succeeded":
-                self.result, self.state = status["result"], "succeeded"
+                self.result = status["result"]  # published before the state says so
+                self._update(state="succeeded", stage="done", progress=1.0)
                 return
             if status["state"] == "failed":
-                self.error, self.state = status["error"] or "the model server failed", "failed"
+                self._update(state="failed", stage="failed", error=status["error"] or "the model server failed")
                 return
             if status["state"] == "cancelled":
                 raise _Cancelled
+            self._update(progress=float(status["progress"]), stage=status["stage"])
             time.sleep(POLL_S)
 
 
@@ -114,6 +145,15 @@ def active() -> Job | None:
     return _active
 
 
+def running() -> bool:
+    return _active is not None and not _active.finished
+
+
+def cancel_active() -> None:
+    if running():
+        _active.cancel()
+
+
 def wait(job: Job, report: Callable[[Job], None] | None = None) -> Job:
     """Block until the job ends (scripts and background mode, where no modal timer runs)."""
     last = None
@@ -122,4 +162,45 @@ def wait(job: Job, report: Callable[[Job], None] | None = None) -> Job:
             last = (job.stage, round(job.progress, 1))
             report(job)
         time.sleep(POLL_S / 2)
+    return job
+
+
+def sync_status(context) -> None:
+    """Copy the running job's progress into the window manager, where panels read it."""
+    job = _active
+    status = context.window_manager.avi_talking_job
+    if job is None:
+        status.state = "idle"
+        return
+    snap = job.snapshot()
+    status.kind, status.state, status.stage = job.kind, snap.state, snap.stage
+    status.progress, status.error = snap.progress, snap.error
+
+
+def apply_finished_job(context) -> Job | None:
+    """Main thread only. If the job has ended and was not applied yet, apply it and return it.
+
+    A failed `apply` marks the job failed; `job.state`, `job.error` and `job.message` tell the caller
+    what to report. The outcome is also left in the Scene (`avi_talking.last_status`, saved with the
+    file) and the window manager (progress, transient).
+    """
+    job = _active
+    if job is None or not job.finished or job.applied:
+        if context.window_manager is not None:
+            sync_status(context)
+        return None
+    job.applied = True
+    if job.state == "succeeded":
+        try:
+            job.message = job.apply(context, job.result)
+        except Exception as err:  # the scene must not be left half-written without saying so
+            if not isinstance(err, (ValueError, LookupError)):
+                traceback.print_exc()
+            job._update(state="failed", stage="failed", error=f"{err}")
+    if context.window_manager is not None:
+        sync_status(context)
+    snap = job.snapshot()
+    summary = {"succeeded": job.message, "failed": f"{job.kind} failed: {snap.error}",
+               "cancelled": f"{job.kind} cancelled, nothing was changed"}[snap.state]
+    context.scene.avi_talking.last_status = summary
     return job

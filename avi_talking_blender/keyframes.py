@@ -1,5 +1,9 @@
 """The only place that writes animation: curves → a new Action per generation.
 
+Keys land on whole scene frames: sample i of a curve is keyed at `start_frame + i`. The add-on asks
+the model process for curves at the scene's frame rate (`render.fps / render.fps_base`); curves made
+at another rate (a curves file from the command line, say) are first resampled linearly.
+
 Bulk writes (`keyframe_points.add` + `foreach_set`), never per-key inserts. Blender 4.4+ stores
 F-curves in slotted actions (layer → strip → channelbag for a slot); 4.2/4.3 keep them on the
 Action. The user's previous Action is never modified: it gets a fake user so it survives saving.
@@ -12,10 +16,38 @@ import math
 import bpy
 
 LINEAR = 1  # enum value of 'LINEAR' in keyframe interpolation: per-frame samples, no overshoot
+SLIDER_LIMIT = 10.0  # Blender's widest shape-key slider range
+
+
+def _same_rate(a: float, b: float) -> bool:
+    # Blender keeps fps_base as a 32-bit float: 30/1.001 read back differs in the 9th digit.
+    return abs(a - b) <= 1e-6 * max(a, b)
+
+
+def resample_count(count: int, source_fps: float, target_fps: float) -> int:
+    """Samples at `target_fps` covering the time of `count` samples at `source_fps`."""
+    if _same_rate(source_fps, target_fps) or count < 2:
+        return count
+    return math.floor((count - 1) * target_fps / source_fps + 1e-9) + 1
+
+
+def resample_linear(series: list[float], source_fps: float, target_fps: float) -> list[float]:
+    """`series` sampled at `source_fps` → the same stretch of time sampled at `target_fps`."""
+    if _same_rate(source_fps, target_fps) or len(series) < 2:
+        return list(series)
+    last = len(series) - 1
+    count = resample_count(len(series), source_fps, target_fps)
+    out = []
+    for j in range(count):
+        position = min(j * source_fps / target_fps, last)
+        i = min(int(position), last - 1)
+        t = position - i
+        out.append(series[i] * (1.0 - t) + series[i + 1] * t)
+    return out
 
 
 def _new_action(name: str, id_data: bpy.types.ID):
-    """A fresh Action and a function that creates F-curves in it for `id_data`."""
+    """A fresh Action, its slot for `id_data` (None before 4.4), and an F-curve factory."""
     action = bpy.data.actions.new(name)
     if hasattr(action, "slots"):  # Blender 4.4+: slotted actions
         slot = action.slots.new(id_type=id_data.id_type, name=id_data.name)
@@ -36,56 +68,57 @@ def _assign(id_data: bpy.types.ID, action: bpy.types.Action, slot) -> bpy.types.
     return previous
 
 
-def _fill(fcurve: bpy.types.FCurve, frames: list[float], values: list[float]) -> None:
+def _fill(fcurve: bpy.types.FCurve, start_frame: float, values: list[float]) -> None:
     count = len(values)
     fcurve.keyframe_points.add(count)
     co = [0.0] * (2 * count)
-    co[0::2] = frames
+    co[0::2] = [start_frame + i for i in range(count)]
     co[1::2] = values
     fcurve.keyframe_points.foreach_set("co", co)
     fcurve.keyframe_points.foreach_set("interpolation", [LINEAR] * count)
     fcurve.update()
 
 
-def key_frames(count: int, start_frame: float, curves_fps: float, scene_fps: float) -> list[float]:
-    """Scene frame of each curve sample: sample i plays i / curves_fps seconds after the strip start."""
-    step = scene_fps / curves_fps
-    return [start_frame + i * step for i in range(count)]
-
-
-def write_shape_key_action(obj: bpy.types.Object, values: dict[str, list[float]], *, frames: list[float],
-                           action_name: str) -> bpy.types.Action:
-    """Key every named shape key of `obj` at `frames` in a new Action assigned to its shape keys."""
+def write_shape_key_action(obj: bpy.types.Object, channel_values: dict[str, list[float]], *, start_frame: float,
+                           curves_fps: float, scene_fps: float, action_name: str) -> bpy.types.Action:
+    """Key the named shape keys of `obj` (key block name → value per curve sample) in a new Action."""
     key = obj.data.shape_keys
+    missing = [name for name in channel_values if name not in key.key_blocks]
+    if missing:
+        raise ValueError(f"'{obj.name}' has no shape key {', '.join(missing[:3])}")
     action, slot, new_fcurve = _new_action(action_name, key)
-    for name, series in values.items():
+    for name, series in channel_values.items():
+        series = resample_linear(series, curves_fps, scene_fps)
         block = key.key_blocks[name]
-        low, high = min(series), max(series)
         # FLAME coefficients are signed and can exceed 1: widen the slider range or Blender clamps them.
+        low, high = min(series), max(series)
         if low < block.slider_min:
-            block.slider_min = max(-10.0, math.floor(low))
+            block.slider_min = max(-SLIDER_LIMIT, math.floor(low))
         if high > block.slider_max:
-            block.slider_max = min(10.0, math.ceil(high))
-        _fill(new_fcurve(f'key_blocks["{name}"].value'), frames, series)
+            block.slider_max = min(SLIDER_LIMIT, math.ceil(high))
+        _fill(new_fcurve(f'key_blocks["{name}"].value'), start_frame, series)
     _assign(key, action, slot)
     return action
 
 
 def write_bone_rotation_action(armature: bpy.types.Object, bone: str, axis_angles: list[list[float]], *,
-                               frames: list[float], action_name: str) -> bpy.types.Action:
-    """Jaw pose (axis-angle radians) → Euler XYZ keys on a pose bone, in a new Action on the armature."""
+                               start_frame: float, curves_fps: float, scene_fps: float,
+                               action_name: str) -> bpy.types.Action:
+    """Jaw pose (axis-angle radians per sample) → Euler XYZ keys on a pose bone, in a new Action."""
     pose_bone = armature.pose.bones[bone]
     if pose_bone.rotation_mode != "XYZ":
         pose_bone.rotation_mode = "XYZ"
-    eulers = [_axis_angle_to_euler(v) for v in axis_angles]
+    # The jaw turns through small angles, so resampling axis-angle components linearly is exact enough.
+    components = [resample_linear([v[i] for v in axis_angles], curves_fps, scene_fps) for i in range(3)]
+    eulers = [_axis_angle_to_euler(v) for v in zip(*components)]
     action, slot, new_fcurve = _new_action(action_name, armature)
     for index in range(3):
-        _fill(new_fcurve(f'pose.bones["{bone}"].rotation_euler', index), frames, [e[index] for e in eulers])
+        _fill(new_fcurve(f'pose.bones["{bone}"].rotation_euler', index), start_frame, [e[index] for e in eulers])
     _assign(armature, action, slot)
     return action
 
 
-def _axis_angle_to_euler(rotation: list[float]) -> tuple[float, float, float]:
+def _axis_angle_to_euler(rotation) -> tuple[float, float, float]:
     from mathutils import Matrix, Vector
 
     vector = Vector(rotation)

@@ -1,4 +1,8 @@
-"""Sidebar panels (N panel, tab "AVI-Talking") in the Video Sequencer and the 3D Viewport."""
+"""Sidebar panels (N panel, tab "AVI-Talking") in the Video Sequencer and the 3D Viewport.
+
+Both draw the same thing, top to bottom in the order of the work: face, dialogue strip, Analyze,
+the editable instruction, seed, Generate (with progress and Cancel while it runs), export, server.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,7 @@ from .sequencer import StripError, active_sound_clip
 from .targets import TargetError, find_target
 
 
-def draw_avi_talking(layout, context) -> None:
-    settings = context.scene.avi_talking
-    job = jobs.active()
-    running = job is not None and not job.finished
-
+def _draw_inputs(layout, context, settings) -> None:
     box = layout.box()
     box.prop(settings, "target")
     try:
@@ -31,10 +31,13 @@ def draw_avi_talking(layout, context) -> None:
         box.label(text=str(err), icon="ERROR")
     box.prop(settings, "dialogue")
 
-    layout.operator("avi_talking.analyze", icon="VIEWZOOM")
+
+def _draw_instruction(layout, settings) -> None:
     col = layout.column()
+    row = col.row(align=True)
+    row.prop(settings, "instruction_text", text="")
+    row.operator("avi_talking.edit_instruction", text="", icon="TEXT")
     if settings.instruction_text:
-        col.label(text="Instruction (edit in the Text Editor):")
         for line in settings.instruction_text.as_string().splitlines()[:4]:
             col.label(text=line[:80])
     if settings.segments:
@@ -42,36 +45,56 @@ def draw_avi_talking(layout, context) -> None:
         if settings.use_segments:
             for segment in settings.segments:
                 seg_box = col.box()
-                seg_box.label(text=f"{segment.start:.2f}–{segment.end:.2f} s")
+                times = seg_box.row(align=True)
+                times.prop(segment, "start")
+                times.prop(segment, "end")
                 seg_box.prop(segment, "instruction", text="")
-    layout.prop(settings, "seed")
-    layout.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
 
-    if running:
-        progress = layout.row(align=True)
-        if hasattr(progress, "progress"):  # Blender 4.0+
-            progress.progress(factor=job.progress, type="BAR", text=job.stage)
+
+def _draw_job(layout, context, settings) -> None:
+    status = context.window_manager.avi_talking_job
+    if jobs.running():
+        row = layout.row(align=True)
+        if hasattr(row, "progress"):  # Blender 4.0+
+            row.progress(factor=status.progress, type="BAR", text=status.stage or "working…")
         else:
-            progress.label(text=f"{job.stage} {job.progress:.0%}")
-        progress.operator("avi_talking.cancel", text="", icon="CANCEL")
-    elif job is not None and job.state == "failed":
-        layout.label(text=job.error[:100], icon="ERROR")
+            row.prop(status, "progress", text=status.stage)
+        row.operator("avi_talking.cancel", text="", icon="CANCEL")
+    elif settings.last_status:
+        failed = status.state == "failed" or " failed: " in settings.last_status
+        layout.label(text=settings.last_status[:120], icon="ERROR" if failed else "INFO")
 
+
+def _draw_server(layout, context) -> None:
+    box = layout.box()
+    prefs = get_preferences(context)
+    if prefs is not None and prefs.server_mode == "REMOTE":
+        box.label(text=f"Server: {prefs.remote_url}", icon="URL")
+        return
+    local = server_process.current()
+    state = "not running" if local is None else ("running" if local.ready.is_set() else "starting…")
+    row = box.row(align=True)
+    row.label(text=f"Server: {state}", icon="LINKED" if state == "running" else "UNLINKED")
+    row.operator("avi_talking.start_server", text="", icon="PLAY")
+    row.operator("avi_talking.stop_server", text="", icon="PAUSE")
+
+
+def draw_avi_talking(layout, context) -> None:
+    settings = context.scene.avi_talking
+    _draw_inputs(layout, context, settings)
+    layout.operator("avi_talking.analyze", icon="VIEWZOOM")
+    _draw_instruction(layout, settings)
+    row = layout.row()
+    row.prop(settings, "seed")
+    prefs = get_preferences(context)
+    if not settings.seed_is_set and prefs is not None and prefs.default_seed != settings.seed:
+        row.label(text=f"default {prefs.default_seed}")
+    layout.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
+    _draw_job(layout, context, settings)
     row = layout.row(align=True)
     row.operator("avi_talking.export_animation", text="Export glTF").format = "GLB"
     row.operator("avi_talking.export_animation", text="Export FBX").format = "FBX"
-
-    server = layout.box()
-    prefs = get_preferences(context)
-    if prefs is not None and prefs.server_mode == "REMOTE":
-        server.label(text=f"Server: {prefs.remote_url}", icon="URL")
-    else:
-        local = server_process.current()
-        state = "not running" if local is None else ("running" if local.url else "starting…")
-        row = server.row(align=True)
-        row.label(text=f"Server: {state}", icon="LINKED" if local and local.url else "UNLINKED")
-        row.operator("avi_talking.start_server", text="", icon="PLAY")
-        row.operator("avi_talking.stop_server", text="", icon="PAUSE")
+    _draw_server(layout, context)
 
 
 class _SidebarPanel:

@@ -1,11 +1,8 @@
 """Add-on preferences: how to reach the model process, and the user's FLAME model."""
 
-from __future__ import annotations
 
 import bpy
-from bpy.props import EnumProperty, FloatProperty, StringProperty
-
-from .client import ApiClient
+from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
 
 class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
@@ -29,7 +26,10 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         description="Your FLAME model file (.pkl or .npz from the FLAME authors): used for the FLAME "
                     "retarget and the Add FLAME Head operator",
     )
-    max_audio_minutes: FloatProperty(name="Longest audio (min)", default=30.0, min=0.1, max=600.0)
+    max_audio_minutes: FloatProperty(name="Longest audio (min)", default=30.0, min=0.1, max=600.0,
+                                     description="The model process refuses longer audio at once")
+    default_seed: IntProperty(name="Default seed", default=0, min=0,
+                              description="Seed of scenes whose own seed was never changed")
 
     def draw(self, context):
         layout = self.layout
@@ -41,6 +41,7 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
             layout.prop(self, "remote_token")
         layout.prop(self, "flame_model_path")
         layout.prop(self, "max_audio_minutes")
+        layout.prop(self, "default_seed")
 
 
 def get_preferences(context: bpy.types.Context | None = None) -> AVI_TALKING_Preferences | None:
@@ -48,12 +49,6 @@ def get_preferences(context: bpy.types.Context | None = None) -> AVI_TALKING_Pre
     context = context or bpy.context
     addon = context.preferences.addons.get(__package__)
     return addon.preferences if addon else None
-
-
-def remote_client(prefs) -> ApiClient | None:
-    if prefs is not None and prefs.server_mode == "REMOTE":
-        return ApiClient(prefs.remote_url, prefs.remote_token)
-    return None
 
 
 classes = (AVI_TALKING_Preferences,)

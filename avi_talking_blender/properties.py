@@ -1,6 +1,9 @@
-"""Per-shot settings, saved in the .blend with the Scene: target, dialogue, instructions, seed."""
+"""Per-shot settings, saved in the .blend with the Scene; the running job's progress, on the WindowManager.
 
-from __future__ import annotations
+Scene: target, dialogue, the instruction Text, per-segment instructions, seed and the last outcome.
+WindowManager: progress of the job in flight (transient by design: Blender does not save it).
+"""
+
 
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
@@ -10,9 +13,13 @@ def _is_mesh(self, obj: bpy.types.Object) -> bool:
     return obj.type == "MESH"
 
 
+def _seed_edited(self, context) -> None:
+    self.seed_is_set = True
+
+
 class AVI_TALKING_Segment(bpy.types.PropertyGroup):
-    start: FloatProperty(name="Start", unit="TIME_ABSOLUTE", min=0.0)
-    end: FloatProperty(name="End", unit="TIME_ABSOLUTE", min=0.0)
+    start: FloatProperty(name="Start", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
+    end: FloatProperty(name="End", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
     instruction: StringProperty(name="Instruction", description="How the face moves in this segment")
 
 
@@ -26,16 +33,37 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     segments: CollectionProperty(type=AVI_TALKING_Segment)
     use_segments: BoolProperty(name="Per-segment instructions", default=True,
                                description="Use each segment's own instruction instead of the whole-clip text")
-    seed: IntProperty(name="Seed", default=0, min=0, description="Different seeds give different takes")
+    seed: IntProperty(name="Seed", default=0, min=0, update=_seed_edited,
+                      description="Different seeds give different takes")
+    seed_is_set: BoolProperty(default=False, description="The seed was chosen for this scene; "
+                                                         "otherwise the preferences' default seed applies")
     analyzed_strip: StringProperty(description="Sound strip the instruction was written for")
+    last_status: StringProperty(name="Last result", description="Outcome of the last Analyze or Generate")
 
 
-classes = (AVI_TALKING_Segment, AVI_TALKING_SceneSettings)
+class AVI_TALKING_JobStatus(bpy.types.PropertyGroup):
+    kind: StringProperty()
+    state: StringProperty(default="idle")  # idle | running | succeeded | failed | cancelled
+    stage: StringProperty()
+    progress: FloatProperty(min=0.0, max=1.0, subtype="FACTOR")
+    error: StringProperty()
+
+
+classes = (AVI_TALKING_Segment, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
+
+
+def effective_seed(settings: AVI_TALKING_SceneSettings, prefs) -> int:
+    """The scene's own seed once the animator has set one, else the preferences' default."""
+    if settings.seed_is_set or prefs is None:
+        return settings.seed
+    return prefs.default_seed
 
 
 def register_properties() -> None:
     bpy.types.Scene.avi_talking = PointerProperty(type=AVI_TALKING_SceneSettings)
+    bpy.types.WindowManager.avi_talking_job = PointerProperty(type=AVI_TALKING_JobStatus)
 
 
 def unregister_properties() -> None:
+    del bpy.types.WindowManager.avi_talking_job
     del bpy.types.Scene.avi_talking

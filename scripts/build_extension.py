@@ -18,7 +18,8 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.md~")
+# Caches, Blender's .blend1 backups and editor leftovers never ship.
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.blend[0-9]", "*.blend@", "*~", ".*", "tests")
 
 
 def blender_ext_cli() -> Path:

@@ -29,4 +29,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
-echo "environment ready: $venv"
+# Blender 4.2 LTS beside it: the add-on must keep working there (tests/avi_talking_blender/test_blender_4_2.py).
+lts="${venv}-blender-4.2"
+[ -x "$lts/bin/python" ] || "$python" -m venv "$lts"
+want_lts=$(sha256sum requirements-blender-4.2.txt | cut -d' ' -f1)
+if [ "$(cat "$lts/.requirements.sha256" 2>/dev/null)" != "$want_lts" ]; then
+  "$lts/bin/pip" install -q -r requirements-blender-4.2.txt
+  echo "$want_lts" > "$lts/.requirements.sha256"
+fi
+echo "environment ready: $venv (and $lts)"

@@ -1,14 +1,15 @@
 """Operators, one module per task."""
 
-from .analyze import AVI_TALKING_OT_analyze
+from .analyze import AVI_TALKING_OT_analyze, AVI_TALKING_OT_edit_instruction
+from .cancel import AVI_TALKING_OT_cancel
 from .export import AVI_TALKING_OT_export_animation
 from .generate import AVI_TALKING_OT_generate
 from .heads import AVI_TALKING_OT_add_demo_head, AVI_TALKING_OT_add_flame_head
-from .server import AVI_TALKING_OT_cancel, AVI_TALKING_OT_start_server, AVI_TALKING_OT_stop_server
+from .server import AVI_TALKING_OT_start_server, AVI_TALKING_OT_stop_server
 
 classes = (
     AVI_TALKING_OT_start_server, AVI_TALKING_OT_stop_server, AVI_TALKING_OT_cancel,
-    AVI_TALKING_OT_analyze, AVI_TALKING_OT_generate,
+    AVI_TALKING_OT_analyze, AVI_TALKING_OT_edit_instruction, AVI_TALKING_OT_generate,
     AVI_TALKING_OT_add_demo_head, AVI_TALKING_OT_add_flame_head,
     AVI_TALKING_OT_export_animation,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from array import array
 
 import bpy
@@ -10,10 +11,11 @@ from mathutils import Vector
 
 from .. import jobs
 from ..formats import validate_curves
-from ..keyframes import key_frames, write_bone_rotation_action, write_shape_key_action
+from ..keyframes import resample_count, write_bone_rotation_action, write_shape_key_action
 from ..preferences import get_preferences
+from ..properties import effective_seed
 from ..sequencer import active_sound_clip, scene_fps
-from ..targets import Target, channel_values, find_target
+from ..targets import Target, TargetError, channel_values, find_target
 from .job_operator import JobOperator, connection_from_preferences
 
 
@@ -60,6 +62,42 @@ def mesh_retarget_body(target: Target) -> dict:
             "vertices_b64": encode(flame_frame(basis)), "expression_basis_b64": encode(deltas)}
 
 
+def animate_job(context) -> jobs.Job:
+    """Gather everything on the main thread (target, strip, edited instruction); the worker only talks
+    to the server, and the result is keyed by `apply_curves` back on the main thread."""
+    scene = context.scene
+    settings = scene.avi_talking
+    target = find_target(settings.target)
+    clip = active_sound_clip(scene)
+    fps = scene_fps(scene)
+    instruction, segments = edited_instructions(settings, clip.name)
+    dialogue = settings.dialogue.strip() or None
+    prefs = get_preferences(context)
+    seed = effective_seed(settings, prefs)
+    retarget = None
+    if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
+        retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
+                    if prefs and prefs.flame_model_path else mesh_retarget_body(target))
+    target_name = target.obj.name
+
+    def submit(client):
+        retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
+        return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
+                                     segments=segments, seed=seed, fps=fps, retarget_id=retarget_id)
+
+    def apply(context, curves: dict) -> str:
+        validate_curves(curves)
+        obj = bpy.data.objects.get(target_name)
+        if obj is None:
+            raise TargetError(f"the face '{target_name}' was removed while its animation was generated")
+        actions = apply_curves(context.scene, obj, curves, start_frame=clip.start_frame,
+                               action_name=f"AVI_{clip.name}")
+        keyed = resample_count(curves["num_frames"], curves["fps"], scene_fps(context.scene))
+        return f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
+
+    return jobs.Job("generate", submit, apply, connection_from_preferences(context))
+
+
 class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
     """Animate the face from the active sound strip and the instruction (a new Action, undoable)"""
 
@@ -67,46 +105,23 @@ class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
 
-    def create_job(self, context) -> jobs.Job:
-        scene = context.scene
-        settings = scene.avi_talking
-        target = find_target(settings.target)
-        clip = active_sound_clip(scene)
-        fps = scene_fps(scene)
-        instruction, segments = edited_instructions(settings, clip.name)
-        dialogue = settings.dialogue.strip() or None
-        prefs = get_preferences(context)
-        retarget = None
-        if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
-            retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
-                        if prefs and prefs.flame_model_path else mesh_retarget_body(target))
-        self._target_name, self._clip = target.obj.name, clip
-
-        def submit(client):
-            retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
-            return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
-                                         segments=segments, seed=settings.seed, fps=fps, retarget_id=retarget_id)
-
-        return jobs.Job("animate", submit, connection_from_preferences(context))
-
-    def apply(self, context, curves: dict) -> None:
-        validate_curves(curves)
-        apply_curves(context.scene, bpy.data.objects.get(self._target_name), curves,
-                     start_frame=self._clip.start_frame, action_name=f"AVI_{self._clip.name}")
-        self.report({"INFO"}, f"AVI-Talking: keyed {curves['num_frames']} frames on '{self._target_name}'")
+    make_job = staticmethod(animate_job)
 
 
 def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: str) -> list:
-    """Write a curves document onto a target as new Actions; returns the Actions made."""
+    """Write a curves document onto a target as new Actions; returns the Actions made.
+
+    Everything that can refuse (target, channels) is checked before the first write.
+    """
     target = find_target(obj)
-    frames = key_frames(curves["num_frames"], start_frame, curves["fps"], scene_fps(scene))
-    actions = [write_shape_key_action(target.obj, channel_values(target, curves), frames=frames,
-                                      action_name=action_name)]
+    values = channel_values(target, curves)
+    timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": scene_fps(scene)}
+    actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]
     if target.jaw_bone is not None:
         armature, bone = target.jaw_bone
-        actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"], frames=frames,
-                                                  action_name=f"{action_name}_jaw"))
-    end = int(frames[-1]) + 1
+        actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
+                                                  action_name=f"{action_name}_jaw", **timing))
+    end = math.ceil(start_frame + resample_count(curves["num_frames"], curves["fps"], scene_fps(scene)) - 1)
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
     return actions

@@ -18,7 +18,7 @@ DEMO_HEAD_OBJECT = "AVI_DemoHead"
 
 
 def demo_head_path() -> Path:
-    return package_root() / "assets" / "demo_head.blend"
+    return package_root() / "assets" / "demo_head.glb"
 
 
 class AVI_TALKING_OT_add_demo_head(bpy.types.Operator):
@@ -33,13 +33,13 @@ class AVI_TALKING_OT_add_demo_head(bpy.types.Operator):
         if not path.is_file():
             self.report({"ERROR"}, f"demo head missing from the extension: {path}")
             return {"CANCELLED"}
-        with bpy.data.libraries.load(str(path), link=False) as (source, loaded):
-            loaded.objects = [name for name in source.objects if name == DEMO_HEAD_OBJECT]
-        obj = loaded.objects[0]
-        context.collection.objects.link(obj)
-        for other in context.view_layer.objects:
-            other.select_set(False)
-        obj.select_set(True)
+        before = set(bpy.data.objects)
+        bpy.ops.import_scene.gltf(filepath=str(path))  # morph targets come in as named shape keys
+        added = [o for o in bpy.data.objects if o not in before and o.type == "MESH"]
+        if not added:
+            self.report({"ERROR"}, f"the demo head could not be imported from {path}")
+            return {"CANCELLED"}
+        obj = added[0]
         context.view_layer.objects.active = obj
         context.scene.avi_talking.target = obj
         return {"FINISHED"}

@@ -1,9 +1,10 @@
 """Shared behaviour of operators that wait on the model process without freezing Blender.
 
-From the UI (`invoke`) they run modally: a timer polls the worker thread, panels show progress,
-Esc or the Cancel button stops the server job. From scripts and background mode (`execute`) they
-wait in place. Either way the result is applied on the main thread by `apply`, and a failure
-changes nothing in the scene (the operator returns CANCELLED, so no undo step is recorded).
+From the UI (`invoke`) they run modally: a window timer calls `jobs.apply_finished_job`, panels
+show progress, Esc or the Cancel button stops the server job. From scripts and background mode
+(`execute`, where no timer fires) they wait in place, printing progress, then call the same
+function. A failure changes nothing in the scene: the operator returns CANCELLED, so no undo step
+is recorded either; success is one undo step (`bl_options` has UNDO).
 """
 
 from __future__ import annotations
@@ -38,28 +39,23 @@ def redraw_panels(context) -> None:
 
 
 class JobOperator:
-    """Mixin: subclasses define `create_job(context) -> jobs.Job` and `apply(context, result)`."""
+    """Mixin: subclasses set `make_job`, a function `(context) -> jobs.Job`."""
 
+    make_job = None
     _timer = None
     _job: jobs.Job | None = None
 
     @classmethod
     def poll(cls, context):
-        job = jobs.active()  # one job at a time: the model process serves one anyway
-        return context.scene is not None and (job is None or job.finished)
-
-    def create_job(self, context) -> jobs.Job:
-        raise NotImplementedError
-
-    def apply(self, context, result: dict) -> None:
-        raise NotImplementedError
+        return context.scene is not None and not jobs.running()  # the model process serves one job at a time
 
     def _start(self, context) -> bool:
         try:
-            self._job = jobs.start(self.create_job(context))
+            self._job = jobs.start(type(self).make_job(context))
         except USER_ERRORS as err:
             self.report({"ERROR"}, str(err))
             return False
+        jobs.sync_status(context)
         return True
 
     def invoke(self, context, event):
@@ -72,33 +68,32 @@ class JobOperator:
 
     def modal(self, context, event):
         if event.type == "ESC" and event.value == "PRESS":
-            self._job.cancel()
-        if event.type == "TIMER":
-            redraw_panels(context)
-            context.workspace.status_text_set(f"AVI-Talking: {self._job.stage} ({self._job.progress:.0%}) — Esc to cancel")
-            if self._job.finished:
-                context.window_manager.event_timer_remove(self._timer)
-                context.workspace.status_text_set(None)
-                return self._finish(context)
-        return {"PASS_THROUGH"}
+            self._job.cancel()  # the server drops the job; the timer below sees it end
+            return {"RUNNING_MODAL"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        done = jobs.apply_finished_job(context)
+        redraw_panels(context)
+        if done is None:
+            context.workspace.status_text_set(
+                f"AVI-Talking: {self._job.stage} ({self._job.progress:.0%}) — Esc to cancel")
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        context.workspace.status_text_set(None)
+        return self._report(done)
 
     def execute(self, context):
         if not self._start(context):
             return {"CANCELLED"}
         jobs.wait(self._job, lambda job: print(f"AVI-Talking: {job.stage} ({job.progress:.0%})", flush=True))
-        return self._finish(context)
+        return self._report(jobs.apply_finished_job(context))
 
-    def _finish(self, context):
-        job = self._job
+    def _report(self, job: jobs.Job):
         if job.state == "cancelled":
             self.report({"WARNING"}, "AVI-Talking: cancelled, nothing was changed")
             return {"CANCELLED"}
         if job.state == "failed":
             self.report({"ERROR"}, job.error)
             return {"CANCELLED"}
-        try:
-            self.apply(context, job.result)
-        except USER_ERRORS as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
+        self.report({"INFO"}, f"AVI-Talking: {job.message}")
         return {"FINISHED"}

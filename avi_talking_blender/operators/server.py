@@ -1,10 +1,10 @@
-"""Start and stop the local model process; cancel the running job."""
+"""Start and stop the local model process."""
 
 from __future__ import annotations
 
 import bpy
 
-from .. import jobs, server_process
+from .. import server_process
 from .job_operator import connection_from_preferences
 
 
@@ -39,18 +39,3 @@ class AVI_TALKING_OT_stop_server(bpy.types.Operator):
         server_process.stop()
         return {"FINISHED"}
 
-
-class AVI_TALKING_OT_cancel(bpy.types.Operator):
-    """Cancel the running AVI-Talking job (nothing in the scene changes)"""
-
-    bl_idname = "avi_talking.cancel"
-    bl_label = "Cancel"
-
-    @classmethod
-    def poll(cls, context):
-        job = jobs.active()
-        return job is not None and not job.finished
-
-    def execute(self, context):
-        jobs.active().cancel()
-        return {"FINISHED"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
-from ..agent.grammar import ACTION_KEYS, StyleControls, parse_instruction
+from ..agent.grammar import ACTION_KEYS, parse_instruction
 from ..audio.types import Prosody
 
 CROSSFADE_S = 0.3  # style changes between segments ease over this long

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
 import zipfile
 
 
 def test_zip_bundles_the_model_process_and_assets(extension_zip):
     names = set(zipfile.ZipFile(extension_zip).namelist())
     assert {"blender_manifest.toml", "__init__.py", "keyframes.py", "model_server/curves.py",
-            "model_server/api/app.py", "assets/demo_head.blend", "requirements.txt"} <= names
-    assert not any("__pycache__" in n for n in names)
+            "model_server/api/app.py", "assets/demo_head.glb", "requirements.txt"} <= names
+    assert not any("__pycache__" in n or n.endswith(".blend1") or "/tests/" in n for n in names)
+
+
+def test_blenders_validator_accepts_the_zip(extension_zip):
+    from build_extension import blender_ext_cli
+
+    done = subprocess.run([sys.executable, str(blender_ext_cli()), "validate", str(extension_zip)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = tomllib.loads(zipfile.ZipFile(extension_zip).read("blender_manifest.toml").decode())
+    assert (manifest["id"], manifest["blender_version_min"]) == ("avi_talking_blender", "4.2.0")
+    assert set(manifest["permissions"]) == {"files", "network"}
+
+
+def test_installed_as_an_extension_with_preferences(blender):
+    addon = blender.context.preferences.addons.get("bl_ext.user_default.avi_talking_blender")
+    assert addon is not None and addon.preferences.server_mode == "LOCAL"
+    assert addon.preferences.default_seed == 0
 
 
 def test_operators_and_panels_register_in_both_editors(blender):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -179,3 +180,47 @@ def test_add_flame_head_from_a_flame_file_then_animate_it(scene, blender, front_
         jaw.append(keys["FLAME_jaw"].value)
         expression.append(max(abs(keys[f"Exp{k}"].value) for k in range(1, 51)))
     assert max(jaw) > 0.2 and max(expression) > 0.05
+
+
+def test_the_ui_path_applies_the_result_on_the_main_thread(demo_scene, blender, addon):
+    """What the modal timer does: start the job, call apply_finished_job until it returns the job."""
+    bpy, jobs = blender, addon("jobs")
+    head = demo_scene.avi_talking.target
+    job = jobs.start(addon("operators.generate").animate_job(bpy.context))
+    while (done := jobs.apply_finished_job(bpy.context)) is None:
+        assert head.data.shape_keys.animation_data is None  # the worker never writes to the scene
+        assert bpy.context.window_manager.avi_talking_job.state == "running"
+        time.sleep(0.05)
+    assert done is job and job.state == "succeeded", job.error
+    assert head.data.shape_keys.animation_data.action.name.startswith("AVI_fc")
+    assert demo_scene.avi_talking.last_status.startswith("keyed ")
+    status = bpy.context.window_manager.avi_talking_job
+    assert (status.state, status.progress) == ("succeeded", 1.0)
+
+
+def test_cancel_stops_the_server_job_and_changes_nothing(scene, blender, addon, long_speech_wav):
+    bpy, jobs = blender, addon("jobs")
+    bpy.ops.avi_talking.add_demo_head()
+    add_sound_strip(scene, long_speech_wav, frame_start=1, name="long")
+    job = jobs.start(addon("operators.generate").animate_job(bpy.context))
+    deadline = time.monotonic() + 120
+    while job.stage in ("waiting", "starting model server…", "sending request") and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the server reports its own stage: the job is running there
+    assert not job.finished, "a two-minute clip should still be in progress"
+    bpy.ops.avi_talking.cancel()
+    jobs.wait(job)
+    assert jobs.apply_finished_job(bpy.context) is job and job.state == "cancelled"
+    assert scene.avi_talking.target.data.shape_keys.animation_data is None
+    assert scene.avi_talking.last_status == "generate cancelled, nothing was changed"
+
+
+def test_a_face_removed_while_generating_is_reported(demo_scene, blender, addon):
+    bpy, jobs = blender, addon("jobs")
+    job = jobs.start(addon("operators.generate").animate_job(bpy.context))
+    bpy.data.objects.remove(demo_scene.avi_talking.target)
+    actions_before = len(bpy.data.actions)
+    jobs.wait(job)
+    assert jobs.apply_finished_job(bpy.context) is job
+    assert job.state == "failed" and "was removed while its animation was generated" in job.error
+    assert len(bpy.data.actions) == actions_before
+

@@ -44,8 +44,10 @@ def test_server_exits_when_the_process_that_started_it_is_killed(tmp_path):
         server = server_process.wait_ready(server_process.start(sys.executable))
         print(server.process.pid, flush=True)
         time.sleep(600)
-    """)], stdout=subprocess.PIPE, text=True)
-    server_pid = int(parent.stdout.readline())
+    """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = parent.stdout.readline()
+    assert line.strip(), parent.stderr.read()[-2000:]
+    server_pid = int(line)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 15

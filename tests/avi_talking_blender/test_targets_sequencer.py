@@ -14,8 +14,8 @@ def test_a_plain_cube_is_refused_with_a_clear_message(scene, blender, addon):
 
 
 def test_prefixed_arkit_names_are_recognised(scene, addon):
-    names = ["blendShape1.jawOpen", "blendShape1.mouthClose", "blendShape1.EyeBlinkLeft", "blendShape1.browInnerUp",
-             "blendShape1.mouthSmileLeft", "blendShape1.mouthSmileRight", "blendShape1.cheekPuff", "blendShape1.tongueOut"]
+    names = [f"blendShape1.{name}" for name in ("jawOpen", "mouthClose", "EyeBlinkLeft", "browInnerUp",
+                                                "mouthSmileLeft", "mouthSmileRight", "cheekPuff", "tongueOut")]
     target = addon("targets").find_target(mesh_with_keys("Face", names))
     assert target.kind == "arkit"
     assert target.key_for_channel["eyeBlinkLeft"] == "blendShape1.EyeBlinkLeft"
@@ -45,3 +45,27 @@ def test_missing_or_wrong_strip_messages(scene, addon):
     editor.active_strip = color
     with pytest.raises(errors.StripError, match="not a sound strip"):
         errors.active_sound_clip(scene)
+
+
+def test_case_variants_count_but_a_few_coincidences_do_not(scene, addon):
+    targets = addon("targets")
+    names = ["JawOpen", "MOUTHCLOSE", "eyeblinkleft", "BrowInnerUp", "MouthSmile_L", "mouthSmileLeft",
+             "mouthSmileRight", "cheekPuff", "tongueOut"]
+    target = targets.find_target(mesh_with_keys("Face", names))
+    assert target.key_for_channel["jawOpen"] == "JawOpen" and len(target.key_for_channel) == 8
+    with pytest.raises(targets.TargetError, match="'Few' has no FLAME expression keys"):
+        targets.find_target(mesh_with_keys("Few", ["jawOpen", "smile", "Key 3"]))
+
+
+def test_a_flame_head_without_a_rig_uses_its_jaw_shape_key(scene, addon):
+    targets = addon("targets")
+    target = targets.find_target(mesh_with_keys("FLAME-head", [f"Exp{k}" for k in range(1, 51)] + ["FLAME_jaw"]))
+    assert target.kind == "flame" and target.jaw_bone is None
+    assert target.key_for_channel["jaw_pitch"] == "FLAME_jaw" and target.key_for_channel["exp49"] == "Exp50"
+
+
+def test_the_only_sound_strip_is_used_when_none_is_active(scene, addon, front_center_wav):
+    strip = add_sound_strip(scene, front_center_wav, frame_start=7)
+    scene.sequence_editor.active_strip = None
+    assert addon("sequencer").active_sound_clip(scene).name == strip.name
+    assert [s.name for s in addon("sequencer").all_strips(scene)] == [strip.name]

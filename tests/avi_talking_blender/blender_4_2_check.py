@@ -1,0 +1,56 @@
+"""Runs inside Blender 4.2 LTS (bpy==4.2.0): install the extension, write keys, add the demo head.
+
+Called by test_blender_4_2.py as `python blender_4_2_check.py EXTENSION.zip`; prints one JSON line.
+(The bpy 4.2 wheel has no audio support, so no sound strip here: the writer gets a curves document.)
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="avi-blender-4.2-")
+sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+
+import bpy  # noqa: E402
+
+from model_server.arkit import ARKIT_NAMES  # noqa: E402
+from model_server.curves import build_curves  # noqa: E402
+from run_demo import install_extension  # noqa: E402
+
+bpy.ops.wm.read_factory_settings(use_empty=True)
+install_extension(bpy, Path(sys.argv[1]))
+from bl_ext.user_default.avi_talking_blender.operators.generate import apply_curves  # noqa: E402
+
+scene = bpy.context.scene
+scene.render.fps, scene.render.fps_base = 30, 1.001
+bpy.ops.avi_talking.add_demo_head()
+head = scene.avi_talking.target
+block = head.data.shape_keys.key_blocks["browInnerUp"]
+block.value = 0.5
+block.keyframe_insert("value", frame=2)
+previous = head.data.shape_keys.animation_data.action
+
+frames = 40
+weights = [[0.0] * 52 for _ in range(frames)]
+for i in range(frames):
+    weights[i][ARKIT_NAMES.index("jawOpen")] = i / (frames - 1)
+curves = build_curves(fps=30 / 1.001, arkit_weights=weights, flame_expression=[[0.0] * 50] * frames,
+                      flame_jaw=[[0.0] * 3] * frames, instruction="", segments=[], transcript="", phones=[],
+                      model={})
+action = apply_curves(scene, head, curves, start_frame=101, action_name="AVI_line")[0]
+scene.frame_set(121)
+print(json.dumps({
+    "version": bpy.app.version_string,
+    "keys": len(head.data.shape_keys.key_blocks) - 1,
+    "jaw_at_121": head.data.shape_keys.key_blocks["jawOpen"].value,
+    "action": action.name,
+    "fcurves": len(action.fcurves),
+    "previous_kept": previous.name in bpy.data.actions and previous.use_fake_user,
+}))
+sys.stdout.flush()
+# The bpy 4.2 module crashes in its own interpreter-exit teardown once the glTF importer has run
+# (segfault after everything above completed); leave without that teardown.
+os._exit(0)

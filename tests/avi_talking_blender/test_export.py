@@ -1,0 +1,64 @@
+"""Export round trip without a model process: keyed face → .glb (morph weights) and .fbx (shape keys)."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from .helpers import mesh_with_keys, ramp_curves
+
+ARKIT_EIGHT = ["jawOpen", "mouthClose", "eyeBlinkLeft", "browInnerUp", "mouthSmileLeft", "mouthSmileRight",
+               "cheekPuff", "tongueOut"]
+
+
+def read_glb_json(path) -> dict:
+    data = path.read_bytes()
+    magic, version, total = struct.unpack_from("<III", data, 0)
+    assert (magic, version, total) == (0x46546C67, 2, len(data))  # "glTF" v2
+    length, kind = struct.unpack_from("<II", data, 12)
+    assert kind == 0x4E4F534A  # JSON chunk
+    return json.loads(data[20:20 + length])
+
+
+@pytest.fixture
+def keyed_face(scene, blender, addon):
+    obj = mesh_with_keys("Face", ARKIT_EIGHT, vertices=[(0, 0, 0), (1, 0, 0), (0, 0, 1)])
+    for i, block in enumerate(obj.data.shape_keys.key_blocks[1:]):
+        block.data[2].co.z += 0.1 * (i + 1)  # every key moves a vertex, or exporters may drop it
+    scene.avi_talking.target = obj
+    addon("operators.generate").apply_curves(scene, obj, ramp_curves(40), start_frame=101, action_name="AVI_line")
+    return obj
+
+
+def test_glb_carries_morph_target_weights_for_every_keyed_frame(keyed_face, blender, tmp_path):
+    path = tmp_path / "face.glb"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
+    gltf = read_glb_json(path)
+    assert len(gltf["meshes"][0]["primitives"][0]["targets"]) == 8
+    names = gltf["meshes"][0].get("extras", {}).get("targetNames", [])
+    assert "jawOpen" in names
+    channels = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
+    assert len(channels) == 1, "one weights channel for the face"
+    animation, channel = channels[0]
+    sampler = animation["samplers"][channel["sampler"]]
+    times = gltf["accessors"][sampler["input"]]
+    assert times["count"] == 40  # one sample per keyed frame
+    assert times["max"][0] - times["min"][0] == pytest.approx(39 / 25, abs=1e-4)
+    assert gltf["accessors"][sampler["output"]]["count"] == 40 * 8
+
+
+def test_fbx_carries_the_shape_key_animation(keyed_face, blender, tmp_path):
+    path = tmp_path / "face.fbx"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format="FBX") == {"FINISHED"}
+    data = path.read_bytes()
+    assert data.startswith(b"Kaydara FBX Binary") and len(data) > 10_000
+    assert b"jawOpen" in data and b"AnimationCurve" in data
+
+
+def test_export_needs_generated_animation(scene, blender, tmp_path):
+    scene.avi_talking.target = mesh_with_keys("Face", ARKIT_EIGHT)
+    with pytest.raises(RuntimeError, match="no shape-key animation: run Generate first"):
+        blender.ops.avi_talking.export_animation(filepath=str(tmp_path / "face.glb"), format="GLB")
+    assert not (tmp_path / "face.glb").exists()
