@@ -77,9 +77,12 @@ class ApiClient:
         return self.request("POST", "/instruct", body)["job_id"]
 
     def submit_animate(self, audio_path: str, *, transcript: str | None, instruction: str | None,
-                       segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None) -> str:
+                       segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None,
+                       samples: int = 1, guidance: float | None = None, synthesis: str | None = None) -> str:
+        """The job's result is take 1's curves document; with samples > 1 its `takes` holds all of them."""
         body = dict(self.audio_fields(audio_path), transcript=transcript or None, instruction=instruction or None,
-                    segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id)
+                    segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id,
+                    samples=samples, guidance=guidance, synthesis=synthesis)
         return self.request("POST", "/animate", body)["job_id"]
 
     def job(self, job_id: str) -> dict:

@@ -1,7 +1,8 @@
 """Sidebar panels (N panel, tab "AVI-Talking") in the Video Sequencer and the 3D Viewport.
 
 Both draw the same thing, top to bottom in the order of the work: face, dialogue strip, Analyze,
-the editable instruction, seed, Generate (with progress and Cancel while it runs), export, server.
+the editable instruction, seed, takes, guidance and model, Generate (with progress and Cancel while it
+runs), the kept takes with Use Take, export, server.
 """
 
 from __future__ import annotations
@@ -65,6 +66,32 @@ def _draw_job(layout, context, settings) -> None:
         layout.label(text=settings.last_status[:120], icon="ERROR" if failed else "INFO")
 
 
+def _draw_sampling(layout, context, settings) -> None:
+    row = layout.row()
+    row.prop(settings, "seed")
+    prefs = get_preferences(context)
+    if not settings.seed_is_set and prefs is not None and prefs.default_seed != settings.seed:
+        row.label(text=f"default {prefs.default_seed}")
+    row = layout.row(align=True)
+    row.prop(settings, "samples")
+    guidance = row.row(align=True)
+    guidance.active = settings.synthesis != "baseline"  # the baseline has no sampling to guide
+    guidance.prop(settings, "guidance")
+    layout.prop(settings, "synthesis")
+
+
+def _draw_takes(layout, settings) -> None:
+    if not settings.takes:
+        return
+    box = layout.box()
+    box.label(text="Takes", icon="DUPLICATE")
+    for index, take in enumerate(settings.takes):
+        row = box.row(align=True)
+        row.label(text=f"{take.strip}: take {take.number}, seed {take.seed}",
+                  icon="CHECKMARK" if take.in_use else "BLANK1")
+        row.operator("avi_talking.use_take").index = index
+
+
 def _draw_server(layout, context) -> None:
     box = layout.box()
     prefs = get_preferences(context)
@@ -84,13 +111,10 @@ def draw_avi_talking(layout, context) -> None:
     _draw_inputs(layout, context, settings)
     layout.operator("avi_talking.analyze", icon="VIEWZOOM")
     _draw_instruction(layout, settings)
-    row = layout.row()
-    row.prop(settings, "seed")
-    prefs = get_preferences(context)
-    if not settings.seed_is_set and prefs is not None and prefs.default_seed != settings.seed:
-        row.label(text=f"default {prefs.default_seed}")
+    _draw_sampling(layout, context, settings)
     layout.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
     _draw_job(layout, context, settings)
+    _draw_takes(layout, settings)
     row = layout.row(align=True)
     row.operator("avi_talking.export_animation", text="Export glTF").format = "GLB"
     row.operator("avi_talking.export_animation", text="Export FBX").format = "FBX"

@@ -1,12 +1,23 @@
 """Per-shot settings, saved in the .blend with the Scene; the running job's progress, on the WindowManager.
 
-Scene: target, dialogue, the instruction Text, per-segment instructions, seed and the last outcome.
+Scene: target, dialogue, the instruction Text, per-segment instructions, seed, number of takes, guidance,
+synthesis model, the kept takes of the last Generate per strip (curves in Text datablocks), last outcome.
 WindowManager: progress of the job in flight (transient by design: Blender does not save it).
 """
 
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (
+    BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty,
+)
+
+from .formats import DEFAULT_SYNTHESIS, SYNTHESIS_MODELS
+
+MAX_TAKES = 8  # per Generate; the server allows more, but each take is kept in the .blend
+_SYNTHESIS_ITEMS = {
+    "learned": ("Learned", "AVI-Talking's learned model: content from speech, style sampled from the instruction"),
+    "baseline": ("Baseline", "Rules: visemes with coarticulation, an expression layer read from the instruction"),
+}
 
 
 def _is_mesh(self, obj: bpy.types.Object) -> bool:
@@ -23,6 +34,18 @@ class AVI_TALKING_Segment(bpy.types.PropertyGroup):
     instruction: StringProperty(name="Instruction", description="How the face moves in this segment")
 
 
+class AVI_TALKING_Take(bpy.types.PropertyGroup):
+    """One take of a Generate: which seed made it and where its curves are kept."""
+
+    number: IntProperty(name="Take", min=1)
+    seed: IntProperty(name="Seed")
+    strip: StringProperty(name="Sound strip", description="Sound strip the take was generated for")
+    face: PointerProperty(name="Face", type=bpy.types.Object, description="Mesh the take was generated for")
+    curves_text: PointerProperty(name="Curves", type=bpy.types.Text,
+                                 description="The take's curves file (JSON), kept in the .blend")
+    in_use: BoolProperty(description="This take is the one keyed last for its strip")
+
+
 class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     target: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                             description="Mesh with FLAME (Exp1…) or ARKit shape keys to animate")
@@ -37,6 +60,17 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
                       description="Different seeds give different takes")
     seed_is_set: BoolProperty(default=False, description="The seed was chosen for this scene; "
                                                          "otherwise the preferences' default seed applies")
+    samples: IntProperty(name="Takes", default=1, min=1, max=MAX_TAKES,
+                         description="Takes per Generate (seeds seed, seed+1, …); all are kept, "
+                                     "take 1 is applied, Use Take switches")
+    guidance: FloatProperty(name="Guidance", default=2.0, min=0.0, soft_max=6.0,
+                            description="How strongly the learned model's style follows the instruction "
+                                        "(higher: stronger, less varied); the baseline ignores it")
+    synthesis: EnumProperty(name="Model", default=DEFAULT_SYNTHESIS,
+                            items=[(name, *_SYNTHESIS_ITEMS.get(name, (name.title(), name)))
+                                   for name in SYNTHESIS_MODELS],
+                            description="Synthesis model that turns speech and instruction into motion")
+    takes: CollectionProperty(type=AVI_TALKING_Take)  # of the last Generate with several takes, per strip
     analyzed_strip: StringProperty(description="Sound strip the instruction was written for")
     last_status: StringProperty(name="Last result", description="Outcome of the last Analyze or Generate")
 
@@ -49,7 +83,7 @@ class AVI_TALKING_JobStatus(bpy.types.PropertyGroup):
     error: StringProperty()
 
 
-classes = (AVI_TALKING_Segment, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
+classes = (AVI_TALKING_Segment, AVI_TALKING_Take, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
 
 
 def effective_seed(settings: AVI_TALKING_SceneSettings, prefs) -> int:

@@ -1,8 +1,12 @@
 """Command line: the same pipeline as the server, without Blender.
 
     python -m model_server instruct AUDIO [--transcript TEXT]
-    python -m model_server animate AUDIO [--transcript TEXT] [--instruction TEXT] [--seed N] [--fps F] -o OUT.json
+    python -m model_server animate AUDIO [--transcript TEXT] [--instruction TEXT] [--seed N] [--fps F]
+                                   [--samples N] [--guidance G] [--synthesis NAME] -o OUT.json
     python -m model_server serve [--port 0] [--exit-on-stdin-eof]
+
+With --samples N > 1, OUT.json holds take 1 (the given seed) and OUT.take2.json … OUT.takeN.json the
+others (the next seeds); the files written are printed on stdout.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, PipelineConfig
+from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, MAX_TAKES, PipelineConfig
 from .errors import InputError
+from .synthesis.registry import DEFAULT_SYNTHESIS, SYNTHESIZERS
 
 
 def _progress_to_stderr(fraction: float, stage: str) -> None:
@@ -24,7 +29,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flame-model", type=Path, help="your FLAME model (.pkl/.npz) for the FLAME retarget")
     parser.add_argument("--max-audio-minutes", type=float, default=DEFAULT_MAX_AUDIO_SECONDS / 60)
     parser.add_argument("--agent", default="baseline", help="instruction agent (default: baseline)")
-    parser.add_argument("--synthesis", default="baseline", help="synthesis model (default: baseline)")
+    parser.add_argument("--synthesis", default=DEFAULT_SYNTHESIS,
+                        help=f"synthesis model: {' or '.join(SYNTHESIZERS)} (default: {DEFAULT_SYNTHESIS})")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -47,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--instruction", help="visual instruction; omitted: the agent writes one")
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument("--fps", type=float, default=DEFAULT_FPS)
-    animate.add_argument("-o", "--output", type=Path, required=True, help="curves file to write (.json)")
+    animate.add_argument("--samples", type=int, default=1,
+                         help=f"takes to make, 1-{MAX_TAKES}, seeds SEED, SEED+1, … (default: 1)")
+    animate.add_argument("--guidance", type=float,
+                         help="guidance scale of the learned model's style sampling, ≥ 0 (default: the model's own)")
+    animate.add_argument("-o", "--output", type=Path, required=True,
+                         help="curves file to write (.json); with --samples N, take k ≥ 2 goes to OUT.take<k>.json")
     _add_pipeline_options(animate)
 
     serve = commands.add_parser("serve", help="run the HTTP API for the Blender extension")
@@ -91,9 +102,17 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
         result = pipeline.instruct(audio, args.transcript, progress=progress)
         print(json.dumps(result, indent=2))
         return 0
-    curves = pipeline(audio, transcript=args.transcript, instruction=args.instruction,
-                      seed=args.seed, fps=args.fps, progress=progress)
+    takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
+                           samples=args.samples, guidance=args.guidance, fps=args.fps, progress=progress)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    save_curves(curves, args.output)
-    print(f"wrote {args.output}: {curves['num_frames']} frames at {curves['fps']:g} fps", file=sys.stderr)
+    for index, curves in enumerate(takes, start=1):
+        path = take_path(args.output, index)
+        save_curves(curves, path)
+        print(f"wrote {path}: take {index}, seed {curves['model']['take']['seed']}, "
+              f"{curves['num_frames']} frames at {curves['fps']:g} fps")
     return 0
+
+
+def take_path(output: Path, index: int) -> Path:
+    """Take 1 is written to OUT.json itself, take k ≥ 2 beside it as OUT.take<k>.json."""
+    return output if index == 1 else output.with_name(f"{output.stem}.take{index}{output.suffix}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # model_server/ and assets/ are siblings both in the repo and inside the packaged extension.
@@ -13,6 +13,13 @@ DEMO_HEAD = ASSETS_DIR / "demo_head.glb"
 
 DEFAULT_FPS = 25.0  # the paper's frame rate
 DEFAULT_MAX_AUDIO_SECONDS = 30 * 60.0
+MAX_TAKES = 16  # takes (style samples) one animate request may ask for
+
+
+def _default_synthesis() -> str:
+    from .synthesis.registry import DEFAULT_SYNTHESIS  # imported late: the registry imports this module
+
+    return DEFAULT_SYNTHESIS
 
 
 @dataclass
@@ -20,4 +27,4 @@ class PipelineConfig:
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
     flame_model: Path | None = None  # user's FLAME file; without it the default retarget is used
     agent: str = "baseline"
-    synthesis: str = "baseline"
+    synthesis: str = field(default_factory=_default_synthesis)  # the default; requests may pick another

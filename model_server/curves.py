@@ -10,8 +10,8 @@ imports this module (bundled inside the extension) to read exactly what the serv
       "arkit": {"names": [52 ARKit names], "weights": T x 52},
       "instruction": "...", "segments": [{"start", "end", "instruction"}],
       "transcript": "...", "phones": [{"phone", "start", "end"}],
-      "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ...},
-      "takes": [...]                                  # optional: extra sampled styles
+      "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ..., "take": {index, seed, guidance}},
+      "takes": [...]                                  # API animate results only: every take's document
     }
 """
 

@@ -3,12 +3,16 @@
     pipeline = TalkingFacePipeline.from_config(PipelineConfig())
     instruction = pipeline.instruct(audio, transcript)            # stage 1: instruction agent
     curves = pipeline(audio, transcript=..., instruction=...)     # stage 2: talking-face synthesis
+    takes = pipeline.takes(audio, ..., samples=4, seed=3)         # 4 takes, seeds 3..6, one analysis
 
-Swapping the baseline agent or synthesizer for a learned one is one constructor argument.
+Synthesizers are chosen by name (`synthesis/registry.py`): the pipeline loads each one the first
+time it is asked for and keeps it, so a process loads a model once. Swapping the baseline for the
+learned model is one argument (`synthesis="learned"`, per pipeline or per call).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Callable, Protocol
 
@@ -17,10 +21,11 @@ import numpy as np
 from . import __version__
 from .audio.front_end import SpeechFrontEnd
 from .audio.types import Audio, SpeechAnalysis
-from .config import DEFAULT_FPS, PipelineConfig
+from .config import DEFAULT_FPS, MAX_TAKES, PipelineConfig
 from .curves import build_curves
 from .errors import InputError, JobCancelled
 from .retarget.arkit_to_flame import FlameRetarget
+from .synthesis import registry
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -31,7 +36,8 @@ class InstructionAgent(Protocol):
 
 
 class Synthesizer(Protocol):
-    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float) -> Any: ...
+    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
+                   guidance: float | None = None) -> Any: ...
     def describe(self) -> dict: ...
 
 
@@ -44,32 +50,59 @@ class TalkingFacePipeline:
         self,
         front_end: SpeechFrontEnd,
         agent: InstructionAgent,
-        synthesizer: Synthesizer,
         retarget: FlameRetarget,
+        *,
+        synthesis: str = registry.DEFAULT_SYNTHESIS,
+        synthesizers: dict[str, Synthesizer] | None = None,
     ) -> None:
+        """`synthesis` names the default synthesizer; `synthesizers` may hand over ready ones by name
+        (a model just trained, say); any other name is loaded from the registry when first used."""
         self.front_end = front_end
         self.agent = agent
-        self.synthesizer = synthesizer
         self.retarget = retarget
+        self.default_synthesis = synthesis
+        self._synthesizers: dict[str, Synthesizer] = dict(synthesizers or {})
+        self._synthesizers_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: PipelineConfig) -> "TalkingFacePipeline":
         from .agent.baseline import BaselineInstructionAgent
-        from .synthesis.baseline import BaselineArticulator
 
         if config.agent != "baseline":
             raise InputError(f"unknown instruction agent {config.agent!r}; available: baseline")
-        if config.synthesis != "baseline":
-            raise InputError(f"unknown synthesis model {config.synthesis!r}; available: baseline")
+        if config.synthesis not in registry.SYNTHESIZERS:
+            raise InputError(f"unknown synthesis model {config.synthesis!r}; "
+                             f"available: {', '.join(registry.SYNTHESIZERS)}")
         retarget = FlameRetarget.from_flame_model(config.flame_model) if config.flame_model else FlameRetarget.default()
-        return cls(SpeechFrontEnd(), BaselineInstructionAgent(), BaselineArticulator(), retarget)
+        return cls(SpeechFrontEnd(), BaselineInstructionAgent(), retarget, synthesis=config.synthesis)
 
-    def describe(self) -> dict:
+    def synthesizer_named(self, name: str | None = None) -> Synthesizer:
+        """The synthesizer called `name` (None: the default), loaded on first use and kept."""
+        name = name or self.default_synthesis
+        with self._synthesizers_lock:  # API requests and the job worker may ask at the same time
+            if name not in self._synthesizers:
+                self._synthesizers[name] = _load_synthesizer(name)
+            return self._synthesizers[name]
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        """The default synthesizer."""
+        return self.synthesizer_named(None)
+
+    @property
+    def synthesis_models(self) -> list[str]:
+        return list(registry.SYNTHESIZERS)
+
+    def describe(self, synthesis: str | None = None) -> dict:
+        """Names and versions of the components; a synthesizer not loaded yet is named, not loaded."""
+        name = synthesis or self.default_synthesis
+        with self._synthesizers_lock:
+            loaded = self._synthesizers.get(name)
         return {
             "avi_talking": __version__,
             "front_end": self.front_end.describe(),
             "agent": self.agent.describe(),
-            "synthesis": self.synthesizer.describe(),
+            "synthesis": {"id": name, **(loaded.describe() if loaded is not None else {"loaded": False})},
             "retarget": self.retarget.info,
         }
 
@@ -103,14 +136,48 @@ class TalkingFacePipeline:
         instruction: str | None = None,
         segments: list[dict] | None = None,
         seed: int = 0,
+        guidance: float | None = None,
+        synthesis: str | None = None,
         fps: float = DEFAULT_FPS,
         retarget: FlameRetarget | None = None,
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
     ) -> dict:
-        """Stage 2: speech + instruction → curves document (ARKit weights and FLAME curves)."""
+        """Stage 2: speech + instruction → curves document (ARKit weights and FLAME curves): one take."""
+        return self.takes(audio, transcript=transcript, instruction=instruction, segments=segments, seed=seed,
+                          samples=1, guidance=guidance, synthesis=synthesis, fps=fps, retarget=retarget,
+                          progress=progress, cancel=cancel)[0]
+
+    def takes(
+        self,
+        audio: Audio,
+        *,
+        transcript: str | None = None,
+        instruction: str | None = None,
+        segments: list[dict] | None = None,
+        seed: int = 0,
+        samples: int = 1,
+        guidance: float | None = None,
+        synthesis: str | None = None,
+        fps: float = DEFAULT_FPS,
+        retarget: FlameRetarget | None = None,
+        progress: ProgressCallback = _no_progress,
+        cancel: threading.Event | None = None,
+    ) -> list[dict]:
+        """Stage 2, `samples` times: one curves document per take, seeds seed, seed+1, …
+
+        The speech is analysed once and the instruction written once; takes differ only where the
+        synthesizer samples (the learned model's style; the baseline's expression strength and blinks).
+        `guidance` is the learned model's classifier-free guidance scale (None: its own default).
+        """
         if not (0 < fps <= 240):
             raise InputError(f"fps must be between 0 and 240, got {fps}")
+        if not (isinstance(samples, int) and 1 <= samples <= MAX_TAKES):
+            raise InputError(f"samples (takes) must be between 1 and {MAX_TAKES}, got {samples}")
+        if guidance is not None and not (math.isfinite(guidance) and guidance >= 0):
+            raise InputError(f"guidance must be a number ≥ 0, got {guidance}")
+        name = synthesis or self.default_synthesis
+        synthesizer = self.synthesizer_named(name)  # an unknown or missing model fails before the analysis
         analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.5)
         if segments:
             segments = _checked_segments(segments, audio.duration, instruction)
@@ -120,29 +187,22 @@ class TalkingFacePipeline:
         else:
             progress(0.55, "writing instruction")
             instruction, segments = self.agent.instruct(analysis)
-        _check_cancel(cancel)
-        progress(0.6, "synthesizing motion")
-        articulation = self.synthesizer.synthesize(analysis, segments, seed=seed, fps=fps)
-        _check_cancel(cancel)
-        progress(0.9, "retargeting to FLAME")
         retarget = retarget or self.retarget
-        expression, jaw = retarget.to_flame(articulation.arkit, articulation.jaw)
-        model = self.describe()
+        model = self.describe(name)
         model["retarget"] = retarget.info
-        curves = build_curves(
-            fps=fps,
-            arkit_weights=_rounded(articulation.arkit),
-            flame_expression=_rounded(expression),
-            flame_jaw=_rounded(articulation.jaw if jaw is None else jaw),
-            instruction=instruction,
-            segments=segments,
-            transcript=analysis.alignment.transcript,
-            phones=_phones_json(analysis),
-            model=model,
-            retarget=retarget.info,
-        )
+        documents = []
+        for index in range(samples):
+            _check_cancel(cancel)
+            share = 0.6 + 0.4 * index / samples
+            take = f" (take {index + 1} of {samples})" if samples > 1 else ""
+            progress(share, "synthesizing motion" + take)
+            articulation = synthesizer.synthesize(analysis, segments, seed=seed + index, fps=fps, guidance=guidance)
+            _check_cancel(cancel)
+            progress(share + 0.3 / samples, "retargeting to FLAME" + take)
+            record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance})
+            documents.append(_curves_document(articulation, retarget, analysis, instruction, segments, fps, record))
         progress(1.0, "done")
-        return curves
+        return documents
 
     def _analyze(self, audio, transcript, fps, progress, cancel, share: float) -> SpeechAnalysis:
         _check_cancel(cancel)
@@ -151,6 +211,33 @@ class TalkingFacePipeline:
         _check_cancel(cancel)
         progress(share, "speech analysed")
         return analysis
+
+
+def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnalysis, instruction: str,
+                     segments: list[dict], fps: float, model: dict) -> dict:
+    expression, jaw = retarget.to_flame(articulation.arkit, articulation.jaw)
+    return build_curves(
+        fps=fps,
+        arkit_weights=_rounded(articulation.arkit),
+        flame_expression=_rounded(expression),
+        flame_jaw=_rounded(articulation.jaw if jaw is None else jaw),
+        instruction=instruction,
+        segments=segments,
+        transcript=analysis.alignment.transcript,
+        phones=_phones_json(analysis),
+        model=model,
+        retarget=retarget.info,
+    )
+
+
+def _load_synthesizer(name: str) -> Synthesizer:
+    try:
+        return registry.load_synthesizer(name)
+    except InputError:
+        raise
+    except Exception as exc:  # weights not installed, or a model that cannot run here: the user can pick another
+        raise InputError(f"synthesis model {name!r} cannot be loaded ({type(exc).__name__}: {exc}); "
+                         f"available: {', '.join(registry.SYNTHESIZERS)}") from exc
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

@@ -6,10 +6,11 @@ from .export import AVI_TALKING_OT_export_animation
 from .generate import AVI_TALKING_OT_generate
 from .heads import AVI_TALKING_OT_add_demo_head, AVI_TALKING_OT_add_flame_head
 from .server import AVI_TALKING_OT_start_server, AVI_TALKING_OT_stop_server
+from .takes import AVI_TALKING_OT_use_take
 
 classes = (
     AVI_TALKING_OT_start_server, AVI_TALKING_OT_stop_server, AVI_TALKING_OT_cancel,
-    AVI_TALKING_OT_analyze, AVI_TALKING_OT_edit_instruction, AVI_TALKING_OT_generate,
+    AVI_TALKING_OT_analyze, AVI_TALKING_OT_edit_instruction, AVI_TALKING_OT_generate, AVI_TALKING_OT_use_take,
     AVI_TALKING_OT_add_demo_head, AVI_TALKING_OT_add_flame_head,
     AVI_TALKING_OT_export_animation,
 )

@@ -15,6 +15,7 @@ from ..keyframes import resample_count, write_bone_rotation_action, write_shape_
 from ..preferences import get_preferences
 from ..properties import effective_seed
 from ..sequencer import active_sound_clip, scene_fps
+from ..takes import replace_takes
 from ..targets import Target, TargetError, channel_values, find_target
 from .job_operator import JobOperator, connection_from_preferences
 
@@ -74,6 +75,7 @@ def animate_job(context) -> jobs.Job:
     dialogue = settings.dialogue.strip() or None
     prefs = get_preferences(context)
     seed = effective_seed(settings, prefs)
+    samples, guidance, synthesis = settings.samples, settings.guidance, settings.synthesis
     retarget = None
     if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
         retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
@@ -83,23 +85,28 @@ def animate_job(context) -> jobs.Job:
     def submit(client):
         retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
         return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
-                                     segments=segments, seed=seed, fps=fps, retarget_id=retarget_id)
+                                     segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
+                                     samples=samples, guidance=guidance, synthesis=synthesis)
 
-    def apply(context, curves: dict) -> str:
-        validate_curves(curves)
+    def apply(context, result: dict) -> str:
+        takes = result.get("takes") or [result]  # the result itself is take 1
+        for curves in takes:
+            validate_curves(curves)
         obj = bpy.data.objects.get(target_name)
         if obj is None:
             raise TargetError(f"the face '{target_name}' was removed while its animation was generated")
-        actions = apply_curves(context.scene, obj, curves, start_frame=clip.start_frame,
+        actions = apply_curves(context.scene, obj, takes[0], start_frame=clip.start_frame,
                                action_name=f"AVI_{clip.name}")
-        keyed = resample_count(curves["num_frames"], curves["fps"], scene_fps(context.scene))
-        return f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
+        replace_takes(context.scene.avi_talking, clip.name, obj, takes, seed)
+        keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
+        message = f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
+        return message + (f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else "")
 
     return jobs.Job("generate", submit, apply, connection_from_preferences(context))
 
 
 class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
-    """Animate the face from the active sound strip and the instruction (a new Action, undoable)"""
+    """Animate the face from the active sound strip and the instruction (a new Action, undoable; takes are kept)"""
 
     bl_idname = "avi_talking.generate"
     bl_label = "Generate"

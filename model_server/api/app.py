@@ -68,7 +68,8 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
 
     @app.get(f"/{API_VERSION}/health", response_model=Health)
     def health() -> dict:
-        return {"status": "ok", "version": __version__, "models": pipeline.describe()}
+        return {"status": "ok", "version": __version__, "models": pipeline.describe(),
+                "synthesis": {"available": pipeline.synthesis_models, "default": pipeline.default_synthesis}}
 
     @app.post(f"/{API_VERSION}/instruct", response_model=JobCreated, status_code=202)
     def instruct(body: InstructRequest) -> dict:
@@ -82,9 +83,16 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
         audio = read_audio(body)
         retarget = find_retarget(body.retarget_id)
         segments = [s.model_dump() for s in body.segments] if body.segments else None
-        job = jobs.submit("animate", lambda progress, cancel: pipeline(
-            audio, transcript=body.transcript, instruction=body.instruction, segments=segments,
-            seed=body.seed, fps=body.fps, retarget=retarget, progress=progress, cancel=cancel))
+        pipeline.synthesizer_named(body.synthesis)  # an unknown or missing model is a 400 now, not a failed job
+
+        def animate_takes(progress, cancel) -> dict:
+            takes = pipeline.takes(
+                audio, transcript=body.transcript, instruction=body.instruction, segments=segments,
+                seed=body.seed, samples=body.samples, guidance=body.guidance, synthesis=body.synthesis,
+                fps=body.fps, retarget=retarget, progress=progress, cancel=cancel)
+            return dict(takes[0], takes=takes)  # still a curves document (take 1) for readers of one take
+
+        job = jobs.submit("animate", animate_takes)
         return {"job_id": job.job_id}
 
     def status_or_404(job) -> dict:

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..config import MAX_TAKES
+from ..synthesis.registry import SYNTHESIZERS
+
 API_VERSION = "v1"
 
 
@@ -28,7 +31,13 @@ class Segment(BaseModel):
 class AnimateRequest(InstructRequest):
     instruction: str | None = Field(None, description="Whole-clip instruction; omitted: the agent writes one.")
     segments: list[Segment] | None = Field(None, description="Per-segment instructions, overriding `instruction`.")
-    seed: int = 0
+    seed: int = Field(0, description="Seed of take 1; take k uses seed + k - 1.")
+    samples: int = Field(1, ge=1, le=MAX_TAKES, description="Takes to make (different seeds, one speech analysis).")
+    guidance: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                   description="Guidance scale of the learned model's style sampling; "
+                                               "omitted: the model's own. The baseline ignores it.")
+    synthesis: str | None = Field(None, description=f"Synthesis model: {' or '.join(SYNTHESIZERS)}; "
+                                                    "omitted: the server's default (see /v1/health).")
     fps: float = Field(25.0, gt=0, le=240)
     retarget_id: str | None = Field(None, description="From POST /v1/retargets; omitted: the server's default.")
 
@@ -44,7 +53,9 @@ class JobStatus(BaseModel):
     progress: float
     stage: str
     error: str | None = None
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = Field(None, description=(
+        "instruct: {instruction, segments, transcript, phones, alignment_method}. animate: take 1's curves "
+        "document, plus `takes`: every take's curves document, take 1 first."))
 
 
 class RetargetRequest(BaseModel):
@@ -74,7 +85,13 @@ class FlameHead(BaseModel):
     jaw_open_b64: str = Field(description="float32 V*3: offsets of the jaw opened by 0.35 rad")
 
 
+class SynthesisModels(BaseModel):
+    available: list[str] = Field(description="Names the animate request's `synthesis` accepts.")
+    default: str = Field(description="Used when a request names none.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
     models: dict[str, Any]
+    synthesis: SynthesisModels

@@ -13,6 +13,7 @@ import uvicorn
 
 from .. import __version__
 from ..config import PipelineConfig
+from ..errors import InputError
 from ..pipeline import TalkingFacePipeline
 from .app import create_app
 
@@ -22,7 +23,11 @@ READY_PREFIX = "AVI_TALKING_READY "
 def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
           exit_on_stdin_eof: bool = False) -> None:
     token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
-    pipeline = TalkingFacePipeline.from_config(config)  # one model load per process, before announcing
+    pipeline = TalkingFacePipeline.from_config(config)
+    try:
+        pipeline.synthesizer  # the default model loads once, before announcing; others on first request
+    except InputError as exc:  # requests naming another model still work
+        print(f"warning: {exc}", file=sys.stderr, flush=True)
     app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds)
 
     # Bind first so the port is known (port 0 = any free port) before uvicorn starts.

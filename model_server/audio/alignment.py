@@ -34,11 +34,17 @@ class _Decoders:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._decoder: Decoder | None = None
+        self._initial_cmn = ""
 
     def get(self) -> Decoder:
         if self._decoder is None:
             self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
             self._decoder.add_allphone_file("allphone", os.path.join(get_model_path(), "en-us-phone.lm.bin"))
+            self._initial_cmn = self._decoder.get_cmn()
+        # Live cepstral mean normalisation carries over from the previous utterance; start each
+        # clip from the model's initial estimate so a clip aligns the same whatever came before it
+        # (a previous speaker or noise level made forced alignment fail on otherwise good input).
+        self._decoder.set_cmn(self._initial_cmn)
         return self._decoder
 
 
@@ -62,19 +68,22 @@ def transcript_words(text: str) -> list[str]:
 
 
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
-                 cancel: threading.Event | None = None) -> Alignment:
-    """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL")."""
+                 cancel: threading.Event | None = None, recognize: bool = True) -> Alignment:
+    """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL").
+
+    recognize=False: only the transcript's own paths; raises AlignmentFailed if they fail.
+    """
     pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
     with _DECODERS.lock:
         decoder = _DECODERS.get()
         decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
-        alignment = _best_alignment(decoder, pcm, transcript, allow_phone_level, decode)
+        alignment = _best_alignment(decoder, pcm, transcript, allow_phone_level, decode, recognize)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)
     return alignment
 
 
 def _best_alignment(decoder: Decoder, pcm: bytes, transcript: str | None, allow_phone_level: bool,
-                    decode) -> Alignment:
+                    decode, recognize: bool = True) -> Alignment:
     if transcript and transcript.strip():
         words = [w for w in transcript_words(transcript) if decoder.lookup_word(w)]
         if words:
@@ -87,6 +96,8 @@ def _best_alignment(decoder: Decoder, pcm: bytes, transcript: str | None, allow_
                 return _word_level(decoder, pcm, words, transcript.strip(), decode)
             except AlignmentFailed:
                 pass
+    if not recognize:
+        raise AlignmentFailed("the transcript could not be aligned to this audio")
     return _recognize(decoder, pcm, allow_phone_level, decode)
 
 

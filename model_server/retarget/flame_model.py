@@ -111,34 +111,40 @@ def load_flame_model(path: str | Path, *, shape_components: int | None = None) -
             data = _FlameUnpickler(__import__("io").BytesIO(raw), encoding="latin1").load()
     except Exception as exc:  # any decoding failure is a bad file from the user's point of view
         raise InputError(f"{path.name}: cannot read as a FLAME model ({exc})") from exc
+    return flame_model_from_arrays(data, source=path.name, sha256=hashlib.sha256(raw).hexdigest(),
+                                   shape_components=shape_components)
+
+
+def flame_model_from_arrays(data: dict, *, source: str, sha256: str, shape_components: int | None = None) -> FlameModel:
+    """A FlameModel from the file's dictionary of arrays (v_template, shapedirs, weights, J_regressor, f, ...)."""
     if not isinstance(data, dict):
-        raise InputError(f"{path.name}: not a FLAME model (expected a dictionary of arrays)")
+        raise InputError(f"{source}: not a FLAME model (expected a dictionary of arrays)")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
-        raise InputError(f"{path.name}: not a FLAME model, missing {', '.join(missing)}")
+        raise InputError(f"{source}: not a FLAME model, missing {', '.join(missing)}")
     v_template = _plain(data["v_template"]).astype(np.float64)
     shapedirs = _plain(data["shapedirs"]).astype(np.float64)
     faces = _plain(data["f"]).astype(np.int64)
     if v_template.ndim != 2 or v_template.shape[1] != 3:
-        raise InputError(f"{path.name}: v_template must be (V, 3), got {v_template.shape}")
+        raise InputError(f"{source}: v_template must be (V, 3), got {v_template.shape}")
     if shapedirs.ndim != 3 or shapedirs.shape[:2] != v_template.shape:
-        raise InputError(f"{path.name}: shapedirs must be (V, 3, K) matching v_template, got {shapedirs.shape}")
+        raise InputError(f"{source}: shapedirs must be (V, 3, K) matching v_template, got {shapedirs.shape}")
     first = expression_offset(shapedirs.shape[2], shape_components)
     if shapedirs.shape[2] < first + FLAME_EXPRESSION_DIM:
-        raise InputError(f"{path.name}: shapedirs has {shapedirs.shape[2]} components; FLAME expression space needs "
+        raise InputError(f"{source}: shapedirs has {shapedirs.shape[2]} components; FLAME expression space needs "
                          f"{first} shape + {FLAME_EXPRESSION_DIM} expression components (FLAME 2020/2023 files "
                          f"have 300 + 100; give the split with shape_components if yours differs)")
     expression = shapedirs[:, :, first:first + FLAME_EXPRESSION_DIM]
     weights = _plain(data["weights"]).astype(np.float64)
     regressor = _plain(data["J_regressor"]).astype(np.float64)
     if weights.shape[0] != len(v_template) or weights.shape[1] <= JAW_JOINT or regressor.shape[1] != len(v_template):
-        raise InputError(f"{path.name}: weights / J_regressor do not match the template's {len(v_template)} vertices")
+        raise InputError(f"{source}: weights / J_regressor do not match the template's {len(v_template)} vertices")
     return FlameModel(
         v_template=v_template,
         faces=faces,
         expression_basis=np.transpose(expression, (2, 0, 1)).copy(),
-        sha256=hashlib.sha256(raw).hexdigest(),
-        source=path.name,
+        sha256=sha256,
+        source=source,
         jaw_weights=weights[:, JAW_JOINT],
         jaw_joint=(regressor @ v_template)[JAW_JOINT],
     )

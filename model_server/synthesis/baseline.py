@@ -11,15 +11,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..agent.grammar import StyleControls, parse_instruction
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..audio.types import SpeechAnalysis
 from ..curves import num_frames_for
 from .blinks import blink_curve
 from .coarticulation import blend_visemes, closure_weights
-from .style_layer import prosodic_brows, style_tracks
+from .style_layer import prosodic_brows, style_tracks_for_controls
 
 MAX_JAW_RADIANS = 0.35  # FLAME jaw pitch at jawOpen = 1 (about 20 degrees)
 SMOOTHING_S = 0.02
+TAKE_JITTER = 0.08  # relative spread of expression strength between takes (seeds)
 _I = ARKIT_INDEX
 _LIP_OPENERS = [_I[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
                                 "mouthUpperUpRight", "mouthFunnel")]
@@ -37,7 +39,18 @@ class BaselineArticulator:
     def describe(self) -> dict:
         return {"name": self.name, "kind": "baseline"}
 
-    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float) -> Articulation:
+    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
+                   guidance: float | None = None) -> Articulation:
+        controls = [parse_instruction(seg["instruction"]) for seg in segments]
+        return self.articulate(analysis, segments, controls, seed=seed, fps=fps)
+
+    def articulate(self, analysis: SpeechAnalysis, segments: list[dict], controls: list[StyleControls], *,
+                   seed: int, fps: float, blinks: bool = True, take_jitter: float = TAKE_JITTER) -> Articulation:
+        """Articulation for style controls given directly, one per segment (only start/end of segments are read).
+
+        Training targets use blinks=False (blinks are random in time; every model gets the same ones
+        afterwards) and take_jitter=0 (the face follows the controls exactly).
+        """
         duration = analysis.audio.duration
         frames = num_frames_for(duration, fps)
         phones = analysis.alignment.phones
@@ -47,9 +60,9 @@ class BaselineArticulator:
         rng = np.random.default_rng(seed)
 
         mouth, jaw_target = blend_visemes(phones, frames, fps)
-        style, jaw_scale, energy = style_tracks(segments, frames, fps)
+        style, jaw_scale, energy = style_tracks_for_controls(controls, segments, frames, fps)
         # Per-take variation: the same instruction with another seed varies a little in strength.
-        style *= 1.0 + 0.08 * rng.standard_normal(len(ARKIT_NAMES))
+        style *= 1.0 + take_jitter * rng.standard_normal(len(ARKIT_NAMES))
 
         loud = prosody.loudness_norm
         jaw_open = jaw_target * (0.65 + 0.6 * loud) * jaw_scale * (0.75 + 0.25 * energy)
@@ -63,9 +76,10 @@ class BaselineArticulator:
         brows = prosodic_brows(prosody, energy) * (1.0 - np.clip(style[:, _I["browDownLeft"]], 0, 1))
         for name in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"):
             arkit[:, _I[name]] += brows
-        blink = blink_curve(duration, frames, fps, phones, seed)
-        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-            arkit[:, _I[name]] = np.maximum(arkit[:, _I[name]], blink)
+        if blinks:
+            blink = blink_curve(duration, frames, fps, phones, seed)
+            for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+                arkit[:, _I[name]] = np.maximum(arkit[:, _I[name]], blink)
         arkit = np.clip(arkit, 0.0, 1.0)
 
         # Lips touch at /p b m/ whatever the style did to the mouth.

@@ -69,3 +69,17 @@ def test_panel_draws_with_and_without_a_face_strip_and_segments(scene, blender, 
         assert "keyed 30 frames" in labels
     else:
         assert "choose the face mesh" in labels and "add the dialogue as a sound strip" in labels
+
+
+def test_panel_shows_takes_guidance_and_model_next_to_the_seed(scene, blender, addon):
+    settings = scene.avi_talking
+    for number, seed in ((1, 4), (2, 5)):
+        take = settings.takes.add()
+        take.number, take.seed, take.strip, take.in_use = number, seed, "fc", number == 2
+    drawn: list = []
+    addon("panels").draw_avi_talking(CheckingLayout(blender, drawn), blender.context)
+    props = [d[1] for d in drawn if d[0] == "prop"]
+    assert props.index("seed") < props.index("samples") < props.index("guidance") < props.index("synthesis")
+    labels = [d[1] for d in drawn if d[0] == "label"]
+    assert "fc: take 1, seed 4" in labels and "fc: take 2, seed 5" in labels
+    assert [d for d in drawn if d == ("operator", "avi_talking.use_take")] == [("operator", "avi_talking.use_take")] * 2

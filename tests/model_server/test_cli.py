@@ -44,3 +44,23 @@ def test_bad_audio_exits_2_with_a_message(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("error:") and "broken.wav" in done.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_animate_with_samples_writes_one_file_per_take(front_center_wav, tmp_path):
+    out = tmp_path / "line.json"
+    done = run_cli("animate", str(front_center_wav), "--transcript", "front center", "--seed", "4",
+                   "--samples", "3", "--guidance", "1.5", "--synthesis", "baseline", "-o", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    paths = [out, tmp_path / "line.take2.json", tmp_path / "line.take3.json"]
+    assert sorted(tmp_path.iterdir()) == sorted(paths)
+    takes = [load_curves(path) for path in paths]
+    assert [t["model"]["take"] for t in takes] == [
+        {"index": k + 1, "seed": 4 + k, "guidance": 1.5} for k in range(3)]
+    assert len({t["num_frames"] for t in takes}) == 1
+    assert all(str(path) in done.stdout for path in paths)  # what was written is printed
+
+
+def test_samples_out_of_range_exits_2_and_writes_nothing(front_center_wav, tmp_path):
+    done = run_cli("animate", str(front_center_wav), "--samples", "0", "-o", str(tmp_path / "x.json"))
+    assert done.returncode == 2 and done.stderr.startswith("error:") and "samples" in done.stderr
+    assert not list(tmp_path.iterdir())

@@ -17,6 +17,7 @@ import soundfile
 
 from model_server.api.serve import READY_PREFIX
 from model_server.curves import validate_curves
+from model_server.synthesis.registry import DEFAULT_SYNTHESIS
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -84,9 +85,13 @@ def test_health_and_openapi_schema(server):
     status, health = call(url, "/v1/health", token)
     assert status == 200 and health["status"] == "ok"
     assert "synthesis" in health["models"]
+    assert health["synthesis"] == {"available": ["learned", "baseline"], "default": DEFAULT_SYNTHESIS}
     status, schema = call(url, "/v1/openapi.json", token)
     assert status == 200
     assert {"/v1/animate", "/v1/instruct", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/cancel"} <= schema["paths"].keys()
+    animate = schema["components"]["schemas"]["AnimateRequest"]["properties"]
+    assert animate["samples"]["minimum"] == 1 and animate["samples"]["maximum"] == 16
+    assert {"guidance", "synthesis"} <= animate.keys()
 
 
 def test_animate_job_reports_progress_and_returns_curves(server, front_center_wav):
@@ -104,6 +109,40 @@ def test_animate_job_reports_progress_and_returns_curves(server, front_center_wa
     assert curves["num_frames"] == math.ceil(duration * 30.0 - 1e-6)
     assert curves["fps"] == 30.0
     assert [p["phone"] for p in curves["phones"] if p["phone"] != "SIL"][:3] == ["F", "R", "AH"]
+
+
+def test_animate_with_samples_returns_every_take(server, front_center_wav):
+    url, token = server
+    status, created = call(url, "/v1/animate", token, {
+        "audio_path": str(front_center_wav), "transcript": "front center", "seed": 7, "samples": 3,
+        "guidance": 2.0, "synthesis": "baseline"})
+    assert status == 202
+    job, seen = wait_for(url, token, created["job_id"])
+    assert job["state"] == "succeeded", job["error"]
+    result = job["result"]
+    validate_curves(result)  # still take 1's curves document
+    takes = result["takes"]
+    assert [t["model"]["take"] for t in takes] == [
+        {"index": k + 1, "seed": 7 + k, "guidance": 2.0} for k in range(3)]
+    assert all(t["model"]["synthesis"]["id"] == "baseline" for t in takes)
+    for take in takes:
+        validate_curves(take)
+        assert take["num_frames"] == result["num_frames"] and take["phones"] == result["phones"]
+    assert takes[0]["arkit"] == result["arkit"] and takes[1]["arkit"] != takes[0]["arkit"]
+    progress = [p for p, _ in seen]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"samples": 0}, "samples"), ({"samples": 100}, "samples"), ({"guidance": -1.0}, "guidance"),
+    ({"synthesis": "nope"}, "unknown synthesis model"),
+])
+def test_bad_take_options_get_a_4xx_and_the_server_keeps_serving(server, front_center_wav, options, fragment):
+    url, token = server
+    status, answer = call(url, "/v1/animate", token, {"audio_path": str(front_center_wav), **options})
+    assert 400 <= status < 500
+    assert fragment in json.dumps(answer["detail"])
+    assert call(url, "/v1/health", token)[0] == 200
 
 
 def test_instruct_job_writes_an_instruction_per_segment(server, front_center_wav):

@@ -1,8 +1,9 @@
 """FLAME-format files for tests: a small head whose expression basis spans the ARKit fields.
 
-Real FLAME files are licensed and never in this repository; these fixtures follow the real files'
-layout (v_template, shapedirs V×3×400 = 300 shape + 100 expression, posedirs, J_regressor,
-weights, kintree_table, f), including a Python-2-style pickle of chumpy arrays.
+Real FLAME files are licensed and never in this repository; these fixtures are the synthetic
+FLAME-format model (model_server/retarget/synthetic_flame.py) of a coarse demo head, written like
+the real files (shapedirs V×3×400 = 300 shape + 100 expression), including a Python-2-style pickle
+of chumpy arrays.
 """
 
 from __future__ import annotations
@@ -20,10 +21,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from demo_head_geometry import PARTS, build_head  # noqa: E402
 
-from model_server.arkit import ARKIT_INDEX, ARKIT_NAMES  # noqa: E402
-from model_server.retarget.arkit_fields import JAW_SHAPES, arkit_displacements  # noqa: E402
-
-SHAPE, EXPRESSION = 300, 100
+from model_server.retarget.synthetic_flame import synthetic_flame_arrays  # noqa: E402
 
 
 def fixture_head():
@@ -38,29 +36,7 @@ def fixture_head():
 
 
 def flame_arrays(seed: int = 0) -> dict:
-    vertices, faces, landmarks = fixture_head()
-    rng = np.random.default_rng(seed)
-    fields = arkit_displacements(vertices, landmarks)
-    moving = [ARKIT_INDEX[n] for n in ARKIT_NAMES if n not in JAW_SHAPES and np.abs(fields[ARKIT_INDEX[n]]).max() > 0]
-    basis_fields = fields[moving]  # (M, V, 3)
-    mix = rng.normal(size=(50, len(moving)))
-    expression = np.einsum("km,mvc->kvc", mix, basis_fields)
-    expression /= np.linalg.norm(expression.reshape(50, -1), axis=1)[:, None, None] / 0.01
-    extra = rng.normal(scale=1e-4, size=(EXPRESSION - 50, *vertices.shape))
-    shapedirs = np.concatenate([np.zeros((SHAPE, *vertices.shape)), expression, extra]).transpose(1, 2, 0)
-    v = len(vertices)
-    weights = np.zeros((v, 5))
-    jaw = (vertices[:, 1] < landmarks.mouth_center[1]) & (vertices[:, 2] > 0)
-    weights[jaw, 2] = 1.0
-    weights[~jaw, 1] = 1.0
-    regressor = np.zeros((5, v))
-    regressor[2, np.argsort(np.abs(vertices[:, 1] - landmarks.mouth_center[1] - 0.03))[:8]] = 1 / 8
-    regressor[[0, 1, 3, 4], 0] = 1.0
-    return {
-        "v_template": vertices, "shapedirs": shapedirs.astype(np.float32), "posedirs": np.zeros((v, 3, 36), np.float32),
-        "J_regressor": regressor, "weights": weights, "kintree_table": np.array([[2**32 - 1, 0, 1, 1, 1], [0, 1, 2, 3, 4]]),
-        "f": faces,
-    }
+    return synthetic_flame_arrays(*fixture_head(), seed=seed)
 
 
 def write_npz(path: Path, seed: int = 0) -> Path:

@@ -1,0 +1,1 @@
+"""Evaluation of the synthesis models: vertex metrics, lip-sync on real speech, instruction following."""

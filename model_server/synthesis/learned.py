@@ -1,0 +1,170 @@
+"""The learned stage 2 of AVI-Talking as a pipeline component.
+
+    instruction ─ SentenceEncoder ─┬─ InstructionProjector ─┐
+                                   └──────────────── DiffusionPrior ─→ style code (per segment, per seed)
+    speech ─ phones + prosody ─ ContentEncoder ─→ content ─┐                │
+                                                           MotionDecoder ←──┘ → ARKit weights → jaw pose
+
+The model runs at 25 fps (the paper's rate); other frame rates are resampled from it. Long clips
+are decoded in overlapping windows that are crossfaded, so memory stays bounded and there are no
+seams (the networks are convolutional with a finite receptive field, narrower than the overlap).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..arkit import ARKIT_INDEX
+from ..audio.prosody import analyze_prosody
+from ..audio.types import SpeechAnalysis
+from ..curves import num_frames_for
+from ..errors import InputError
+from .baseline import Articulation
+from .blinks import blink_curve
+from .content_features import content_features
+from .diffusion_prior import DiffusionPrior, DiffusionPriorConfig
+from .jaw import jaw_pose_from_arkit
+from .style_content_model import StyleContentConfig, StyleContentModel
+from .style_layer import segment_weights
+from .text_encoder import SentenceEncoder
+
+MODEL_FPS = 25.0
+WINDOW_FRAMES = 750  # 30 s per window keeps memory flat for hour-long clips
+RAMP_FRAMES = 20  # windows hand over across 0.8 s
+CONFIG_FILE, MODEL_FILE, PRIOR_FILE = "config.json", "style_content.safetensors", "prior.safetensors"
+
+
+def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, training: dict, log: list[dict]) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / MODEL_FILE)
+    save_file({k: v.contiguous() for k, v in prior.net.state_dict().items()}, out / PRIOR_FILE)
+    config = {"style_content": model.cfg.to_dict(), "prior": prior.cfg.to_dict(), "fps": MODEL_FPS,
+              "text_encoder": SentenceEncoder.name, "training": training}
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+
+
+class LearnedSynthesizer:
+    name = "avi-talking-stage2"
+
+    def __init__(self, model: StyleContentModel, prior: DiffusionPrior, text_encoder: SentenceEncoder,
+                 info: dict) -> None:
+        self.model = model.eval()
+        self.prior = prior.eval()
+        self.text_encoder = text_encoder
+        self.info = info
+
+    @classmethod
+    def load(cls, weights_dir: Path) -> "LearnedSynthesizer":
+        weights_dir = Path(weights_dir)
+        if not (weights_dir / CONFIG_FILE).exists():
+            raise InputError(f"no learned synthesis weights in {weights_dir}; train them with "
+                             "python -m model_server.train.train_synthesis, or use --synthesis baseline")
+        config = json.loads((weights_dir / CONFIG_FILE).read_text())
+        model = StyleContentModel(StyleContentConfig.from_dict(config["style_content"]))
+        model.load_state_dict(load_file(weights_dir / MODEL_FILE))
+        prior = DiffusionPrior(DiffusionPriorConfig.from_dict(config["prior"]))
+        prior.net.load_state_dict(load_file(weights_dir / PRIOR_FILE))
+        info = {"weights": weights_dir.name, "metrics": config.get("training", {}).get("metrics", {}),
+                "text_encoder": config["text_encoder"]}
+        return cls(model, prior, SentenceEncoder(), info)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "kind": "learned", **self.info}
+
+    @property
+    def default_guidance(self) -> float:
+        return self.prior.cfg.default_guidance
+
+    # Instruction side -------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_instructions(self, texts: list[str]) -> np.ndarray:
+        """(N, style_dim) instruction embeddings projected into the style space (unit norm)."""
+        return self.model.instruction_projector(torch.from_numpy(self.text_encoder.encode(texts))).numpy()
+
+    @torch.inference_mode()
+    def encode_motion_styles(self, motions: list[np.ndarray]) -> np.ndarray:
+        """(N, style_dim) style codes of ARKit motions at 25 fps (unit norm)."""
+        return torch.cat([self.model.style_encoder(torch.from_numpy(np.asarray(m, np.float32))[None])
+                          for m in motions]).numpy()
+
+    @torch.inference_mode()
+    def sample_style_codes(self, instruction: str, n: int, *, seed: int, guidance: float | None = None) -> np.ndarray:
+        """(n, style_dim) styles the diffusion prior draws for one instruction."""
+        text = torch.from_numpy(self.text_encoder.encode([instruction] * n))
+        projected = self.model.instruction_projector(text)
+        generator = torch.Generator().manual_seed(int(seed))
+        return self.prior.sample(text, projected, guidance=guidance, generator=generator).numpy()
+
+    # Motion side ------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def decode(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        """(T, 52) ARKit weights in [0, 1] from (T, 44) content features and a (style_dim,) or (T, style_dim) style."""
+        frames = len(content)
+        style = np.broadcast_to(style, (frames, style.shape[-1])) if style.ndim == 1 else style
+        out = np.zeros((frames, self.model.cfg.motion_channels), np.float32)
+        total = np.zeros(frames, np.float32)
+        for start, stop, weight in _windows(frames, self.model.cfg.receptive_field()):
+            window = self.model(torch.from_numpy(np.ascontiguousarray(content[start:stop]))[None],
+                                torch.from_numpy(np.ascontiguousarray(style[start:stop], dtype=np.float32))[None])[0]
+            out[start:stop] += window.numpy() * weight[:, None]
+            total[start:stop] += weight
+        return np.clip(out / total[:, None], 0.0, 1.0)
+
+    def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
+                   guidance: float | None = None) -> Articulation:
+        audio = analysis.audio
+        prosody = analysis.prosody if abs(analysis.prosody.fps - MODEL_FPS) < 1e-9 else analyze_prosody(audio, MODEL_FPS)
+        content = content_features(analysis.alignment.phones, prosody)  # (T25, 44)
+        frames = len(content)
+        # One style per segment, each from its own seed so editing one segment leaves the others as they were.
+        codes = np.concatenate([self.sample_style_codes(seg["instruction"], 1, seed=seed + 1000 * i, guidance=guidance)
+                                for i, seg in enumerate(segments)])
+        per_frame = segment_weights(segments, frames, MODEL_FPS) @ codes  # (T25, style_dim), crossfaded
+        per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
+        arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)
+        blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            arkit[:, ARKIT_INDEX[name]] = np.maximum(arkit[:, ARKIT_INDEX[name]], blink)
+        return Articulation(arkit=arkit, jaw=jaw_pose_from_arkit(arkit))
+
+
+def _windows(frames: int, reach: int, window: int = WINDOW_FRAMES, ramp: int = RAMP_FRAMES):
+    """(start, stop, weight) windows covering [0, frames) whose weights sum to 1 on every frame.
+
+    Neighbouring windows overlap by 2 * reach + ramp frames and hand over inside the middle `ramp`
+    frames only, where both have `reach` frames of real context on each side (reach = the
+    network's receptive field), so the result equals decoding the whole clip in one go.
+    """
+    overlap = 2 * reach + ramp
+    if frames <= window:
+        yield 0, frames, np.ones(frames, np.float32)
+        return
+    step = window - overlap
+    starts = list(range(0, frames - overlap, step))
+    fade_in = np.concatenate([np.zeros(reach), np.linspace(0, 1, ramp + 2)[1:-1], np.ones(reach)]).astype(np.float32)
+    for i, start in enumerate(starts):
+        stop = min(frames, start + window)
+        weight = np.ones(stop - start, np.float32)
+        if i > 0:
+            weight[:overlap] = fade_in
+        if i < len(starts) - 1:
+            weight[-overlap:] = 1.0 - fade_in
+        yield start, stop, weight
+
+
+def _resample(values: np.ndarray, frames: int, fps: float) -> np.ndarray:
+    """25 fps curves → `frames` frames at `fps` (frame i is time i / fps), linearly interpolated."""
+    if frames == len(values) and abs(fps - MODEL_FPS) < 1e-9:
+        return values
+    source = np.arange(len(values)) / MODEL_FPS
+    target = np.arange(frames) / fps
+    return np.stack([np.interp(target, source, values[:, c]) for c in range(values.shape[1])], axis=1).astype(np.float32)

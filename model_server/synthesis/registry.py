@@ -1,0 +1,42 @@
+"""Synthesis models by name: what `--synthesis` and the API's `synthesis` field choose from.
+
+The Blender add-on imports this module too (for the names and the default), so it stays
+stdlib-only at import time: each factory imports its model when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..config import ASSETS_DIR
+from ..errors import InputError
+
+LEARNED_WEIGHTS_DIR = ASSETS_DIR / "models" / "synthesis"
+
+
+def _baseline():
+    from .baseline import BaselineArticulator
+
+    return BaselineArticulator()
+
+
+def _learned(weights_dir: Path = LEARNED_WEIGHTS_DIR):
+    from .learned import LearnedSynthesizer
+
+    return LearnedSynthesizer.load(weights_dir)
+
+
+SYNTHESIZERS: dict[str, Callable[[], object]] = {"learned": _learned, "baseline": _baseline}
+# The one place the default is chosen (pipeline config, CLI, API, and the add-on's enum read it).
+# Stays "baseline" until the learned model's weights ship in assets/models/synthesis/.
+DEFAULT_SYNTHESIS = "baseline"
+
+
+def load_synthesizer(name: str):
+    """A ready synthesizer; raises InputError naming the choices for an unknown name."""
+    try:
+        factory = SYNTHESIZERS[name]
+    except KeyError:
+        raise InputError(f"unknown synthesis model {name!r}; available: {', '.join(SYNTHESIZERS)}") from None
+    return factory()

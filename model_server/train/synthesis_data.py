@@ -1,0 +1,83 @@
+"""The synthetic corpus as tensors for training the synthesis model (see corpus.py for the recipe)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..agent.grammar import ACTION_KEYS, EMOTIONS
+
+
+@dataclass
+class CorpusClip:
+    id: str
+    content: np.ndarray  # (T, 44) speech-content features of the augmented audio
+    motion: np.ndarray  # (T, 52) ground truth in the clip's own style
+    motion_cross: np.ndarray  # (T, 52) the same speech content in the partner's style
+    instruction: str
+    partner_instruction: str
+    style_vector: np.ndarray  # (actions + 2,) the controls the ground truth followed
+    partner_style_vector: np.ndarray
+    emotion: int  # index into EMOTIONS
+    partner_emotion: int
+    record: dict  # the manifest line
+
+
+def read_manifest(corpus: Path) -> list[dict]:
+    with open(Path(corpus) / "manifest.jsonl", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def controls_vector(controls: dict) -> np.ndarray:
+    """Same order as StyleControls.vector(): action strengths, then jaw scale and energy."""
+    actions = controls.get("actions", {})
+    return np.array([actions.get(k, 0.0) for k in ACTION_KEYS]
+                    + [controls.get("jaw_scale", 1.0), controls.get("energy", 1.0)], dtype=np.float32)
+
+
+def load_clips(corpus: Path, split: str, limit: int | None = None) -> list[CorpusClip]:
+    """Clips of one split whose ground truth rests on phone-level timing (the clean speech aligned
+    phone by phone; word-level fallbacks spread phones evenly and would teach sloppy lips)."""
+    records = [r for r in read_manifest(corpus) if r["split"] == split and r.get("alignment_clean") == "forced"]
+    clips = []
+    for record in records[:limit]:
+        path = Path(corpus) / "clips" / f"{record['id']}.npz"
+        if not path.exists():
+            continue
+        with np.load(path) as data:
+            clips.append(CorpusClip(
+                id=record["id"],
+                content=data["content"].astype(np.float32),
+                motion=data["motion"].astype(np.float32),
+                motion_cross=data["motion_cross"].astype(np.float32),
+                instruction=record["instruction"],
+                partner_instruction=record["partner_instruction"],
+                style_vector=controls_vector(record["controls"]),
+                partner_style_vector=controls_vector(record["partner_controls"]),
+                emotion=EMOTIONS.index(record["emotion"]),
+                partner_emotion=EMOTIONS.index(record["partner_emotion"]),
+                record=record,
+            ))
+    return clips
+
+
+def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: np.random.Generator):
+    """Random crops of `frames` frames (zero-padded, with a mask) from the chosen clips."""
+    b = len(indices)
+    content = np.zeros((b, frames, clips[0].content.shape[1]), np.float32)
+    motion = np.zeros((b, frames, clips[0].motion.shape[1]), np.float32)
+    cross = np.zeros_like(motion)
+    mask = np.zeros((b, frames), np.float32)
+    for row, index in enumerate(indices):
+        clip = clips[index]
+        length = len(clip.motion)
+        start = int(rng.integers(0, length - frames + 1)) if length > frames else 0
+        n = min(frames, length)
+        content[row, :n] = clip.content[start:start + n]
+        motion[row, :n] = clip.motion[start:start + n]
+        cross[row, :n] = clip.motion_cross[start:start + n]
+        mask[row, :n] = 1.0
+    return content, motion, cross, mask
