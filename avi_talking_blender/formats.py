@@ -19,6 +19,7 @@ validate_curves = curves.validate_curves
 load_curves = curves.load_curves
 SYNTHESIS_MODELS = tuple(registry.SYNTHESIZERS)
 DEFAULT_SYNTHESIS = registry.DEFAULT_SYNTHESIS
+DEFAULT_GUIDANCE = registry.DEFAULT_GUIDANCE
 
 __all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "load_curves",
-           "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS"]
+           "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE"]

@@ -11,7 +11,7 @@ from bpy.props import (
     BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty,
 )
 
-from .formats import DEFAULT_SYNTHESIS, SYNTHESIS_MODELS
+from .formats import DEFAULT_GUIDANCE, DEFAULT_SYNTHESIS, SYNTHESIS_MODELS
 
 MAX_TAKES = 8  # per Generate; the server allows more, but each take is kept in the .blend
 _SYNTHESIS_ITEMS = {
@@ -63,7 +63,7 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     samples: IntProperty(name="Takes", default=1, min=1, max=MAX_TAKES,
                          description="Takes per Generate (seeds seed, seed+1, …); all are kept, "
                                      "take 1 is applied, Use Take switches")
-    guidance: FloatProperty(name="Guidance", default=2.0, min=0.0, soft_max=6.0,
+    guidance: FloatProperty(name="Guidance", default=DEFAULT_GUIDANCE, min=0.0, soft_max=6.0,
                             description="How strongly the learned model's style follows the instruction "
                                         "(higher: stronger, less varied); the baseline ignores it")
     synthesis: EnumProperty(name="Model", default=DEFAULT_SYNTHESIS,

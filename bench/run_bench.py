@@ -2,7 +2,7 @@
 
     python bench/run_bench.py [--seconds 60] [--repeats 3]
 
-Stages: server cold start, phone alignment, instruction, synthesis (+ FLAME retarget),
+Stages: server cold start, phone alignment, instruction, synthesis (baseline and learned) + FLAME retarget,
 curves → keyframes in Blender (53 FLAME curves; 52 ARKit curves), export (glTF, FBX).
 """
 
@@ -74,8 +74,11 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     rows.append(("instruction (baseline agent)", timed(lambda: pipeline.agent.instruct(analysis), repeats)[0]))
     _, segments = pipeline.agent.instruct(analysis)
     synth_time, articulation = timed(
-        lambda: pipeline.synthesizer.synthesize(analysis, segments, seed=0, fps=25.0), repeats)
+        lambda: pipeline.synthesizer_named("baseline").synthesize(analysis, segments, seed=0, fps=25.0), repeats)
     rows.append(("synthesis (baseline articulation)", synth_time))
+    learned = pipeline.synthesizer_named("learned")
+    rows.append(("synthesis (learned: prior sampling + decoder, 1 take)",
+                 timed(lambda: learned.synthesize(analysis, segments, seed=0, fps=25.0), repeats)[0]))
     rows.append(("FLAME retarget (matrix product)", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
     curves = pipeline(audio, transcript=transcript, fps=25.0)
     return rows, curves

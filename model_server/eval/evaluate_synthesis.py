@@ -36,6 +36,7 @@ from ..audio.types import SAMPLE_RATE, Audio, SpeechAnalysis
 from ..errors import AudioError, InputError
 from ..synthesis.baseline import BaselineArticulator
 from ..synthesis.registry import LEARNED_WEIGHTS_DIR
+from ..train.model_card import write_evaluation
 from .emotion_classifier import EmotionClassifier
 from .geometry import FaceGeometry, demo_head_geometry, load_flame_geometry
 from .metrics import (BILABIALS, OPEN_VOWELS, bilabial_closure, channel_correlation, lip_vertex_error,
@@ -63,6 +64,7 @@ class EvalConfig:
     limit: int | None = None
     flame: Path | None = None
     json_path: Path | None = None
+    card: Path | None = None  # a MODEL_CARD.md whose evaluation section gets these tables
     speech_dirs: list[Path] = field(default_factory=lambda: [ALSA_SOUNDS, KLETTRES_EN, SHARED_SPEECH])
 
 
@@ -331,6 +333,9 @@ def evaluate(config: EvalConfig, out=None) -> dict:
               "geometry": {"demo": demo.name, "flame": flame.name},
               "units": {"LVE": "mm² (max squared lip-vertex distance per frame, mean over frames)",
                         "FDD": "1e-5 m (signed: prediction minus ground truth)"}}
+    if config.card is not None:
+        command = "python -m model_server.eval.evaluate_synthesis " + " ".join(sys.argv[1:])
+        write_evaluation(config.card, f"`{command}`\n\n" + "\n\n".join(t.markdown() for t in tables))
     if config.json_path is not None:
         Path(config.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(config.json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -388,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="evaluate the first N test clips only")
     parser.add_argument("--flame", type=Path, help="a FLAME model file (.pkl/.npz); default: synthetic FLAME-format head")
     parser.add_argument("--json", type=Path, dest="json_path", help="also write the tables as JSON here")
+    parser.add_argument("--card", type=Path, help="write the tables into this model card's evaluation section")
     parser.add_argument("--speech-dir", type=Path, action="append", dest="speech_dirs",
                         help=f"folder of real speech (.wav/.flac with .txt beside, or KLettres' sounds.xml); "
                              f"default {ALSA_SOUNDS}, {KLETTRES_EN} and {SHARED_SPEECH}")

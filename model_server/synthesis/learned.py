@@ -36,6 +36,9 @@ from .text_encoder import SentenceEncoder
 MODEL_FPS = 25.0
 WINDOW_FRAMES = 750  # 30 s per window keeps memory flat for hour-long clips
 RAMP_FRAMES = 20  # windows hand over across 0.8 s
+# Style codes are blended between segments over this long: the decoder's response to a code change
+# is sharper than the rule-based layer's, so it needs a longer ease than style_layer.CROSSFADE_S.
+STYLE_CROSSFADE_S = 0.8
 CONFIG_FILE, MODEL_FILE, PRIOR_FILE = "config.json", "style_content.safetensors", "prior.safetensors"
 
 
@@ -55,6 +58,9 @@ class LearnedSynthesizer:
 
     def __init__(self, model: StyleContentModel, prior: DiffusionPrior, text_encoder: SentenceEncoder,
                  info: dict) -> None:
+        # One thread: the networks are small, and extra threads lose more to synchronisation than they
+        # gain, badly so when Blender or a second job shares the cores (measured: 9 ms vs 0.5 s per step).
+        torch.set_num_threads(1)
         self.model = model.eval()
         self.prior = prior.eval()
         self.text_encoder = text_encoder
@@ -128,7 +134,7 @@ class LearnedSynthesizer:
         # One style per segment, each from its own seed so editing one segment leaves the others as they were.
         codes = np.concatenate([self.sample_style_codes(seg["instruction"], 1, seed=seed + 1000 * i, guidance=guidance)
                                 for i, seg in enumerate(segments)])
-        per_frame = segment_weights(segments, frames, MODEL_FPS) @ codes  # (T25, style_dim), crossfaded
+        per_frame = segment_weights(segments, frames, MODEL_FPS, STYLE_CROSSFADE_S) @ codes  # (T25, style_dim), crossfaded
         per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
         arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)
         blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)

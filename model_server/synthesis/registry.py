@@ -31,6 +31,8 @@ SYNTHESIZERS: dict[str, Callable[[], object]] = {"learned": _learned, "baseline"
 # The one place the default is chosen (pipeline config, CLI, API, and the add-on's enum read it).
 # Stays "baseline" until the learned model's weights ship in assets/models/synthesis/.
 DEFAULT_SYNTHESIS = "baseline"
+# Classifier-free guidance of the learned model's diffusion prior when a request names none.
+DEFAULT_GUIDANCE = 2.0
 
 
 def load_synthesizer(name: str):

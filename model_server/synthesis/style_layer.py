@@ -44,15 +44,16 @@ def _shape_matrix() -> np.ndarray:
 _SHAPES = _shape_matrix()  # (actions, 52)
 
 
-def segment_weights(segments: list[dict], num_frames: int, fps: float) -> np.ndarray:
-    """(T, S) how much each segment's style holds at each frame; rows sum to 1, smooth at boundaries."""
+def segment_weights(segments: list[dict], num_frames: int, fps: float, crossfade: float = CROSSFADE_S) -> np.ndarray:
+    """(T, S) how much each segment's style holds at each frame; rows sum to 1, smooth at boundaries
+    (each boundary eases over `crossfade` seconds centred on it)."""
     times = np.arange(num_frames) / fps
     weights = np.zeros((num_frames, len(segments)))
     for i, seg in enumerate(segments):
         start = -np.inf if i == 0 else seg["start"]
         end = np.inf if i == len(segments) - 1 else seg["end"]
-        rise = np.clip((times - start) / CROSSFADE_S + 0.5, 0, 1)
-        fall = np.clip((end - times) / CROSSFADE_S + 0.5, 0, 1)
+        rise = np.clip((times - start) / crossfade + 0.5, 0, 1)
+        fall = np.clip((end - times) / crossfade + 0.5, 0, 1)
         weights[:, i] = _smoothstep(np.minimum(rise, fall))
     return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
 

@@ -3,7 +3,8 @@
     python -m model_server.train.train_synthesis --corpus data/corpus --out assets/models/synthesis
 
 Stage A: content encoder, style encoder, decoder and instruction projector together
-  - reconstruction of each clip in its own style and in its partner's style (same speech),
+  - reconstruction of each clip in its own style and in its partner's style (same speech), with a
+    lip-opening loss that weighs the frames where the lips must touch,
   - the paper's style swap across the batch: a mouth-region loss keeps the content clip's lips,
     an upper-face (eye/brow) loss keeps the style clip's expression,
   - soft-CLIP alignment of instruction embeddings and style codes.
@@ -36,7 +37,9 @@ UPPER_CHANNELS = [i for i, n in enumerate(ARKIT_NAMES)
 CHANNEL_WEIGHTS = torch.ones(len(ARKIT_NAMES))
 CHANNEL_WEIGHTS[MOUTH_CHANNELS] = 2.0
 BLINKS = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
-SOFT_TARGET_WIDTH = 0.5  # how alike two instructions' controls must be to count as the same style
+SOFT_TARGET_WIDTH = 0.5
+CLOSED_LIPS = 0.05  # ground-truth lip aperture below this counts as closed (the /p b m/ hold)
+CLOSED_WEIGHT = 9.0  # closed frames are rare and brief: without extra weight regression blurs them open  # how alike two instructions' controls must be to count as the same style
 
 
 def warmup_cosine(opt: torch.optim.Optimizer, total: int, warmup_share: float = 0.05):
@@ -55,6 +58,22 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, wei
     if weights is not None:
         err = err * weights
     return (err.mean(-1) * mask).sum() / mask.sum().clamp(min=1)
+
+
+def lip_aperture(motion: torch.Tensor) -> torch.Tensor:
+    """(B, T) opening between the lips, the differentiable twin of synthesis.metrics.lip_aperture."""
+    i = ARKIT_INDEX
+    lower = (motion[..., i["mouthLowerDownLeft"]] + motion[..., i["mouthLowerDownRight"]]) / 2
+    upper = (motion[..., i["mouthUpperUpLeft"]] + motion[..., i["mouthUpperUpRight"]]) / 2
+    opening = motion[..., i["jawOpen"]] + 0.5 * lower + 0.5 * upper + 0.3 * motion[..., i["mouthFunnel"]]
+    return F.relu(opening - motion[..., i["mouthClose"]])
+
+
+def lip_opening_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mouth-region loss on how far the lips are apart, weighted up where they must touch."""
+    truth = lip_aperture(target)
+    weight = mask * (1.0 + CLOSED_WEIGHT * (truth < CLOSED_LIPS).float())
+    return ((lip_aperture(pred) - truth) ** 2 * weight).sum() / mask.sum().clamp(min=1)
 
 
 def masked_time_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -77,8 +96,9 @@ def stage_a_step(model, batch, text, partner_text, vectors, partner_vectors, los
     own = model.style_encoder(motion, mask)
     partner = model.style_encoder(cross, mask)
     weights = CHANNEL_WEIGHTS.to(motion)
-    rec = masked_mse(model.decoder(content_codes, own), motion, mask, weights) \
-        + masked_mse(model.decoder(content_codes, partner), cross, mask, weights)
+    own_motion, partner_motion = model.decoder(content_codes, own), model.decoder(content_codes, partner)
+    rec = masked_mse(own_motion, motion, mask, weights) + masked_mse(partner_motion, cross, mask, weights)
+    lips = lip_opening_loss(own_motion, motion, mask) + lip_opening_loss(partner_motion, cross, mask)
     # The paper's swap: another clip's style on this clip's content.
     perm = torch.roll(torch.arange(len(own)), 1)
     swapped = model.decoder(content_codes, own[perm])
@@ -88,15 +108,30 @@ def stage_a_step(model, batch, text, partner_text, vectors, partner_vectors, los
     texts = model.instruction_projector(torch.cat([text, partner_text]))
     styles = torch.cat([own, partner])
     clip = soft_clip_loss(texts, styles, torch.cat([vectors, partner_vectors]), model.logit_scale)
-    parts = {"rec": rec, "swap_mouth": mouth, "swap_upper": upper, "clip": clip}
+    parts = {"rec": rec, "lips": lips, "swap_mouth": mouth, "swap_upper": upper, "clip": clip}
     return sum(loss_weights[k] * v for k, v in parts.items()), parts
+
+
+def optimizer_step(module: torch.nn.Module, opt, sched, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
+def log_step(log: list[dict], stage: str, step: int, start: float, loss: torch.Tensor, parts: dict | None = None) -> None:
+    entry = {"stage": stage, "step": step, "loss": round(loss.item(), 5),
+             **{k: round(v.item(), 5) for k, v in (parts or {}).items()}, "seconds": round(time.time() - start, 1)}
+    log.append(entry)
+    print(json.dumps(entry), flush=True)
 
 
 def train_stage_a(model, clips, embed, args, log):
     rng = np.random.default_rng(args.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = warmup_cosine(opt, args.steps_a)
-    loss_weights = {"rec": 100.0, "swap_mouth": 50.0, "swap_upper": 50.0, "clip": 0.5}
+    loss_weights = {"rec": 100.0, "lips": 20.0, "swap_mouth": 50.0, "swap_upper": 50.0, "clip": 0.5}
     vectors = torch.tensor(np.stack([c.style_vector for c in clips]))
     partner_vectors = torch.tensor(np.stack([c.partner_style_vector for c in clips]))
     text = embed([c.instruction for c in clips])
@@ -104,20 +139,13 @@ def train_stage_a(model, clips, embed, args, log):
     model.train()
     start = time.time()
     for step in range(1, args.steps_a + 1):
-        idx = rng.choice(len(clips), args.batch, replace=False)
+        idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
         batch = [torch.from_numpy(a) for a in crop_batch(clips, idx, args.crop_frames, rng)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
                                    loss_weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(model, opt, sched, loss)
         if step % args.log_every == 0 or step == args.steps_a:
-            entry = {"stage": "A", "step": step, "loss": round(loss.item(), 5),
-                     **{k: round(v.item(), 5) for k, v in parts.items()}, "seconds": round(time.time() - start, 1)}
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
+            log_step(log, "A", step, start, loss, parts)
 
 
 @torch.inference_mode()
@@ -141,15 +169,9 @@ def train_stage_b(prior, model, clips, embed, args, log):
     for step in range(1, args.steps_b + 1):
         idx = torch.randint(0, len(codes), (args.prior_batch,), generator=gen)
         loss = prior.loss(codes[idx], text[idx], projected[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(prior, opt, sched, loss)
         if step % args.log_every == 0 or step == args.steps_b:
-            entry = {"stage": "B", "step": step, "loss": round(loss.item(), 5), "seconds": round(time.time() - start, 1)}
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
+            log_step(log, "B", step, start, loss)
 
 
 @torch.inference_mode()
@@ -176,12 +198,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
     parser.add_argument("--out", type=Path, default=Path("assets/models/synthesis"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps-a", type=int, default=8000)
-    parser.add_argument("--steps-b", type=int, default=8000)
+    parser.add_argument("--steps-a", type=int, default=6000)
+    parser.add_argument("--steps-b", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop-frames", type=int, default=80)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--prior-batch", type=int, default=256)
+    parser.add_argument("--prior-batch", type=int, default=128)
     parser.add_argument("--prior-lr", type=float, default=3e-4)
     parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
     parser.add_argument("--log-every", type=int, default=200)

@@ -12,19 +12,18 @@ from model_server.arkit import ARKIT_INDEX, ARKIT_NAMES
 from model_server.curves import num_frames_for
 from model_server.synthesis.content_features import NUM_CONTENT_FEATURES
 from model_server.synthesis.metrics import lip_aperture
-from model_server.train.corpus import CorpusConfig, build_corpus, read_records
+from model_server.train.corpus import build_corpus, read_records
 from model_server.train.sentences import load_sentence_bank, speakable, pronouncing_words
 from model_server.train.voices import HELD_OUT_ACCENTS, HELD_OUT_VARIANTS, voices_for
 
-CLIPS, TEST_FRACTION = 6, 0.3
+from .conftest import CLIPS, TEST_FRACTION
 UPPER_FACE = [i for i, n in enumerate(ARKIT_NAMES) if n.startswith(("brow", "eye", "cheekSquint", "noseSneer"))]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    out = tmp_path_factory.mktemp("corpus")
-    config = CorpusConfig(out=out, clips=CLIPS, seed=3, workers=1, test_fraction=TEST_FRACTION)
-    summary = build_corpus(config, log=lambda line: None)
+def corpus(built_corpus):
+    config, summary = built_corpus
+    out = config.out
     records = read_records(out / "clips")
     arrays = {r["id"]: dict(np.load(out / "clips" / f"{r['id']}.npz")) for r in records}
     return config, summary, records, arrays
