@@ -46,7 +46,7 @@ class DiffusionPriorConfig:
 
 def timestep_embedding(timesteps: torch.Tensor, dim: int) -> torch.Tensor:
     half = dim // 2
-    freqs = torch.exp(-math.log(10_000) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10_000) * torch.arange(half, dtype=torch.float32, device=timesteps.device) / half)
     angles = timesteps.float()[:, None] * freqs[None, :]
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
@@ -99,20 +99,24 @@ class DiffusionPrior(nn.Module):
     def loss(self, codes: torch.Tensor, text: torch.Tensor, projected: torch.Tensor) -> torch.Tensor:
         x0 = codes * self.scale
         noise = torch.randn_like(x0)
-        t = torch.randint(0, self.cfg.timesteps, (x0.shape[0],))
+        t = torch.randint(0, self.cfg.timesteps, (x0.shape[0],), device=x0.device)
         noisy = self.scheduler.add_noise(x0, noise, t)
-        keep = torch.rand(x0.shape[0]) >= self.cfg.condition_drop
+        keep = torch.rand(x0.shape[0], device=x0.device) >= self.cfg.condition_drop
         return F.mse_loss(self.net(noisy, t, text, projected, keep), x0)
 
     @torch.inference_mode()
     def sample(self, text: torch.Tensor, projected: torch.Tensor, *, guidance: float | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """(B, style_dim) unit-norm style codes for (B, text_dim) instruction embeddings."""
+               generator: torch.Generator | None = None, initial: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, style_dim) unit-norm style codes for (B, text_dim) instruction embeddings.
+
+        `initial` (B, style_dim) is the starting noise, when each row should have its own seed;
+        otherwise it is drawn from `generator`, which also draws the noise of every step.
+        """
         guidance = self.cfg.default_guidance if guidance is None else guidance
         b = text.shape[0]
         scheduler = self.cfg.scheduler()
         scheduler.set_timesteps(self.cfg.timesteps)
-        x = torch.randn(b, self.cfg.style_dim, generator=generator)
+        x = torch.randn(b, self.cfg.style_dim, generator=generator) if initial is None else initial.clone()
         both_text, both_projected = torch.cat([text, text]), torch.cat([projected, projected])
         keep = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)])
         for t in scheduler.timesteps:

@@ -109,6 +109,18 @@ class LearnedSynthesizer:
         generator = torch.Generator().manual_seed(int(seed))
         return self.prior.sample(text, projected, guidance=guidance, generator=generator).numpy()
 
+    @torch.inference_mode()
+    def segment_style_codes(self, instructions: list[str], *, seed: int, guidance: float | None = None) -> np.ndarray:
+        """(S, style_dim) one style per segment, sampled together (one prior pass for any number of
+        segments). Each segment's starting noise has its own seed, so rewriting one segment's
+        instruction leaves the other segments' styles as they were."""
+        text = torch.from_numpy(self.text_encoder.encode(instructions))
+        projected = self.model.instruction_projector(text)
+        initial = torch.cat([torch.randn(1, projected.shape[1], generator=torch.Generator().manual_seed(seed + 1000 * i))
+                             for i in range(len(instructions))])
+        generator = torch.Generator().manual_seed(int(seed))
+        return self.prior.sample(text, projected, guidance=guidance, generator=generator, initial=initial).numpy()
+
     # Motion side ------------------------------------------------------------------------------
 
     @torch.inference_mode()
@@ -131,9 +143,7 @@ class LearnedSynthesizer:
         prosody = analysis.prosody if abs(analysis.prosody.fps - MODEL_FPS) < 1e-9 else analyze_prosody(audio, MODEL_FPS)
         content = content_features(analysis.alignment.phones, prosody)  # (T25, 44)
         frames = len(content)
-        # One style per segment, each from its own seed so editing one segment leaves the others as they were.
-        codes = np.concatenate([self.sample_style_codes(seg["instruction"], 1, seed=seed + 1000 * i, guidance=guidance)
-                                for i, seg in enumerate(segments)])
+        codes = self.segment_style_codes([seg["instruction"] for seg in segments], seed=seed, guidance=guidance)
         per_frame = segment_weights(segments, frames, MODEL_FPS, STYLE_CROSSFADE_S) @ codes  # (T25, style_dim), crossfaded
         per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
         arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)

@@ -37,7 +37,8 @@ def write_card(weights_dir: Path) -> Path:
         f"--seed {recipe.get('args', {}).get('seed', 0)}",
         "python -m model_server.train.train_synthesis --corpus data/corpus --out assets/models/synthesis "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
-                   if k in ("seed", "steps_a", "steps_b", "batch", "crop_frames", "lr", "prior_lr")),
+                   if k in ("seed", "steps_a", "steps_b", "batch", "crop_frames", "lr", "prior_lr")
+                   or (k == "device" and v != "cpu")),
         "python -m model_server.eval.evaluate_synthesis --corpus data/corpus --card assets/models/synthesis/MODEL_CARD.md",
         "```",
         "",
@@ -51,8 +52,9 @@ def write_card(weights_dir: Path) -> Path:
         "",
         "## Training",
         f"Seed {args['seed']}; stage A {args['steps_a']} steps (batch {args['batch']}, crops of {args['crop_frames']} frames),"
-        f" stage B {args['steps_b']} steps; {training['metrics'].get('training_seconds', '?')} s on {args.get('threads', 2)}"
-        f" CPU threads with torch {training.get('torch', '?')}.",
+        f" stage B {args['steps_b']} steps; {training['metrics'].get('training_seconds', '?')} s on "
+        + (f"{args.get('threads', 2)} CPU threads" if args.get("device", "cpu") == "cpu" else f"device {args['device']}")
+        + f" with torch {training.get('torch', '?')}.",
         "",
         "Validation at the end of training (held-out clips):",
         *[f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in training["metrics"].items()],

@@ -132,15 +132,15 @@ def train_stage_a(model, clips, embed, args, log):
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = warmup_cosine(opt, args.steps_a)
     loss_weights = {"rec": 100.0, "lips": 20.0, "swap_mouth": 50.0, "swap_upper": 50.0, "clip": 0.5}
-    vectors = torch.tensor(np.stack([c.style_vector for c in clips]))
-    partner_vectors = torch.tensor(np.stack([c.partner_style_vector for c in clips]))
-    text = embed([c.instruction for c in clips])
-    partner_text = embed([c.partner_instruction for c in clips])
+    vectors = torch.tensor(np.stack([c.style_vector for c in clips]), device=args.device)
+    partner_vectors = torch.tensor(np.stack([c.partner_style_vector for c in clips]), device=args.device)
+    text = embed([c.instruction for c in clips]).to(args.device)
+    partner_text = embed([c.partner_instruction for c in clips]).to(args.device)
     model.train()
     start = time.time()
     for step in range(1, args.steps_a + 1):
         idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
-        batch = [torch.from_numpy(a) for a in crop_batch(clips, idx, args.crop_frames, rng)]
+        batch = [torch.from_numpy(a).to(args.device) for a in crop_batch(clips, idx, args.crop_frames, rng)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
                                    loss_weights)
         optimizer_step(model, opt, sched, loss)
@@ -151,13 +151,14 @@ def train_stage_a(model, clips, embed, args, log):
 @torch.inference_mode()
 def style_codes_of(model, motions: list[np.ndarray]) -> torch.Tensor:
     model.eval()
-    return torch.cat([model.style_encoder(torch.from_numpy(m)[None]) for m in motions])
+    device = next(model.parameters()).device
+    return torch.cat([model.style_encoder(torch.from_numpy(m)[None].to(device)) for m in motions])
 
 
 def train_stage_b(prior, model, clips, embed, args, log):
     motions = [c.motion for c in clips] + [c.motion_cross for c in clips]
     codes = style_codes_of(model, motions)
-    text = embed([c.instruction for c in clips] + [c.partner_instruction for c in clips])
+    text = embed([c.instruction for c in clips] + [c.partner_instruction for c in clips]).to(codes.device)
     with torch.inference_mode():
         projected = model.instruction_projector(text)
     codes, projected = codes.clone(), projected.clone()
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="a small network, for tests")
+    parser.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda)")
+    parser.add_argument("--text-embeddings", type=Path,
+                        help="instruction embeddings made beforehand (export_text_embeddings); spares loading the sentence encoder")
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -221,16 +225,14 @@ def main(argv: list[str] | None = None) -> None:
     cfg = StyleContentConfig(hidden=32, content_dim=32, style_dim=16) if args.tiny else StyleContentConfig()
     prior_cfg = DiffusionPriorConfig(style_dim=cfg.style_dim, width=32, depth=2, heads=2) if args.tiny \
         else DiffusionPriorConfig(style_dim=cfg.style_dim)
-    model, prior = StyleContentModel(cfg), DiffusionPrior(prior_cfg)
-    encoder = SentenceEncoder()
-
-    def embed(texts: list[str]) -> torch.Tensor:
-        return torch.from_numpy(encoder.encode(texts))
+    model, prior = StyleContentModel(cfg).to(args.device), DiffusionPrior(prior_cfg).to(args.device)
+    embed = _embedder(args.text_embeddings)
 
     log: list[dict] = []
     started = time.time()
     train_stage_a(model, train, embed, args, log)
     train_stage_b(prior, model, train, embed, args, log)
+    model, prior = model.cpu(), prior.cpu()
     metrics = validation_metrics(model, prior, val, embed) if val else {}
     metrics["training_seconds"] = round(time.time() - started, 1)
     print(json.dumps(metrics), flush=True)
@@ -240,6 +242,25 @@ def main(argv: list[str] | None = None) -> None:
     save_weights(args.out, model, prior, training, log)
     write_card(args.out)
     print(f"wrote {args.out}", flush=True)
+
+
+def _embedder(cache: Path | None):
+    """Instruction texts → (N, 384) embeddings: from the sentence encoder, or from a file of them."""
+    if cache is None:
+        encoder = SentenceEncoder()
+        return lambda texts: torch.from_numpy(encoder.encode(texts))
+    with np.load(cache) as data:
+        table = dict(zip(data["texts"].tolist(), data["embeddings"]))
+    return lambda texts: torch.from_numpy(np.stack([table[t] for t in texts]))
+
+
+def export_text_embeddings(corpus: Path, out: Path) -> None:
+    """Embed every instruction of the corpus once, for training where the sentence encoder is not installed."""
+    from .synthesis_data import read_manifest
+
+    records = read_manifest(corpus)
+    texts = sorted({r[k] for r in records for k in ("instruction", "partner_instruction")})
+    np.savez(out, texts=np.array(texts), embeddings=SentenceEncoder().encode(texts))
 
 
 def _recipe(corpus: Path) -> dict:

@@ -88,3 +88,11 @@ def test_segment_styles_crossfade_without_jumps(model, demo_analysis):
     assert out[: half - 10, BROWS].mean() > out[half + 10:, BROWS].mean() + 0.1
     steps = np.abs(np.diff(out[:, BROWS], axis=0)).max()
     assert steps < 0.15  # no jump at the boundary
+
+
+def test_rewriting_one_segment_keeps_the_other_segments_styles(model):
+    calm = "A neutral person speaks with relaxed face."
+    before = model.segment_style_codes([ANGRY, HAPPY, calm], seed=4)
+    after = model.segment_style_codes([ANGRY, "A very sad person speaks with lip corners strongly pulled down.", calm], seed=4)
+    np.testing.assert_allclose(before[[0, 2]], after[[0, 2]], atol=1e-5)
+    assert float(before[1] @ after[1]) < 0.9
