@@ -163,7 +163,9 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
                       "/p b m/ closure (clean timing)"])
     disentangle = Table("Disentanglement (same speech, own vs partner instruction)",
                         ["jawOpen corr", "mouthClose corr", "upper-face diff", "style diversity"])
-    scores = {name: {} for name in ["ground truth"] + [c.name for c in candidates]}
+    names = ["ground truth"] + [c.name for c in candidates]
+    names += [f"{c.name}, {ORACLE_STYLE}" for c in candidates if c.learned]
+    scores = {name: {} for name in names}
     truths, generated = [], {c.name: [] for c in candidates}
     start = time.perf_counter()
     for record in records:
@@ -182,6 +184,10 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
             generated[candidate.name].append(own)
             _collect(scores[candidate.name], _vertex_scores(own, truth, demo, flame), _style_pair_scores(own, partner),
                      closure=bilabial_closure(own, record["phones"], FPS))
+            if candidate.learned:  # splits the error between the speech path and the instruction → style path
+                oracle = oracle_style_motion(candidate.model, analysis, truth)
+                _collect(scores[f"{candidate.name}, {ORACLE_STYLE}"], _vertex_scores(oracle, truth, demo, flame),
+                         closure=bilabial_closure(oracle, record["phones"], FPS))
     timing["test split (s)"] = time.perf_counter() - start
 
     for name, s in scores.items():
@@ -191,6 +197,8 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
             held_out.columns[2]: _mean(s.get("fdd_demo", [])) / FDD_UNIT,
             held_out.columns[3]: _mean(s.get("fdd_flame", [])) / FDD_UNIT,
             held_out.columns[4]: _closure_rate(s.get("closure", []))}
+        if "jaw" not in s:  # the oracle row has no second instruction
+            continue
         disentangle.rows[name] = {"jawOpen corr": _mean(s.get("jaw", [])), "mouthClose corr": _mean(s.get("close", [])),
                                   "upper-face diff": _mean(s.get("upper", []))}
         for column in ("jawOpen corr", "mouthClose corr"):
@@ -340,6 +348,17 @@ def evaluate(config: EvalConfig, out=None) -> dict:
         Path(config.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(config.json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     return result
+
+
+ORACLE_STYLE = "style encoded from the true motion"
+
+
+def oracle_style_motion(model, analysis: SpeechAnalysis, truth: np.ndarray) -> np.ndarray:
+    """The learned decoder on this speech with the style code of the ground-truth motion (no instruction)."""
+    from ..synthesis.content_features import content_features
+
+    content = content_features(analysis.alignment.phones, analysis.prosody)
+    return without_blinks(model.decode(content, model.encode_motion_styles([truth])[0]))
 
 
 def _vertex_scores(predicted: np.ndarray, truth: np.ndarray, demo: FaceGeometry, flame: FaceGeometry) -> dict:
