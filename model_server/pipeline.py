@@ -128,25 +128,11 @@ class TalkingFacePipeline:
             "alignment_method": analysis.alignment.method,
         }
 
-    def __call__(
-        self,
-        audio: Audio,
-        *,
-        transcript: str | None = None,
-        instruction: str | None = None,
-        segments: list[dict] | None = None,
-        seed: int = 0,
-        guidance: float | None = None,
-        synthesis: str | None = None,
-        fps: float = DEFAULT_FPS,
-        retarget: FlameRetarget | None = None,
-        progress: ProgressCallback = _no_progress,
-        cancel: threading.Event | None = None,
-    ) -> dict:
-        """Stage 2: speech + instruction → curves document (ARKit weights and FLAME curves): one take."""
-        return self.takes(audio, transcript=transcript, instruction=instruction, segments=segments, seed=seed,
-                          samples=1, guidance=guidance, synthesis=synthesis, fps=fps, retarget=retarget,
-                          progress=progress, cancel=cancel)[0]
+    def __call__(self, audio: Audio, **options: Any) -> dict:
+        """Stage 2: speech + instruction → curves document (ARKit weights and FLAME curves): one take.
+
+        Takes the keyword options of `takes` except `samples`."""
+        return self.takes(audio, samples=1, **options)[0]
 
     def takes(
         self,

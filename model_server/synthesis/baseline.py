@@ -17,9 +17,9 @@ from ..audio.types import SpeechAnalysis
 from ..curves import num_frames_for
 from .blinks import blink_curve
 from .coarticulation import blend_visemes, closure_weights
+from .jaw import jaw_pose_from_arkit
 from .style_layer import prosodic_brows, style_tracks_for_controls
 
-MAX_JAW_RADIANS = 0.35  # FLAME jaw pitch at jawOpen = 1 (about 20 degrees)
 SMOOTHING_S = 0.02
 TAKE_JITTER = 0.08  # relative spread of expression strength between takes (seeds)
 _I = ARKIT_INDEX
@@ -87,7 +87,4 @@ class BaselineArticulator:
         arkit[:, _LIP_OPENERS] *= (1.0 - closure)[:, None]
         arkit[:, _I["mouthClose"]] = np.maximum(arkit[:, _I["mouthClose"]], closure * arkit[:, _I["jawOpen"]])
 
-        jaw = np.zeros((frames, 3))
-        jaw[:, 0] = MAX_JAW_RADIANS * arkit[:, _I["jawOpen"]]
-        jaw[:, 1] = 0.1 * (arkit[:, _I["jawLeft"]] - arkit[:, _I["jawRight"]])
-        return Articulation(arkit=arkit, jaw=jaw)
+        return Articulation(arkit=arkit, jaw=jaw_pose_from_arkit(arkit))
