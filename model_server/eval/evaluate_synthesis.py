@@ -37,6 +37,7 @@ from ..errors import AudioError, InputError
 from ..synthesis.baseline import BaselineArticulator
 from ..synthesis.registry import LEARNED_WEIGHTS_DIR
 from ..train.model_card import write_evaluation
+from ..train.synthesis_data import clip_path, read_manifest
 from .emotion_classifier import EmotionClassifier
 from .geometry import FaceGeometry, demo_head_geometry, load_flame_geometry
 from .metrics import (BILABIALS, OPEN_VOWELS, bilabial_closure, channel_correlation, lip_vertex_error,
@@ -131,17 +132,12 @@ def load_candidates(weights: Path | None, notes: list[str]) -> list[Candidate]:
 
 def read_split(corpus: Path, split: str, limit: int | None) -> list[dict]:
     """Manifest records of one split whose clip arrays exist, in manifest order."""
-    manifest = Path(corpus) / "manifest.jsonl"
-    if not manifest.is_file():
-        raise FileNotFoundError(f"no corpus manifest at {manifest}; build one with python -m model_server.train.corpus")
-    with open(manifest, encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
-    records = [r for r in records if r["split"] == split and (Path(corpus) / "clips" / f"{r['id']}.npz").is_file()]
+    records = [r for r in read_manifest(corpus) if r["split"] == split and clip_path(corpus, r["id"]).is_file()]
     return records[:limit] if limit is not None else records
 
 
 def clip_arrays(corpus: Path, record: dict) -> dict[str, np.ndarray]:
-    with np.load(Path(corpus) / "clips" / f"{record['id']}.npz") as data:
+    with np.load(clip_path(corpus, record["id"])) as data:
         return {k: data[k] for k in data.files}
 
 

@@ -27,8 +27,16 @@ class CorpusClip:
 
 
 def read_manifest(corpus: Path) -> list[dict]:
-    with open(Path(corpus) / "manifest.jsonl", encoding="utf-8") as handle:
+    manifest = Path(corpus) / "manifest.jsonl"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"no corpus manifest at {manifest}; build one with python -m model_server.train.corpus")
+    with open(manifest, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def clip_path(corpus: Path, clip_id: str) -> Path:
+    """Where a clip's arrays live (content, motion, motion_cross; test clips also audio)."""
+    return Path(corpus) / "clips" / f"{clip_id}.npz"
 
 
 def controls_vector(controls: dict) -> np.ndarray:
@@ -44,7 +52,7 @@ def load_clips(corpus: Path, split: str, limit: int | None = None) -> list[Corpu
     records = [r for r in read_manifest(corpus) if r["split"] == split and r.get("alignment_clean") == "forced"]
     clips = []
     for record in records[:limit]:
-        path = Path(corpus) / "clips" / f"{record['id']}.npz"
+        path = clip_path(corpus, record["id"])
         if not path.exists():
             continue
         with np.load(path) as data:
