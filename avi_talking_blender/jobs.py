@@ -34,9 +34,7 @@ class Connection:
     def client(self, on_stage: Callable[[str], None] = lambda s: None) -> ApiClient:
         if self.mode == "REMOTE":
             return ApiClient(self.url, self.token)
-        server = server_process.current()
-        if server is None:
-            server = server_process.start(self.python, list(self.server_args))
+        server = server_process.start(self.python, list(self.server_args))  # the running one if its settings match
         if not server.ready.is_set():
             on_stage("starting model server…")
         return server_process.wait_ready(server).client()

@@ -1,4 +1,7 @@
-"""Add-on preferences: how to reach the model process, and the user's FLAME model."""
+"""Add-on preferences: how to reach the model process, the user's FLAME model, and which agent writes instructions.
+
+The local model process is restarted when these change (server_process.start compares its command line).
+"""
 
 
 import bpy
@@ -30,6 +33,17 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
                                      description="The model process refuses longer audio at once")
     default_seed: IntProperty(name="Default seed", default=0, min=0,
                               description="Seed of scenes whose own seed was never changed")
+    agent: EnumProperty(
+        name="Instruction agent",
+        items=[("baseline", "Built-in rules", "Prosody and keyword rules of the model process"),
+               ("endpoint", "Local LLM server", "An OpenAI-compatible chat server on this machine or the "
+                                                "network (llama.cpp, Ollama) reads transcript and prosody")],
+        default="baseline",
+    )
+    agent_url: StringProperty(name="LLM server URL", default="http://127.0.0.1:8080/v1",
+                              description="Root of the OpenAI-compatible API, ending in /v1")
+    agent_model: StringProperty(name="LLM model", default="default",
+                                description="Model name the LLM server expects (Ollama: e.g. smollm2:135m)")
 
     def draw(self, context):
         layout = self.layout
@@ -42,6 +56,10 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         layout.prop(self, "flame_model_path")
         layout.prop(self, "max_audio_minutes")
         layout.prop(self, "default_seed")
+        layout.prop(self, "agent")
+        if self.agent == "endpoint":
+            layout.prop(self, "agent_url")
+            layout.prop(self, "agent_model")
 
 
 def get_preferences(context: bpy.types.Context | None = None) -> AVI_TALKING_Preferences | None:

@@ -29,6 +29,7 @@ class ServerStartError(RuntimeError):
 @dataclass
 class LocalServer:
     process: subprocess.Popen
+    command: list[str] = field(default_factory=list)
     url: str = ""
     token: str = ""
     ready: threading.Event = field(default_factory=threading.Event)
@@ -58,14 +59,20 @@ def current() -> LocalServer | None:
 
 
 def start(python: str = "", extra_args: list[str] | None = None) -> LocalServer:
-    """Launch the server if none runs; returns at once. Use `wait_ready` to block until it listens."""
+    """Launch the server unless one runs with these settings; returns at once. Use `wait_ready` to
+    block until it listens. A server started with other settings (the preferences changed) is stopped
+    first, so a new FLAME model or agent takes effect without a manual restart."""
     global _server
+    interpreter = python or sys.executable
+    command = [interpreter, "-m", "model_server", "serve", "--host", "127.0.0.1", "--port", "0",
+               "--exit-on-stdin-eof", *(extra_args or [])]
     with _lock:
-        if _server is not None and _server.alive():
+        if _server is not None and _server.alive() and _server.command == command:
             return _server
-        interpreter = python or sys.executable
-        command = [interpreter, "-m", "model_server", "serve", "--host", "127.0.0.1", "--port", "0",
-                   "--exit-on-stdin-eof", *(extra_args or [])]
+        stale, _server = _server, None
+    if stale is not None:
+        _shut_down(stale)
+    with _lock:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.pop("PYTHONHOME", None)  # Blender's own Python home must not leak into another interpreter
         try:
@@ -74,7 +81,7 @@ def start(python: str = "", extra_args: list[str] | None = None) -> LocalServer:
         except OSError as err:
             raise ServerStartError(f"cannot run the model server's Python '{interpreter}': {err.strerror}. "
                                    "Set the Python interpreter in the add-on preferences") from err
-        _server = LocalServer(process)
+        _server = LocalServer(process, command)
         threading.Thread(target=_read_output, args=(_server,), daemon=True).start()
         return _server
 
@@ -109,8 +116,11 @@ def stop() -> None:
     global _server
     with _lock:
         server, _server = _server, None
-    if server is None:
-        return
+    if server is not None:
+        _shut_down(server)
+
+
+def _shut_down(server: LocalServer) -> None:
     try:
         server.process.stdin.close()  # the server's own shutdown path
         server.process.wait(timeout=5)

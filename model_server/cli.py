@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, MAX_TAKES, PipelineConfig
+from .agent.registry import AGENTS, API_KEY_ENV, DEFAULT_AGENT
 from .errors import InputError
 from .synthesis.registry import DEFAULT_SYNTHESIS, SYNTHESIZERS
 
@@ -28,7 +29,11 @@ def _progress_to_stderr(fraction: float, stage: str) -> None:
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flame-model", type=Path, help="your FLAME model (.pkl/.npz) for the FLAME retarget")
     parser.add_argument("--max-audio-minutes", type=float, default=DEFAULT_MAX_AUDIO_SECONDS / 60)
-    parser.add_argument("--agent", default="baseline", help="instruction agent (default: baseline)")
+    parser.add_argument("--agent", default=DEFAULT_AGENT,
+                        help=f"instruction agent: {' or '.join(AGENTS)} (default: {DEFAULT_AGENT})")
+    parser.add_argument("--agent-url", help="endpoint agent: root of a local OpenAI-compatible API, e.g. "
+                                            f"http://127.0.0.1:8080/v1 (API key, if any, from ${API_KEY_ENV})")
+    parser.add_argument("--agent-model", help="endpoint agent: the model name the server expects")
     parser.add_argument("--synthesis", default=DEFAULT_SYNTHESIS,
                         help=f"synthesis model: {' or '.join(SYNTHESIZERS)} (default: {DEFAULT_SYNTHESIS})")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -73,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = PipelineConfig(max_audio_seconds=args.max_audio_minutes * 60, flame_model=args.flame_model,
-                            agent=args.agent, synthesis=args.synthesis)
+                            agent=args.agent, agent_url=args.agent_url, agent_model=args.agent_model,
+                            synthesis=args.synthesis)
     try:
         if args.command == "serve":
             from .api.serve import serve

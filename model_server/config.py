@@ -27,4 +27,6 @@ class PipelineConfig:
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
     flame_model: Path | None = None  # user's FLAME file; without it the default retarget is used
     agent: str = "baseline"
+    agent_url: str | None = None  # the endpoint agent's OpenAI-compatible API root (…/v1)
+    agent_model: str | None = None  # the model name that endpoint expects
     synthesis: str = field(default_factory=_default_synthesis)  # the default; requests may pick another

@@ -66,15 +66,14 @@ class TalkingFacePipeline:
 
     @classmethod
     def from_config(cls, config: PipelineConfig) -> "TalkingFacePipeline":
-        from .agent.baseline import BaselineInstructionAgent
+        from .agent.registry import load_agent
 
-        if config.agent != "baseline":
-            raise InputError(f"unknown instruction agent {config.agent!r}; available: baseline")
+        agent = load_agent(config.agent, url=config.agent_url, model=config.agent_model)
         if config.synthesis not in registry.SYNTHESIZERS:
             raise InputError(f"unknown synthesis model {config.synthesis!r}; "
                              f"available: {', '.join(registry.SYNTHESIZERS)}")
         retarget = FlameRetarget.from_flame_model(config.flame_model) if config.flame_model else FlameRetarget.default()
-        return cls(SpeechFrontEnd(), BaselineInstructionAgent(), retarget, synthesis=config.synthesis)
+        return cls(SpeechFrontEnd(), agent, retarget, synthesis=config.synthesis)
 
     def synthesizer_named(self, name: str | None = None) -> Synthesizer:
         """The synthesizer called `name` (None: the default), loaded on first use and kept."""

@@ -27,6 +27,8 @@ def connection_from_preferences(context) -> jobs.Connection:
     args = ("--max-audio-minutes", str(prefs.max_audio_minutes))
     if prefs.flame_model_path:
         args += ("--flame-model", bpy.path.abspath(prefs.flame_model_path))
+    if prefs.agent == "endpoint":
+        args += ("--agent", "endpoint", "--agent-url", prefs.agent_url, "--agent-model", prefs.agent_model)
     return jobs.Connection(prefs.server_mode, bpy.path.abspath(prefs.python_path) if prefs.python_path else "",
                            prefs.remote_url, prefs.remote_token, args)
 

@@ -49,14 +49,10 @@ class BaselineInstructionAgent:
         return {"name": self.name, "kind": "baseline"}
 
     def _whole_clip(self, analysis: SpeechAnalysis) -> str:
-        segments = analysis.segments
-        if not segments:
+        whole = whole_clip_segment(analysis)
+        if whole is None:
             return format_instruction(controls_for_emotion("neutral", 0))
-        weights = np.array([s.end - s.start for s in segments])
-        mean = lambda attr: float(np.average([getattr(s, attr) for s in segments], weights=weights))  # noqa: E731
-        whole = SpeechSegment(segments[0].start, segments[-1].end, analysis.alignment.transcript,
-                              mean("speaking_rate"), mean("mean_f0"), mean("f0_range"), mean("mean_loudness"), 0.0)
-        return self._instruction(whole, analysis.alignment.transcript)
+        return self._instruction(whole, whole.text)
 
     def _instruction(self, segment: SpeechSegment, text: str) -> str:
         arousal = speech_arousal(segment)
@@ -91,3 +87,14 @@ def lexical_emotion(text: str) -> str | None:
         counts["surprised"] += 1
     best = max(counts, key=counts.get)
     return best if counts[best] > 0 else None
+
+
+def whole_clip_segment(analysis: SpeechAnalysis) -> SpeechSegment | None:
+    """The clip as one segment: the whole transcript, prosody averaged over the segments by duration."""
+    segments = analysis.segments
+    if not segments:
+        return None
+    weights = np.array([s.end - s.start for s in segments])
+    mean = lambda attr: float(np.average([getattr(s, attr) for s in segments], weights=weights))  # noqa: E731
+    return SpeechSegment(segments[0].start, segments[-1].end, analysis.alignment.transcript,
+                         mean("speaking_rate"), mean("mean_f0"), mean("f0_range"), mean("mean_loudness"), 0.0)

@@ -16,6 +16,7 @@ PHONES = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH",
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 PROSODY_FEATURES = ("loudness", "loudness_delta", "voicing", "f0_relative")
 NUM_CONTENT_FEATURES = len(PHONES) + len(PROSODY_FEATURES)
+LOUDNESS_DELTA_SCALE = 4.0  # brings the per-frame change of loudness to about the range of the other features
 
 
 def phone_occupancy(phones: list[Phone], num_frames: int, fps: float) -> np.ndarray:
@@ -46,7 +47,7 @@ def prosody_features(prosody: Prosody) -> np.ndarray:
     register (which would leak speaker and emotion into content).
     """
     loud = prosody.loudness_norm.astype(np.float32)
-    delta = np.diff(loud, prepend=loud[:1]) * 4.0
+    delta = np.diff(loud, prepend=loud[:1]) * LOUDNESS_DELTA_SCALE
     f0 = prosody.f0
     voiced = f0 > 0
     relative = np.zeros_like(loud)

@@ -1,9 +1,9 @@
 """DALL·E-2-style diffusion prior: instruction text embedding → style code.
 
-A transformer denoiser reads [instruction embedding, projected instruction, timestep, noisy style
-code, query] tokens and predicts the clean code (DALL·E 2 predicts x0 too). Noise schedules and
+A transformer denoiser reads [instruction embedding, projected instruction, parsed controls,
+timestep, noisy style code, query] tokens and predicts the clean code (DALL·E 2 predicts x0 too). Noise schedules and
 sampling steps come from diffusers' DDPMScheduler. Classifier-free guidance: the text tokens are
-replaced by a learned null token for a fraction of training samples, and at sampling time the
+replaced by learned null tokens for a fraction of training samples, and at sampling time the
 conditional prediction is pushed away from the unconditional one by `guidance`.
 """
 
@@ -17,6 +17,7 @@ from diffusers import DDPMScheduler
 from torch import nn
 from torch.nn import functional as F
 
+from .instruction_controls import CONTROL_FEATURES
 from .registry import DEFAULT_GUIDANCE
 from .text_encoder import TEXT_EMBEDDING_DIM
 
@@ -25,6 +26,7 @@ from .text_encoder import TEXT_EMBEDDING_DIM
 class DiffusionPriorConfig:
     style_dim: int = 128
     text_dim: int = TEXT_EMBEDDING_DIM
+    controls_dim: int = CONTROL_FEATURES
     width: int = 128  # narrower than DALL·E 2's: the whole prior trains in minutes on two CPU cores
     depth: int = 6  # the paper's prior: depth 6, 8 heads, 100 timesteps
     heads: int = 8
@@ -58,11 +60,12 @@ class DiffusionPriorNetwork(nn.Module):
         w = cfg.width
         self.text_in = nn.Linear(cfg.text_dim, w)
         self.projected_in = nn.Linear(cfg.style_dim, w)
+        self.controls_in = nn.Linear(cfg.controls_dim, w)
         self.time_in = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.code_in = nn.Linear(cfg.style_dim, w)
-        self.null_text = nn.Parameter(torch.zeros(2, w))  # stands in for both text tokens when dropped
+        self.null_text = nn.Parameter(torch.zeros(3, w))  # stands in for the instruction's tokens when dropped
         self.query = nn.Parameter(torch.randn(w) * 0.02)
-        self.positions = nn.Parameter(torch.randn(5, w) * 0.02)
+        self.positions = nn.Parameter(torch.randn(6, w) * 0.02)
         layer = nn.TransformerEncoderLayer(w, cfg.heads, 4 * w, dropout=0.0, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, cfg.depth, enable_nested_tensor=False)
@@ -70,10 +73,10 @@ class DiffusionPriorNetwork(nn.Module):
         self.out = nn.Linear(w, cfg.style_dim)
 
     def forward(self, noisy_code: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor,
-                projected: torch.Tensor, keep_text: torch.Tensor) -> torch.Tensor:
+                projected: torch.Tensor, controls: torch.Tensor, keep_text: torch.Tensor) -> torch.Tensor:
         """Predicted clean code (B, style_dim). keep_text (B,) bool: False → the null condition."""
         b = noisy_code.shape[0]
-        text_tokens = torch.stack([self.text_in(text), self.projected_in(projected)], dim=1)  # (B, 2, w)
+        text_tokens = torch.stack([self.text_in(text), self.projected_in(projected), self.controls_in(controls)], dim=1)
         null = self.null_text.unsqueeze(0).expand(b, -1, -1)
         text_tokens = torch.where(keep_text[:, None, None], text_tokens, null)
         time = self.time_in(timestep_embedding(timesteps, self.cfg.width)).unsqueeze(1)
@@ -96,18 +99,19 @@ class DiffusionPrior(nn.Module):
         self.scheduler = cfg.scheduler()
         self.scale = math.sqrt(cfg.style_dim)
 
-    def loss(self, codes: torch.Tensor, text: torch.Tensor, projected: torch.Tensor) -> torch.Tensor:
+    def loss(self, codes: torch.Tensor, text: torch.Tensor, projected: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
         x0 = codes * self.scale
         noise = torch.randn_like(x0)
         t = torch.randint(0, self.cfg.timesteps, (x0.shape[0],), device=x0.device)
         noisy = self.scheduler.add_noise(x0, noise, t)
         keep = torch.rand(x0.shape[0], device=x0.device) >= self.cfg.condition_drop
-        return F.mse_loss(self.net(noisy, t, text, projected, keep), x0)
+        return F.mse_loss(self.net(noisy, t, text, projected, controls, keep), x0)
 
     @torch.inference_mode()
-    def sample(self, text: torch.Tensor, projected: torch.Tensor, *, guidance: float | None = None,
+    def sample(self, text: torch.Tensor, projected: torch.Tensor, controls: torch.Tensor, *, guidance: float | None = None,
                generator: torch.Generator | None = None, initial: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, style_dim) unit-norm style codes for (B, text_dim) instruction embeddings.
+        """(B, style_dim) unit-norm style codes for (B, text_dim) instruction embeddings, their
+        (B, style_dim) projections and (B, controls_dim) parsed controls.
 
         `initial` (B, style_dim) is the starting noise, when each row should have its own seed;
         otherwise it is drawn from `generator`, which also draws the noise of every step.
@@ -117,11 +121,11 @@ class DiffusionPrior(nn.Module):
         scheduler = self.cfg.scheduler()
         scheduler.set_timesteps(self.cfg.timesteps)
         x = torch.randn(b, self.cfg.style_dim, generator=generator) if initial is None else initial.clone()
-        both_text, both_projected = torch.cat([text, text]), torch.cat([projected, projected])
+        condition = [torch.cat([c, c]) for c in (text, projected, controls)]  # conditional and null halves
         keep = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)])
         for t in scheduler.timesteps:
             steps = torch.full((2 * b,), int(t), dtype=torch.long)
-            conditional, unconditional = self.net(torch.cat([x, x]), steps, both_text, both_projected, keep).chunk(2)
+            conditional, unconditional = self.net(torch.cat([x, x]), steps, *condition, keep).chunk(2)
             x0 = unconditional + guidance * (conditional - unconditional)
             x = scheduler.step(x0, t, x, generator=generator).prev_sample
         return F.normalize(x, dim=-1)

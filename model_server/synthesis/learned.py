@@ -1,9 +1,10 @@
 """The learned stage 2 of AVI-Talking as a pipeline component.
 
-    instruction ─ SentenceEncoder ─┬─ InstructionProjector ─┐
-                                   └──────────────── DiffusionPrior ─→ style code (per segment, per seed)
-    speech ─ phones + prosody ─ ContentEncoder ─→ content ─┐                │
-                                                           MotionDecoder ←──┘ → ARKit weights → jaw pose
+    instruction ─┬─ SentenceEncoder ─┬─ InstructionProjector ─┐
+                 │                   └────────────────────────┤
+                 └─ grammar parser: controls ─────────────────┴─ DiffusionPrior ─→ style code (per segment, per seed)
+                                                                                        │
+    speech ─ phones + prosody ─ ContentEncoder ─→ content ─→ MotionDecoder ←───────────┘ → ARKit weights → jaw pose
 
 The model runs at 25 fps (the paper's rate); other frame rates are resampled from it. Long clips
 are decoded in overlapping windows that are crossfaded, so memory stays bounded and there are no
@@ -28,6 +29,7 @@ from .baseline import Articulation
 from .blinks import blink_curve
 from .content_features import content_features
 from .diffusion_prior import DiffusionPrior, DiffusionPriorConfig
+from .instruction_controls import instruction_controls
 from .jaw import jaw_pose_from_arkit
 from .style_content_model import StyleContentConfig, StyleContentModel
 from .style_layer import segment_weights
@@ -101,25 +103,28 @@ class LearnedSynthesizer:
         return torch.cat([self.model.style_encoder(torch.from_numpy(np.asarray(m, np.float32))[None])
                           for m in motions]).numpy()
 
+    def _prior_condition(self, instructions: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the diffusion prior reads of each instruction: text embedding, its projection, parsed controls."""
+        text = torch.from_numpy(self.text_encoder.encode(instructions))
+        return text, self.model.instruction_projector(text), torch.from_numpy(instruction_controls(instructions))
+
     @torch.inference_mode()
     def sample_style_codes(self, instruction: str, n: int, *, seed: int, guidance: float | None = None) -> np.ndarray:
         """(n, style_dim) styles the diffusion prior draws for one instruction."""
-        text = torch.from_numpy(self.text_encoder.encode([instruction] * n))
-        projected = self.model.instruction_projector(text)
         generator = torch.Generator().manual_seed(int(seed))
-        return self.prior.sample(text, projected, guidance=guidance, generator=generator).numpy()
+        return self.prior.sample(*self._prior_condition([instruction] * n), guidance=guidance,
+                                 generator=generator).numpy()
 
     @torch.inference_mode()
     def segment_style_codes(self, instructions: list[str], *, seed: int, guidance: float | None = None) -> np.ndarray:
         """(S, style_dim) one style per segment, sampled together (one prior pass for any number of
         segments). Each segment's starting noise has its own seed, so rewriting one segment's
         instruction leaves the other segments' styles as they were."""
-        text = torch.from_numpy(self.text_encoder.encode(instructions))
-        projected = self.model.instruction_projector(text)
-        initial = torch.cat([torch.randn(1, projected.shape[1], generator=torch.Generator().manual_seed(seed + 1000 * i))
+        initial = torch.cat([torch.randn(1, self.model.cfg.style_dim, generator=torch.Generator().manual_seed(seed + 1000 * i))
                              for i in range(len(instructions))])
         generator = torch.Generator().manual_seed(int(seed))
-        return self.prior.sample(text, projected, guidance=guidance, generator=generator, initial=initial).numpy()
+        return self.prior.sample(*self._prior_condition(instructions), guidance=guidance, generator=generator,
+                                 initial=initial).numpy()
 
     # Motion side ------------------------------------------------------------------------------
 

@@ -60,9 +60,11 @@ class DepthwiseTemporalConv(nn.Module):
         self.weight = nn.Parameter(torch.randn(kernel, width) / kernel)
         self.bias = nn.Parameter(torch.zeros(width))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, width), zero-padded at the ends
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, width)
         frames, pad = x.shape[1], self.dilation * (self.kernel // 2)
-        padded = F.pad(x, (0, 0, pad, pad))
+        # The ends repeat the first and last frame: zeros there read as "not silence" and left the
+        # mouth ajar at the start of every clip.
+        padded = torch.cat([x[:, :1].expand(-1, pad, -1), x, x[:, -1:].expand(-1, pad, -1)], dim=1)
         out = self.bias
         for j in range(self.kernel):
             out = out + self.weight[j] * padded[:, j * self.dilation: j * self.dilation + frames]

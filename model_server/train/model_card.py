@@ -23,7 +23,8 @@ def write_card(weights_dir: Path) -> Path:
         "",
         "Speech-content encoder, 128-d content-irrelevant style space, motion decoder, instruction projector",
         f"(text encoder: {config['text_encoder']}, frozen) and a DALL·E-2-style diffusion prior "
-        f"(depth {config['prior']['depth']}, {config['prior']['heads']} heads, {config['prior']['timesteps']} steps).",
+        f"(depth {config['prior']['depth']}, {config['prior']['heads']} heads, {config['prior']['timesteps']} steps)"
+        " conditioned on the instruction's embedding, its projection and the controls the grammar parses from it.",
         "Output: ARKit-52 weights at 25 fps; jaw pose and FLAME curves are derived from them.",
         "",
         "## Files",
@@ -47,7 +48,8 @@ def write_card(weights_dir: Path) -> Path:
         "espeak-ng voices over sentences from Debian's fortune databases, emotion-dependent prosody, augmentation toward",
         "real recordings (pitch shift, reverb, band-limiting, noise). Ground-truth motion: the rule-based articulation",
         "on the clean speech's phone timing plus the expression layer of the sampled style. Held-out voices and",
-        "sentences form the test split.",
+        "sentences form the test split. While training, half of the clips hear their consonants raised toward the",
+        "loudness of the vowels around them, as a person's nasals and bursts are (espeak-ng's are quiet).",
         f"Recipe: `{json.dumps(recipe.get('args', recipe))}`",
         "",
         "## Training",

@@ -7,7 +7,9 @@ Stage A: content encoder, style encoder, decoder and instruction projector toget
     lip-opening loss that weighs the frames where the lips must touch,
   - the paper's style swap across the batch: a mouth-region loss keeps the content clip's lips,
     an upper-face (eye/brow) loss keeps the style clip's expression,
-  - soft-CLIP alignment of instruction embeddings and style codes.
+  - soft-CLIP alignment of instruction embeddings and style codes;
+  half of the clips hear their consonants raised to about vowel loudness, as a person's are
+  (content_augment.py), so the lips close on the phone and not on a quiet frame.
 Stage B: the diffusion prior on (instruction embedding → style code) pairs from the frozen stage A.
 """
 
@@ -24,9 +26,11 @@ from torch.nn import functional as F
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..synthesis.diffusion_prior import DiffusionPrior, DiffusionPriorConfig
+from ..synthesis.instruction_controls import instruction_controls
 from ..synthesis.learned import save_weights
 from ..synthesis.style_content_model import StyleContentConfig, StyleContentModel
 from ..synthesis.text_encoder import SentenceEncoder
+from .content_augment import raise_consonant_loudness
 from .model_card import write_card
 from .synthesis_data import CorpusClip, crop_batch, load_clips
 
@@ -39,7 +43,7 @@ CHANNEL_WEIGHTS[MOUTH_CHANNELS] = 2.0
 BLINKS = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
 SOFT_TARGET_WIDTH = 0.5
 CLOSED_LIPS = 0.05  # ground-truth lip aperture below this counts as closed (the /p b m/ hold)
-CLOSED_WEIGHT = 9.0  # closed frames are rare and brief: without extra weight regression blurs them open  # how alike two instructions' controls must be to count as the same style
+CLOSED_WEIGHT = 9.0  # closed frames are rare and brief: without extra weight regression blurs them open
 
 
 def warmup_cosine(opt: torch.optim.Optimizer, total: int, warmup_share: float = 0.05):
@@ -140,7 +144,8 @@ def train_stage_a(model, clips, embed, args, log):
     start = time.time()
     for step in range(1, args.steps_a + 1):
         idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
-        batch = [torch.from_numpy(a).to(args.device) for a in crop_batch(clips, idx, args.crop_frames, rng)]
+        content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng)
+        batch = [torch.from_numpy(a).to(args.device) for a in (raise_consonant_loudness(content, rng), motion, cross, mask)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
                                    loss_weights)
         optimizer_step(model, opt, sched, loss)
@@ -158,7 +163,9 @@ def style_codes_of(model, motions: list[np.ndarray]) -> torch.Tensor:
 def train_stage_b(prior, model, clips, embed, args, log):
     motions = [c.motion for c in clips] + [c.motion_cross for c in clips]
     codes = style_codes_of(model, motions)
-    text = embed([c.instruction for c in clips] + [c.partner_instruction for c in clips]).to(codes.device)
+    instructions = [c.instruction for c in clips] + [c.partner_instruction for c in clips]
+    text = embed(instructions).to(codes.device)
+    controls = torch.from_numpy(instruction_controls(instructions)).to(codes.device)
     with torch.inference_mode():
         projected = model.instruction_projector(text)
     codes, projected = codes.clone(), projected.clone()
@@ -169,7 +176,7 @@ def train_stage_b(prior, model, clips, embed, args, log):
     start = time.time()
     for step in range(1, args.steps_b + 1):
         idx = torch.randint(0, len(codes), (args.prior_batch,), generator=gen)
-        loss = prior.loss(codes[idx], text[idx], projected[idx])
+        loss = prior.loss(codes[idx], text[idx], projected[idx], controls[idx])
         optimizer_step(prior, opt, sched, loss)
         if step % args.log_every == 0 or step == args.steps_b:
             log_step(log, "B", step, start, loss)
@@ -200,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("assets/models/synthesis"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps-a", type=int, default=6000)
-    parser.add_argument("--steps-b", type=int, default=4000)
+    parser.add_argument("--steps-b", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop-frames", type=int, default=80)
     parser.add_argument("--lr", type=float, default=1e-3)

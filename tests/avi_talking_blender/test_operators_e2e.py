@@ -224,3 +224,22 @@ def test_a_face_removed_while_generating_is_reported(demo_scene, blender, addon)
     assert job.state == "failed" and "was removed while its animation was generated" in job.error
     assert len(bpy.data.actions) == actions_before
 
+
+
+def test_instructions_from_a_local_llm_server_chosen_in_the_preferences(demo_scene, blender):
+    from tests.model_server.agent.test_endpoint_agent import ChatServer
+
+    bpy = blender
+    prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
+    with ChatServer() as chat:
+        prefs.agent, prefs.agent_url, prefs.agent_model = "endpoint", chat.url, "local"
+        try:
+            assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # restarts the model process with the new agent
+        finally:
+            prefs.agent = "baseline"
+    settings = demo_scene.avi_talking
+    assert settings.instruction_text.as_string().startswith("A fairly sad person speaks with")
+    assert all(s.instruction.startswith("A fairly sad person") for s in settings.segments)
+    assert chat.requests and chat.requests[0]["model"] == "local"
+    assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # back on the built-in agent
+    assert not settings.instruction_text.as_string().startswith("A fairly sad person")

@@ -43,7 +43,7 @@ def test_the_model_choice_defaults_to_the_servers_default(scene, addon):
     assert settings.synthesis == DEFAULT_SYNTHESIS == addon("formats").DEFAULT_SYNTHESIS
     items = settings.bl_rna.properties["synthesis"].enum_items
     assert [item.identifier for item in items] == list(SYNTHESIZERS)
-    assert (settings.samples, settings.guidance) == (1, 2.0)
+    assert (settings.samples, settings.guidance) == (1, addon("formats").DEFAULT_GUIDANCE)
     assert settings.bl_rna.properties["samples"].hard_max == 8
 
 

@@ -64,3 +64,17 @@ def test_samples_out_of_range_exits_2_and_writes_nothing(front_center_wav, tmp_p
     done = run_cli("animate", str(front_center_wav), "--samples", "0", "-o", str(tmp_path / "x.json"))
     assert done.returncode == 2 and done.stderr.startswith("error:") and "samples" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_instruct_through_a_local_chat_endpoint(front_center_wav):
+    from tests.model_server.agent.test_endpoint_agent import ChatServer
+
+    with ChatServer() as server:
+        done = run_cli("instruct", str(front_center_wav), "--transcript", "front center",
+                       "--agent", "endpoint", "--agent-url", server.url, "--agent-model", "local")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["instruction"].startswith("A fairly sad person speaks with")
+    prompts = [r["messages"][1]["content"].lower() for r in server.requests]
+    assert any('"front center"' in p for p in prompts)  # the whole clip, besides each segment
+    missing_url = run_cli("instruct", str(front_center_wav), "--agent", "endpoint")
+    assert missing_url.returncode == 2 and "--agent-url" in missing_url.stderr

@@ -57,10 +57,10 @@ def test_prior_samples_unit_codes_repeatable_per_seed():
     torch.manual_seed(0)
     cfg = DiffusionPriorConfig(style_dim=8, width=16, depth=1, heads=2, timesteps=20)
     prior = DiffusionPrior(cfg).eval()
-    text, projected = torch.randn(3, cfg.text_dim), torch.randn(3, 8)
+    text, projected, controls = torch.randn(3, cfg.text_dim), torch.randn(3, 8), torch.randn(3, cfg.controls_dim)
 
     def sample(seed: int, guidance: float = 1.5) -> torch.Tensor:
-        return prior.sample(text, projected, guidance=guidance, generator=torch.Generator().manual_seed(seed))
+        return prior.sample(text, projected, controls, guidance=guidance, generator=torch.Generator().manual_seed(seed))
 
     a, b, c = sample(1), sample(1), sample(2)
     assert torch.allclose(a.norm(dim=-1), torch.ones(3), atol=1e-5)
@@ -76,14 +76,44 @@ def test_prior_learns_to_follow_its_condition():
     prior = DiffusionPrior(cfg)
     text = torch.nn.functional.normalize(torch.randn(2, cfg.text_dim), dim=-1)
     codes = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1)
+    no_controls = torch.zeros(2, cfg.controls_dim)
     opt = torch.optim.AdamW(prior.parameters(), lr=2e-3)
     for _ in range(150):
         idx = torch.randint(0, 2, (64,))
-        loss = prior.loss(codes[idx], text[idx], codes[idx] * 0)
+        loss = prior.loss(codes[idx], text[idx], codes[idx] * 0, no_controls[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
     prior.eval()
-    samples = prior.sample(text, codes * 0, guidance=2.0, generator=torch.Generator().manual_seed(0))
+    samples = prior.sample(text, codes * 0, no_controls, guidance=2.0, generator=torch.Generator().manual_seed(0))
     similarity = samples @ codes.T  # (2 samples, 2 codes)
     assert similarity[0, 0] > similarity[0, 1] and similarity[1, 1] > similarity[1, 0]
+
+
+def test_decoder_has_no_edge_effect_on_steady_input():
+    """A clip that is silence throughout decodes to one pose on every frame, the first and last included."""
+    torch.manual_seed(0)
+    model = StyleContentModel(TINY).eval()
+    silence = torch.zeros(1, 60, TINY.content_features)
+    silence[..., 0] = 1.0
+    with torch.inference_mode():
+        out = model(silence, torch.nn.functional.normalize(torch.randn(1, TINY.style_dim), dim=-1))[0]
+    torch.testing.assert_close(out, out[30].expand_as(out), atol=1e-5, rtol=0)
+
+
+def test_instruction_controls_keep_the_degrees_the_text_asks_for():
+    from model_server.agent.grammar import ACTION_KEYS, EMOTIONS
+    from model_server.synthesis.instruction_controls import CONTROL_FEATURES, instruction_controls
+
+    brow = ACTION_KEYS.index("brow_lowered")
+    slight, strong, free, plain = instruction_controls([
+        "A slightly angry person speaks with brow slightly lowered.",
+        "A very angry person speaks with brow strongly lowered.",
+        "furious, scowling hard",
+        "hello there"])
+    assert slight.shape == (CONTROL_FEATURES,)
+    assert strong[brow] > slight[brow] > 0
+    assert strong[-1] > slight[-1]  # intensity
+    emotion = slice(len(ACTION_KEYS) + 2, len(ACTION_KEYS) + 2 + len(EMOTIONS))
+    assert EMOTIONS[int(np.argmax(free[emotion]))] == "angry"
+    assert EMOTIONS[int(np.argmax(plain[emotion]))] == "neutral" and not plain[:len(ACTION_KEYS)].any()
