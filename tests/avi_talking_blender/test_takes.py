@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from model_server.synthesis.registry import DEFAULT_SYNTHESIS, SYNTHESIZERS
+from model_server.synthesis.registry import DEFAULT_GUIDANCE, DEFAULT_SYNTHESIS, SYNTHESIZERS
 
 from .helpers import add_sound_strip
 
@@ -43,7 +43,7 @@ def test_the_model_choice_defaults_to_the_servers_default(scene, addon):
     assert settings.synthesis == DEFAULT_SYNTHESIS == addon("formats").DEFAULT_SYNTHESIS
     items = settings.bl_rna.properties["synthesis"].enum_items
     assert [item.identifier for item in items] == list(SYNTHESIZERS)
-    assert (settings.samples, settings.guidance) == (1, addon("formats").DEFAULT_GUIDANCE)
+    assert (settings.samples, settings.guidance) == (1, DEFAULT_GUIDANCE) and addon("formats").DEFAULT_GUIDANCE == DEFAULT_GUIDANCE
     assert settings.bl_rna.properties["samples"].hard_max == 8
 
 
@@ -82,7 +82,7 @@ def test_two_takes_are_kept_and_use_take_switches_to_take_2(angry_scene, blender
     bpy.ops.wm.open_mainfile(filepath=str(path))
     kept = bpy.context.scene.avi_talking.takes
     assert [t.seed for t in kept] == [5, 6]
-    assert json.loads(kept[1].curves_text.as_string())["model"]["take"] == {"index": 2, "seed": 6, "guidance": 2.0}
+    assert json.loads(kept[1].curves_text.as_string())["model"]["take"] == {"index": 2, "seed": 6, "guidance": DEFAULT_GUIDANCE}
 
 
 def test_generating_again_replaces_the_strips_takes(angry_scene, blender):
