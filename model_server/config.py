@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .agent.registry import DEFAULT_AGENT
+
 # model_server/ and assets/ are siblings both in the repo and inside the packaged extension.
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEMO_AUDIO = ASSETS_DIR / "demo_speech.wav"
@@ -26,7 +28,7 @@ def _default_synthesis() -> str:
 class PipelineConfig:
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
     flame_model: Path | None = None  # user's FLAME file; without it the default retarget is used
-    agent: str = "baseline"
+    agent: str = DEFAULT_AGENT
     agent_url: str | None = None  # the endpoint agent's OpenAI-compatible API root (…/v1)
     agent_model: str | None = None  # the model name that endpoint expects
     synthesis: str = field(default_factory=_default_synthesis)  # the default; requests may pick another

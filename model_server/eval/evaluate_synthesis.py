@@ -20,7 +20,6 @@ The learned row is skipped, with a note, when its weights are missing.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import sys
@@ -99,11 +98,8 @@ class Candidate:
     def motion(self, analysis: SpeechAnalysis, instruction: str) -> np.ndarray:
         """(T, 52) ARKit weights for the whole clip under one instruction, blinks removed."""
         segments = [{"start": 0.0, "end": analysis.audio.duration, "instruction": instruction}]
-        options = {"seed": SEED, "fps": FPS}
-        if "guidance" in inspect.signature(self.model.synthesize).parameters:
-            options["guidance"] = None
         start = time.perf_counter()
-        articulation = self.model.synthesize(analysis, segments, **options)
+        articulation = self.model.synthesize(analysis, segments, seed=SEED, fps=FPS, guidance=None)
         self.seconds += time.perf_counter() - start
         self.audio_seconds += analysis.audio.duration
         return without_blinks(articulation.arkit)

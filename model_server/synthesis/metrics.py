@@ -9,14 +9,16 @@ from ..arkit import ARKIT_INDEX
 _I = ARKIT_INDEX
 
 
-def lip_aperture(arkit: np.ndarray) -> np.ndarray:
-    """(T,) opening between the lips: jaw opening and lip raising minus what closes the lips.
+def lip_aperture(arkit):
+    """(..., T) opening between the lips from (..., T, 52) ARKit weights: jaw opening and lip raising
+    minus what closes the lips.
 
     0 means lips touching; ARKit's mouthClose is defined relative to jawOpen (it closes the lips
-    while the jaw stays open), so it subtracts one for one.
+    while the jaw stays open), so it subtracts one for one. Takes numpy arrays and torch tensors
+    alike: training differentiates through the same formula the metrics measure with.
     """
-    w = np.asarray(arkit)
-    lower = (w[:, _I["mouthLowerDownLeft"]] + w[:, _I["mouthLowerDownRight"]]) / 2
-    upper = (w[:, _I["mouthUpperUpLeft"]] + w[:, _I["mouthUpperUpRight"]]) / 2
-    opening = w[:, _I["jawOpen"]] + 0.5 * lower + 0.5 * upper + 0.3 * w[:, _I["mouthFunnel"]]
-    return np.maximum(opening - w[:, _I["mouthClose"]], 0.0)
+    w = arkit if hasattr(arkit, "clip") else np.asarray(arkit)
+    lower = (w[..., _I["mouthLowerDownLeft"]] + w[..., _I["mouthLowerDownRight"]]) / 2
+    upper = (w[..., _I["mouthUpperUpLeft"]] + w[..., _I["mouthUpperUpRight"]]) / 2
+    opening = w[..., _I["jawOpen"]] + 0.5 * lower + 0.5 * upper + 0.3 * w[..., _I["mouthFunnel"]]
+    return (opening - w[..., _I["mouthClose"]]).clip(min=0.0)

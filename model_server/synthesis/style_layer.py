@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
-from ..agent.grammar import ACTION_KEYS, StyleControls, parse_instruction
+from ..agent.grammar import ACTION_KEYS, StyleControls
 from ..audio.types import Prosody
 
 CROSSFADE_S = 0.3  # style changes between segments ease over this long
@@ -62,15 +62,10 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def style_tracks(segments: list[dict], num_frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame expression offsets (T, 52), jaw scale (T,), energy (T,) from segment instructions."""
-    controls = [parse_instruction(seg["instruction"]) for seg in segments]
-    return style_tracks_for_controls(controls, segments, num_frames, fps)
-
-
 def style_tracks_for_controls(controls: list[StyleControls], segments: list[dict], num_frames: int,
                               fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As style_tracks, from controls given directly (one per segment; only start/end are read)."""
+    """Per-frame expression offsets (T, 52), jaw scale (T,), energy (T,) from each segment's controls
+    (one per segment; only the segments' start and end are read), crossfaded between segments."""
     if len(controls) != len(segments):
         raise ValueError(f"{len(controls)} style controls for {len(segments)} segments")
     weights = segment_weights(segments, num_frames, fps)

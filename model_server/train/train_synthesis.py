@@ -28,6 +28,7 @@ from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..synthesis.diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from ..synthesis.instruction_controls import instruction_controls
 from ..synthesis.learned import save_weights
+from ..synthesis.metrics import lip_aperture
 from ..synthesis.style_content_model import StyleContentConfig, StyleContentModel
 from ..synthesis.text_encoder import SentenceEncoder
 from .content_augment import raise_consonant_loudness
@@ -62,15 +63,6 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, wei
     if weights is not None:
         err = err * weights
     return (err.mean(-1) * mask).sum() / mask.sum().clamp(min=1)
-
-
-def lip_aperture(motion: torch.Tensor) -> torch.Tensor:
-    """(B, T) opening between the lips, the differentiable twin of synthesis.metrics.lip_aperture."""
-    i = ARKIT_INDEX
-    lower = (motion[..., i["mouthLowerDownLeft"]] + motion[..., i["mouthLowerDownRight"]]) / 2
-    upper = (motion[..., i["mouthUpperUpLeft"]] + motion[..., i["mouthUpperUpRight"]]) / 2
-    opening = motion[..., i["jawOpen"]] + 0.5 * lower + 0.5 * upper + 0.3 * motion[..., i["mouthFunnel"]]
-    return F.relu(opening - motion[..., i["mouthClose"]])
 
 
 def lip_opening_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
