@@ -287,6 +287,9 @@ def evaluate_real_speech(config: EvalConfig, candidates: list[Candidate], front_
             motion = candidate.motion(analysis, NEUTRAL_INSTRUCTION)
             t = totals[candidate.name]
             closed, total = bilabial_closure(motion, phones, FPS)
+            if closed < total:
+                notes.append(f"{candidate.name}: lips stay open at {total - closed} of {total} /p b m/ in "
+                             f"{path.name} ({transcript!r})")
             t["closed"] += closed
             t["bilabials"] += total
             t["open"].append(mean_jaw_opening(motion, phones, FPS, OPEN_VOWELS))

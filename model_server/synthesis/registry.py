@@ -33,7 +33,8 @@ SYNTHESIZERS: dict[str, Callable[[], object]] = {"learned": _learned, "baseline"
 DEFAULT_SYNTHESIS = "baseline"
 # Classifier-free guidance of the learned model's diffusion prior when a request names none. 1 is the
 # plain conditional model: on held-out clips it gave the lowest lip error and the most varied takes
-# (LVE 10.1 / 10.7 / 12.6 mm² at 1 / 1.5 / 2); higher values push styles past what the instruction asks.
+# (LVE 10.1 / 10.7 / 12.6 mm² at 1 / 1.5 / 2, from python -m model_server.eval.style_sources); higher
+# values push styles past what the instruction asks.
 DEFAULT_GUIDANCE = 1.0
 
 

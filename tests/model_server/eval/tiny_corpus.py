@@ -42,7 +42,8 @@ def build_tiny_corpus(root: Path, test_clips: int = 2, train_clips: int = 4) -> 
         emotion, partner = EMOTIONS[i % 2], EMOTIONS[(i + 1) % 2]
         record = {"id": f"clip{i:03d}", "split": split, "sentence": word.replace("_", " ").lower(),
                   "voice": "alsa", "emotion": emotion, "intensity": "fairly", "instruction": INSTRUCTIONS[emotion],
-                  "controls": {}, "partner_instruction": INSTRUCTIONS[partner], "duration": audio.duration,
+                  "controls": {}, "partner_emotion": partner, "partner_instruction": INSTRUCTIONS[partner],
+                  "partner_controls": {}, "alignment_clean": "forced", "duration": audio.duration,
                   "frames": frames, "phones": []}
         phase = rng.uniform(0, 2 * np.pi)
         arrays = {"content": np.zeros((frames, 44), np.float32), "motion": _motion(frames, emotion, phase, rng),
