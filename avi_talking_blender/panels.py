@@ -87,7 +87,9 @@ def _draw_takes(layout, settings) -> None:
     box.label(text="Takes", icon="DUPLICATE")
     for index, take in enumerate(settings.takes):
         row = box.row(align=True)
-        row.label(text=f"{take.strip}: take {take.number}, seed {take.seed}",
+        # Take 1 is the instruction's typical style; later takes are the seed's readings of it.
+        kind = "typical" if take.number == 1 else f"seed {take.seed}"
+        row.label(text=f"{take.strip}: take {take.number}, {kind}",
                   icon="CHECKMARK" if take.in_use else "BLANK1")
         row.operator("avi_talking.use_take").index = index
 

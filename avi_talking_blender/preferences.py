@@ -36,6 +36,8 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
     agent: EnumProperty(
         name="Instruction agent",
         items=[("baseline", "Built-in rules", "Prosody and keyword rules of the model process"),
+               ("learned", "Learned (speech + language model)", "The paper's agent: a Q-Former reads the "
+                                                                 "speech, a local language model writes"),
                ("endpoint", "Local LLM server", "An OpenAI-compatible chat server on this machine or the "
                                                 "network (llama.cpp, Ollama) reads transcript and prosody")],
         default="baseline",
@@ -44,6 +46,12 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
                               description="Root of the OpenAI-compatible API, ending in /v1")
     agent_model: StringProperty(name="LLM model", default="default",
                                 description="Model name the LLM server expects (Ollama: e.g. smollm2:135m)")
+    agent_lm_path: StringProperty(name="Language model folder", subtype="DIR_PATH", default="",
+                                  description="A transformers causal-LM folder the learned agent's adapter was "
+                                              "trained for; empty: the packaged SmolLM2-135M-Instruct")
+    agent_weights_path: StringProperty(name="Agent adapter folder", subtype="DIR_PATH", default="",
+                                       description="A learned agent trained with model_server.train.train_agent; "
+                                                   "empty: the one shipped with the extension")
 
     def draw(self, context):
         layout = self.layout
@@ -60,6 +68,9 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         if self.agent == "endpoint":
             layout.prop(self, "agent_url")
             layout.prop(self, "agent_model")
+        elif self.agent == "learned":
+            layout.prop(self, "agent_weights_path")
+            layout.prop(self, "agent_lm_path")
 
 
 def get_preferences(context: bpy.types.Context | None = None) -> AVI_TALKING_Preferences | None:

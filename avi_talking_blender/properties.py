@@ -57,12 +57,12 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     use_segments: BoolProperty(name="Per-segment instructions", default=True,
                                description="Use each segment's own instruction instead of the whole-clip text")
     seed: IntProperty(name="Seed", default=0, min=0, update=_seed_edited,
-                      description="Different seeds give different takes")
+                      description="Seed of take 2 onwards (their styles) and of every take's blinks")
     seed_is_set: BoolProperty(default=False, description="The seed was chosen for this scene; "
                                                          "otherwise the preferences' default seed applies")
     samples: IntProperty(name="Takes", default=1, min=1, max=MAX_TAKES,
-                         description="Takes per Generate (seeds seed, seed+1, …); all are kept, "
-                                     "take 1 is applied, Use Take switches")
+                         description="Takes per Generate: take 1 is the instruction's typical style, takes 2.. "
+                                     "vary it (seeds seed+1, …); all are kept, take 1 is applied, Use Take switches")
     guidance: FloatProperty(name="Guidance", default=DEFAULT_GUIDANCE, min=0.0, soft_max=6.0,
                             description="How strongly the learned model's style follows the instruction "
                                         "(higher: stronger, less varied); the baseline ignores it")

@@ -34,6 +34,10 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-url", help="endpoint agent: root of a local OpenAI-compatible API, e.g. "
                                             f"http://127.0.0.1:8080/v1 (API key, if any, from ${API_KEY_ENV})")
     parser.add_argument("--agent-model", help="endpoint agent: the model name the server expects")
+    parser.add_argument("--agent-weights", type=Path, help="learned agent: its adapter folder (default: assets/models/agent)")
+    parser.add_argument("--lm", type=Path, dest="agent_lm",
+                        help="learned agent: a transformers causal-LM directory its adapter was trained for "
+                             "(default: the packaged SmolLM2-135M-Instruct)")
     parser.add_argument("--synthesis", default=DEFAULT_SYNTHESIS,
                         help=f"synthesis model: {' or '.join(SYNTHESIZERS)} (default: {DEFAULT_SYNTHESIS})")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = PipelineConfig(max_audio_seconds=args.max_audio_minutes * 60, flame_model=args.flame_model,
                             agent=args.agent, agent_url=args.agent_url, agent_model=args.agent_model,
+                            agent_weights=args.agent_weights, agent_lm=args.agent_lm,
                             synthesis=args.synthesis)
     try:
         if args.command == "serve":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,9 @@ ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEMO_AUDIO = ASSETS_DIR / "demo_speech.wav"
 DEMO_TRANSCRIPT = ASSETS_DIR / "demo_speech.txt"
 DEMO_HEAD = ASSETS_DIR / "demo_head.glb"
+LEARNED_AGENT_DIR = ASSETS_DIR / "models" / "agent"
+# What the model process derives once and keeps (the default language model converted from its GGUF).
+CACHE_DIR = Path(os.environ.get("AVI_TALKING_CACHE", Path.home() / ".cache" / "avi-talking-blender"))
 
 DEFAULT_FPS = 25.0  # the paper's frame rate
 DEFAULT_MAX_AUDIO_SECONDS = 30 * 60.0
@@ -31,4 +35,6 @@ class PipelineConfig:
     agent: str = DEFAULT_AGENT
     agent_url: str | None = None  # the endpoint agent's OpenAI-compatible API root (…/v1)
     agent_model: str | None = None  # the model name that endpoint expects
+    agent_weights: Path | None = None  # the learned agent's adapter (default: assets/models/agent)
+    agent_lm: Path | None = None  # the learned agent's language model directory (default: the packaged one)
     synthesis: str = field(default_factory=_default_synthesis)  # the default; requests may pick another

@@ -68,7 +68,8 @@ class TalkingFacePipeline:
     def from_config(cls, config: PipelineConfig) -> "TalkingFacePipeline":
         from .agent.registry import load_agent
 
-        agent = load_agent(config.agent, url=config.agent_url, model=config.agent_model)
+        agent = load_agent(config.agent, url=config.agent_url, model=config.agent_model, lm=config.agent_lm,
+                           weights=config.agent_weights)
         if config.synthesis not in registry.SYNTHESIZERS:
             raise InputError(f"unknown synthesis model {config.synthesis!r}; "
                              f"available: {', '.join(registry.SYNTHESIZERS)}")
@@ -151,8 +152,9 @@ class TalkingFacePipeline:
     ) -> list[dict]:
         """Stage 2, `samples` times: one curves document per take, seeds seed, seed+1, …
 
-        The speech is analysed once and the instruction written once; takes differ only where the
-        synthesizer samples (the learned model's style; the baseline's expression strength and blinks).
+        The speech is analysed once and the instruction written once. Take 1 is the instruction's
+        typical style; takes 2.. vary it where the synthesizer samples (the learned model's style
+        from its diffusion prior; the baseline's expression strength). Blinks follow each take's seed.
         `guidance` is the learned model's classifier-free guidance scale (None: its own default).
         """
         if not (0 < fps <= 240):
@@ -181,10 +183,12 @@ class TalkingFacePipeline:
             share = 0.6 + 0.4 * index / samples
             take = f" (take {index + 1} of {samples})" if samples > 1 else ""
             progress(share, "synthesizing motion" + take)
-            articulation = synthesizer.synthesize(analysis, segments, seed=seed + index, fps=fps, guidance=guidance)
+            articulation = synthesizer.synthesize(analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
+                                                  sampled=index > 0)
             _check_cancel(cancel)
             progress(share + 0.3 / samples, "retargeting to FLAME" + take)
-            record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance})
+            record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance,
+                                       "style": "sampled" if index > 0 else "typical"})
             documents.append(_curves_document(articulation, retarget, analysis, instruction, segments, fps, record))
         progress(1.0, "done")
         return documents

@@ -48,6 +48,7 @@ def build(output_dir: Path) -> Path:
         shutil.copy2(REPO / "blender_manifest.toml", stage / "blender_manifest.toml")
         shutil.copy2(REPO / "LICENSE", stage / "LICENSE")
         shutil.copy2(REPO / "requirements.txt", stage / "requirements.txt")
+        shutil.copy2(REPO / "requirements-no-deps.txt", stage / "requirements-no-deps.txt")
         zip_path.unlink(missing_ok=True)
         built = subprocess.run([sys.executable, str(cli), "build", "--source-dir", str(stage),
                                 "--output-filepath", str(zip_path)], capture_output=True, text=True)

@@ -23,10 +23,11 @@ command -v "$python" >/dev/null || python=python3
 
 # Reinstall only when the requirements change (bpy alone is a few hundred MB).
 stamp="$venv/.requirements.sha256"
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt requirements-no-deps.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q -r requirements-dev.txt
+  "$venv/bin/pip" install -q --no-deps -r requirements-no-deps.txt
   echo "$want" > "$stamp"
 fi
 # Blender 4.2 LTS beside it: the add-on must keep working there (tests/avi_talking_blender/test_blender_4_2.py).

@@ -29,6 +29,12 @@ def connection_from_preferences(context) -> jobs.Connection:
         args += ("--flame-model", bpy.path.abspath(prefs.flame_model_path))
     if prefs.agent == "endpoint":
         args += ("--agent", "endpoint", "--agent-url", prefs.agent_url, "--agent-model", prefs.agent_model)
+    elif prefs.agent == "learned":
+        args += ("--agent", "learned")
+        if prefs.agent_weights_path:
+            args += ("--agent-weights", bpy.path.abspath(prefs.agent_weights_path))
+        if prefs.agent_lm_path:
+            args += ("--lm", bpy.path.abspath(prefs.agent_lm_path))
     return jobs.Connection(prefs.server_mode, bpy.path.abspath(prefs.python_path) if prefs.python_path else "",
                            prefs.remote_url, prefs.remote_token, args)
 

@@ -13,7 +13,8 @@ Prints one markdown table per section, models as rows, and writes them as JSON w
 - real human speech (no ground truth): /p b m/ closure rate, jaw opening at open vowels and at
   bilabials, loudness–lip-opening correlation (SLCC).
 Each model hears the test clip's augmented audio through the product's speech front end, as a user's
-file would be. Blink channels are left out of every comparison: ground truth has none.
+file would be, and answers with take 1 (the instruction's typical style); the learned model's take 2
+(a diffusion-prior draw) is scored beside it. Blink channels are left out of every comparison: ground truth has none.
 The learned row is skipped, with a note, when its weights are missing.
 """
 
@@ -95,11 +96,13 @@ class Candidate:
     seconds: float = 0.0
     audio_seconds: float = 0.0
 
-    def motion(self, analysis: SpeechAnalysis, instruction: str) -> np.ndarray:
-        """(T, 52) ARKit weights for the whole clip under one instruction, blinks removed."""
+    def motion(self, analysis: SpeechAnalysis, instruction: str, sampled: bool = False) -> np.ndarray:
+        """(T, 52) ARKit weights for the whole clip under one instruction, blinks removed: take 1 (the
+        instruction's typical style), or with `sampled` take 2 (a style drawn from seed SEED + 1)."""
         segments = [{"start": 0.0, "end": analysis.audio.duration, "instruction": instruction}]
         start = time.perf_counter()
-        articulation = self.model.synthesize(analysis, segments, seed=SEED, fps=FPS, guidance=None)
+        articulation = self.model.synthesize(analysis, segments, seed=SEED + int(sampled), fps=FPS, guidance=None,
+                                             sampled=sampled)
         self.seconds += time.perf_counter() - start
         self.audio_seconds += analysis.audio.duration
         return without_blinks(articulation.arkit)
@@ -156,6 +159,7 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
     disentangle = Table("Disentanglement (same speech, own vs partner instruction)",
                         ["jawOpen corr", "mouthClose corr", "upper-face diff", "style diversity"])
     names = ["ground truth"] + [c.name for c in candidates]
+    names += [f"{c.name}, {SAMPLED_TAKE}" for c in candidates if c.learned]
     names += [f"{c.name}, {ORACLE_STYLE}" for c in candidates if c.learned]
     scores = {name: {} for name in names}
     truths, generated = [], {c.name: [] for c in candidates}
@@ -177,6 +181,9 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
             _collect(scores[candidate.name], _vertex_scores(own, truth, demo, flame), _style_pair_scores(own, partner),
                      closure=bilabial_closure(own, record["phones"], FPS))
             if candidate.learned:  # splits the error between the speech path and the instruction → style path
+                drawn = candidate.motion(analysis, record["instruction"], sampled=True)
+                _collect(scores[f"{candidate.name}, {SAMPLED_TAKE}"], _vertex_scores(drawn, truth, demo, flame),
+                         closure=bilabial_closure(drawn, record["phones"], FPS))
                 oracle = oracle_style_motion(candidate.model, analysis, truth)
                 _collect(scores[f"{candidate.name}, {ORACLE_STYLE}"], _vertex_scores(oracle, truth, demo, flame),
                          closure=bilabial_closure(oracle, record["phones"], FPS))
@@ -346,6 +353,7 @@ def evaluate(config: EvalConfig, out=None) -> dict:
 
 
 ORACLE_STYLE = "style encoded from the true motion"
+SAMPLED_TAKE = "take 2 (a prior draw)"
 
 
 def oracle_style_motion(model, analysis: SpeechAnalysis, truth: np.ndarray) -> np.ndarray:

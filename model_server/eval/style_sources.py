@@ -4,6 +4,7 @@
 
 Prints held-out LVE (demo head, mm²) per style source, on the test clips' stored content features:
 - the true motion's style (the oracle: what the speech path can reach),
+- the typical-style head (take 1: the expected style of the instruction),
 - one prior draw at several guidance scales (with the style diversity of 10 draws),
 - the mean of 16 prior draws (the prior's estimate of the expected style),
 - the style of the training clip whose parsed instruction controls are nearest (one real style that
@@ -51,7 +52,8 @@ def style_source_rows(model: LearnedSynthesizer, clips: list[CorpusClip], train:
     geometry = demo_head_geometry()
     texts = [c.instruction for c in clips]
     oracle = model.encode_motion_styles([c.motion for c in clips])
-    rows = [("style of the true motion (oracle)", lve_under(model, clips, oracle, geometry), None)]
+    rows = [("style of the true motion (oracle)", lve_under(model, clips, oracle, geometry), None),
+            ("typical style (take 1)", lve_under(model, clips, model.typical_style_codes(texts), geometry), None)]
     for guidance in GUIDANCES:
         codes = model.segment_style_codes(texts, seed=0, guidance=guidance)
         diversity = np.mean([style_diversity(model.sample_style_codes(t, DIVERSITY_DRAWS, seed=0, guidance=guidance))

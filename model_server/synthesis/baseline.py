@@ -40,9 +40,11 @@ class BaselineArticulator:
         return {"name": self.name, "kind": "baseline"}
 
     def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
-                   guidance: float | None = None) -> Articulation:
+                   guidance: float | None = None, sampled: bool = True) -> Articulation:
+        """`sampled`: expression strength varied by `seed` (False: exactly as the instruction says)."""
         controls = [parse_instruction(seg["instruction"]) for seg in segments]
-        return self.articulate(analysis, segments, controls, seed=seed, fps=fps)
+        return self.articulate(analysis, segments, controls, seed=seed, fps=fps,
+                               take_jitter=TAKE_JITTER if sampled else 0.0)
 
     def articulate(self, analysis: SpeechAnalysis, segments: list[dict], controls: list[StyleControls], *,
                    seed: int, fps: float, blinks: bool = True, take_jitter: float = TAKE_JITTER) -> Articulation:

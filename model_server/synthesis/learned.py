@@ -3,8 +3,12 @@
     instruction ─┬─ SentenceEncoder ─┬─ InstructionProjector ─┐
                  │                   └────────────────────────┤
                  └─ grammar parser: controls ─────────────────┴─ DiffusionPrior ─→ style code (per segment, per seed)
+                                                              └─ TypicalStyleHead ─→ style code (take 1)
                                                                                         │
     speech ─ phones + prosody ─ ContentEncoder ─→ content ─→ MotionDecoder ←───────────┘ → ARKit weights → jaw pose
+
+Take 1 of a request is the instruction's typical style (the expected style code); later takes are
+the prior's draws, one per seed, the varied readings of the same instruction.
 
 The model runs at 25 fps (the paper's rate); other frame rates are resampled from it. Long clips
 are decoded in overlapping windows that are crossfaded, so memory stays bounded and there are no
@@ -34,6 +38,7 @@ from .jaw import jaw_pose_from_arkit
 from .style_content_model import StyleContentConfig, StyleContentModel
 from .style_layer import segment_weights
 from .text_encoder import SentenceEncoder
+from .typical_style import TypicalStyleConfig, TypicalStyleHead
 
 MODEL_FPS = 25.0
 WINDOW_FRAMES = 750  # 30 s per window keeps memory flat for hour-long clips
@@ -42,15 +47,19 @@ RAMP_FRAMES = 20  # windows hand over across 0.8 s
 # is sharper than the rule-based layer's, so it needs a longer ease than style_layer.CROSSFADE_S.
 STYLE_CROSSFADE_S = 0.8
 CONFIG_FILE, MODEL_FILE, PRIOR_FILE = "config.json", "style_content.safetensors", "prior.safetensors"
+TYPICAL_FILE = "typical_style.safetensors"
 
 
-def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, training: dict, log: list[dict]) -> None:
+def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, head: TypicalStyleHead,
+                 training: dict, log: list[dict]) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / MODEL_FILE)
     save_file({k: v.contiguous() for k, v in prior.net.state_dict().items()}, out / PRIOR_FILE)
-    config = {"style_content": model.cfg.to_dict(), "prior": prior.cfg.to_dict(), "fps": MODEL_FPS,
-              "text_encoder": SentenceEncoder.name, "training": training}
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, out / TYPICAL_FILE)
+    config = {"style_content": model.cfg.to_dict(), "prior": prior.cfg.to_dict(),
+              "typical_style": head.cfg.to_dict(), "fps": MODEL_FPS, "text_encoder": SentenceEncoder.name,
+              "training": training}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
@@ -58,13 +67,14 @@ def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, tra
 class LearnedSynthesizer:
     name = "avi-talking-stage2"
 
-    def __init__(self, model: StyleContentModel, prior: DiffusionPrior, text_encoder: SentenceEncoder,
-                 info: dict) -> None:
+    def __init__(self, model: StyleContentModel, prior: DiffusionPrior, typical: TypicalStyleHead,
+                 text_encoder: SentenceEncoder, info: dict) -> None:
         # One thread: the networks are small, and extra threads lose more to synchronisation than they
         # gain, badly so when Blender or a second job shares the cores (measured: 9 ms vs 0.5 s per step).
         torch.set_num_threads(1)
         self.model = model.eval()
         self.prior = prior.eval()
+        self.typical = typical.eval()
         self.text_encoder = text_encoder
         self.info = info
 
@@ -79,9 +89,14 @@ class LearnedSynthesizer:
         model.load_state_dict(load_file(weights_dir / MODEL_FILE))
         prior = DiffusionPrior(DiffusionPriorConfig.from_dict(config["prior"]))
         prior.net.load_state_dict(load_file(weights_dir / PRIOR_FILE))
+        if "typical_style" not in config:
+            raise InputError(f"the weights in {weights_dir} predate the typical-style head (take 1); retrain them with "
+                             "python -m model_server.train.train_synthesis --stage-a-from DIR")
+        typical = TypicalStyleHead(TypicalStyleConfig.from_dict(config["typical_style"]))
+        typical.load_state_dict(load_file(weights_dir / TYPICAL_FILE))
         info = {"weights": weights_dir.name, "metrics": config.get("training", {}).get("metrics", {}),
                 "text_encoder": config["text_encoder"]}
-        return cls(model, prior, SentenceEncoder(), info)
+        return cls(model, prior, typical, SentenceEncoder(), info)
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": "learned", **self.info}
@@ -107,6 +122,12 @@ class LearnedSynthesizer:
         """What the diffusion prior reads of each instruction: text embedding, its projection, parsed controls."""
         text = torch.from_numpy(self.text_encoder.encode(instructions))
         return text, self.model.instruction_projector(text), torch.from_numpy(instruction_controls(instructions))
+
+    @torch.inference_mode()
+    def typical_style_codes(self, instructions: list[str]) -> np.ndarray:
+        """(S, style_dim) the expected style of each instruction (take 1)."""
+        text, _, controls = self._prior_condition(instructions)
+        return self.typical(text, controls).numpy()
 
     @torch.inference_mode()
     def sample_style_codes(self, instruction: str, n: int, *, seed: int, guidance: float | None = None) -> np.ndarray:
@@ -143,12 +164,15 @@ class LearnedSynthesizer:
         return np.clip(out / total[:, None], 0.0, 1.0)
 
     def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
-                   guidance: float | None = None) -> Articulation:
+                   guidance: float | None = None, sampled: bool = True) -> Articulation:
+        """`sampled`: each segment's style drawn by the prior from `seed` (False: its typical style)."""
         audio = analysis.audio
         prosody = analysis.prosody if abs(analysis.prosody.fps - MODEL_FPS) < 1e-9 else analyze_prosody(audio, MODEL_FPS)
         content = content_features(analysis.alignment.phones, prosody)  # (T25, 44)
         frames = len(content)
-        codes = self.segment_style_codes([seg["instruction"] for seg in segments], seed=seed, guidance=guidance)
+        instructions = [seg["instruction"] for seg in segments]
+        codes = (self.segment_style_codes(instructions, seed=seed, guidance=guidance) if sampled
+                 else self.typical_style_codes(instructions))
         per_frame = segment_weights(segments, frames, MODEL_FPS, STYLE_CROSSFADE_S) @ codes  # (T25, style_dim), crossfaded
         per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
         arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)

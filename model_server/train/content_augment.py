@@ -5,6 +5,10 @@ the vowels around them, and the burst of a /p b/ is louder still. A model that l
 open" on espeak therefore keeps the lips apart through a human /m/. Raising the consonants' loudness
 towards the nearby vowels' level in part of the batch teaches it to close the lips on the phone,
 whatever the loudness says.
+
+espeak-ng's /p b m/ are also brief (two or three frames), while people hold a nasal for a quarter of
+a second or more ("mm", "em", the /m/ before a pause). Lengthening some bilabial holds, in the speech
+and in the motion together, shows the model lips that stay closed for as long as the phone lasts.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from ..synthesis.content_features import LOUDNESS_DELTA_SCALE, PHONE_INDEX, PHONES, PROSODY_FEATURES
+from ..synthesis.metrics import lip_aperture
 
 VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
 CONSONANT_COLUMNS = [PHONE_INDEX[p] for p in PHONES if p != "SIL" and p not in VOWELS]
 LOUDNESS = len(PHONES) + PROSODY_FEATURES.index("loudness")
 LOUDNESS_DELTA = len(PHONES) + PROSODY_FEATURES.index("loudness_delta")
-NEIGHBOURHOOD_FRAMES = 13  # ±6 frames at 25 fps: the vowels on either side of a consonant
+BILABIAL_COLUMNS = [PHONE_INDEX[p] for p in ("B", "M", "P")]
+NEIGHBOURHOOD_FRAMES = 21  # ±10 frames at 25 fps: the vowels on either side of a (lengthened) consonant
 AUGMENTED_SHARE = 0.5  # half of the clips keep espeak's own loudness
-GAIN_RANGE = (0.6, 1.0)  # raised consonants reach this share of the neighbouring vowels' loudness
+GAIN_RANGE = (0.6, 1.2)  # raised consonants reach this share of the neighbouring vowels' loudness
+HOLD_SHARE = 0.7  # of clips whose lips close at a /p b m/ in both styles: one such closure is lengthened
+HOLD_EXTRA_FRAMES = (2, 9)  # frames added to the closure: 80..320 ms longer
+CLOSED_LIPS = 0.05  # lip aperture of a closed frame (as the training loss counts it)
 
 
 def raise_consonant_loudness(content: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -37,3 +46,27 @@ def raise_consonant_loudness(content: np.ndarray, rng: np.random.Generator) -> n
         clip[:, LOUDNESS] = raised
         clip[:, LOUDNESS_DELTA] = np.diff(raised, prepend=raised[:1]) * LOUDNESS_DELTA_SCALE
     return out
+
+
+def lengthen_bilabial_hold(content: np.ndarray, motions: list[np.ndarray],
+                           rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One clip's (T, F) content and its (T, 52) motions → copies in which, for HOLD_SHARE of clips, one
+    closed /p b m/ frame is repeated HOLD_EXTRA_FRAMES times in all of them (the clip grows by as much).
+
+    The repeated frame is a frame of the phone where every motion has the lips closed, so the longer
+    hold is what the articulation model would have drawn for a longer phone.
+    """
+    if rng.random() >= HOLD_SHARE:
+        return content, motions
+    bilabial = content[:, BILABIAL_COLUMNS].sum(axis=1) > 0.5
+    closed = np.all([lip_aperture(m) < CLOSED_LIPS for m in motions], axis=0)
+    candidates = np.flatnonzero(bilabial & closed)
+    if len(candidates) == 0:
+        return content, motions
+    frame = int(rng.choice(candidates))
+    repeat = np.ones(len(content), dtype=int)
+    repeat[frame] += int(rng.integers(*HOLD_EXTRA_FRAMES))
+    longer = np.repeat(content, repeat, axis=0)
+    loud = longer[:, LOUDNESS]
+    longer[:, LOUDNESS_DELTA] = np.diff(loud, prepend=loud[:1]) * LOUDNESS_DELTA_SCALE  # 0 along the hold
+    return longer, [np.repeat(m, repeat, axis=0) for m in motions]

@@ -72,8 +72,12 @@ def load_clips(corpus: Path, split: str, limit: int | None = None) -> list[Corpu
     return clips
 
 
-def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: np.random.Generator):
-    """Random crops of `frames` frames (zero-padded, with a mask) from the chosen clips."""
+def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: np.random.Generator,
+               lengthen=None):
+    """Random crops of `frames` frames (zero-padded, with a mask) from the chosen clips.
+
+    `lengthen(content, [motion, motion_cross], rng)`, when given, may stretch a clip in time first
+    (content_augment.lengthen_bilabial_hold)."""
     b = len(indices)
     content = np.zeros((b, frames, clips[0].content.shape[1]), np.float32)
     motion = np.zeros((b, frames, clips[0].motion.shape[1]), np.float32)
@@ -81,11 +85,14 @@ def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: n
     mask = np.zeros((b, frames), np.float32)
     for row, index in enumerate(indices):
         clip = clips[index]
-        length = len(clip.motion)
+        clip_content, (clip_motion, clip_cross) = clip.content, (clip.motion, clip.motion_cross)
+        if lengthen is not None:
+            clip_content, (clip_motion, clip_cross) = lengthen(clip_content, [clip_motion, clip_cross], rng)
+        length = len(clip_motion)
         start = int(rng.integers(0, length - frames + 1)) if length > frames else 0
         n = min(frames, length)
-        content[row, :n] = clip.content[start:start + n]
-        motion[row, :n] = clip.motion[start:start + n]
-        cross[row, :n] = clip.motion_cross[start:start + n]
+        content[row, :n] = clip_content[start:start + n]
+        motion[row, :n] = clip_motion[start:start + n]
+        cross[row, :n] = clip_cross[start:start + n]
         mask[row, :n] = 1.0
     return content, motion, cross, mask

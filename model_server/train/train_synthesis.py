@@ -8,9 +8,13 @@ Stage A: content encoder, style encoder, decoder and instruction projector toget
   - the paper's style swap across the batch: a mouth-region loss keeps the content clip's lips,
     an upper-face (eye/brow) loss keeps the style clip's expression,
   - soft-CLIP alignment of instruction embeddings and style codes;
-  half of the clips hear their consonants raised to about vowel loudness, as a person's are
-  (content_augment.py), so the lips close on the phone and not on a quiet frame.
+  half of the clips hear their consonants raised to about vowel loudness, as a person's are, and half
+  hold one /p b m/ closure longer (content_augment.py), so the lips close on the phone for as long
+  as it lasts, not on a quiet frame.
 Stage B: the diffusion prior on (instruction embedding → style code) pairs from the frozen stage A.
+Stage C: the typical-style head on the same pairs, by least squares (take 1 of every request).
+
+`--stage-a-from DIR` reuses the stage A networks of earlier weights and trains stages B and C only.
 """
 
 from __future__ import annotations
@@ -22,16 +26,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..synthesis.diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from ..synthesis.instruction_controls import instruction_controls
-from ..synthesis.learned import save_weights
+from ..synthesis.learned import CONFIG_FILE, MODEL_FILE, save_weights
 from ..synthesis.metrics import lip_aperture
 from ..synthesis.style_content_model import StyleContentConfig, StyleContentModel
 from ..synthesis.text_encoder import SentenceEncoder
-from .content_augment import raise_consonant_loudness
+from ..synthesis.typical_style import TypicalStyleConfig, TypicalStyleHead
+from .content_augment import lengthen_bilabial_hold, raise_consonant_loudness
 from .model_card import write_card
 from .synthesis_data import CorpusClip, crop_batch, load_clips
 
@@ -136,7 +142,7 @@ def train_stage_a(model, clips, embed, args, log):
     start = time.time()
     for step in range(1, args.steps_a + 1):
         idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
-        content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng)
+        content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng, lengthen_bilabial_hold)
         batch = [torch.from_numpy(a).to(args.device) for a in (raise_consonant_loudness(content, rng), motion, cross, mask)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
                                    loss_weights)
@@ -152,33 +158,40 @@ def style_codes_of(model, motions: list[np.ndarray]) -> torch.Tensor:
     return torch.cat([model.style_encoder(torch.from_numpy(m)[None].to(device)) for m in motions])
 
 
-def train_stage_b(prior, model, clips, embed, args, log):
+def style_pairs(model, clips, embed) -> dict[str, torch.Tensor]:
+    """Every training motion (own and partner style) as a style code beside what its instruction gives
+    the prior and the typical-style head: text embedding, its projection, parsed controls."""
     motions = [c.motion for c in clips] + [c.motion_cross for c in clips]
     codes = style_codes_of(model, motions)
     instructions = [c.instruction for c in clips] + [c.partner_instruction for c in clips]
     text = embed(instructions).to(codes.device)
-    controls = torch.from_numpy(instruction_controls(instructions)).to(codes.device)
     with torch.inference_mode():
         projected = model.instruction_projector(text)
-    codes, projected = codes.clone(), projected.clone()
-    gen = torch.Generator().manual_seed(args.seed)
-    opt = torch.optim.AdamW(prior.parameters(), lr=args.prior_lr, weight_decay=1e-4)
-    sched = warmup_cosine(opt, args.steps_b)
-    prior.train()
+    controls = torch.from_numpy(instruction_controls(instructions)).to(codes.device)
+    return {"codes": codes.clone(), "text": text, "projected": projected.clone(), "controls": controls}
+
+
+def fit_on_pairs(module, loss_of, count: int, *, stage: str, steps: int, lr: float, weight_decay: float, seed: int,
+                 args, log) -> None:
+    """Stages B and C: `steps` optimizer steps on random batches of the `count` style pairs; loss_of(indices) → loss."""
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = warmup_cosine(opt, steps)
+    module.train()
     start = time.time()
-    for step in range(1, args.steps_b + 1):
-        idx = torch.randint(0, len(codes), (args.prior_batch,), generator=gen)
-        loss = prior.loss(codes[idx], text[idx], projected[idx], controls[idx])
-        optimizer_step(prior, opt, sched, loss)
-        if step % args.log_every == 0 or step == args.steps_b:
-            log_step(log, "B", step, start, loss)
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, count, (args.prior_batch,), generator=gen)
+        loss = loss_of(idx)
+        optimizer_step(module, opt, sched, loss)
+        if step % args.log_every == 0 or step == steps:
+            log_step(log, stage, step, start, loss)
 
 
 @torch.inference_mode()
-def validation_metrics(model, prior, clips: list[CorpusClip], embed) -> dict:
+def validation_metrics(model, head, clips: list[CorpusClip], embed) -> dict:
     """Quick held-out numbers for the log (the full table comes from model_server.eval)."""
     model.eval()
-    prior.eval()
+    head.eval()
     rec = []
     for c in clips:
         style = model.style_encoder(torch.from_numpy(c.motion)[None])
@@ -189,8 +202,11 @@ def validation_metrics(model, prior, clips: list[CorpusClip], embed) -> dict:
     texts = model.instruction_projector(embed([c.instruction for c in clips]))
     nearest = (texts @ codes.T).argmax(1).numpy()
     emotions = np.array([c.emotion for c in clips])
+    instructions = [c.instruction for c in clips]
+    typical = head(embed(instructions), torch.from_numpy(instruction_controls(instructions)))
     return {"val_reconstruction_mse": float(np.mean(rec)),
-            "val_retrieval_same_emotion_top1": float(np.mean(emotions[nearest] == emotions))}
+            "val_retrieval_same_emotion_top1": float(np.mean(emotions[nearest] == emotions)),
+            "val_typical_style_squared_error": float(((typical - codes) ** 2).sum(-1).mean())}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -200,11 +216,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps-a", type=int, default=6000)
     parser.add_argument("--steps-b", type=int, default=6000)
+    parser.add_argument("--steps-c", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop-frames", type=int, default=80)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--prior-batch", type=int, default=128)
     parser.add_argument("--prior-lr", type=float, default=3e-4)
+    parser.add_argument("--typical-lr", type=float, default=1e-3)
+    parser.add_argument("--stage-a-from", type=Path, metavar="DIR",
+                        help="weights whose content/style networks to keep: train stages B and C only")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
     parser.add_argument("--log-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
@@ -222,23 +242,38 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no training clips in {args.corpus}; build it with python -m model_server.train.corpus")
     print(f"{len(train)} training clips, {len(val)} validation clips", flush=True)
     cfg = StyleContentConfig(hidden=32, content_dim=32, style_dim=16) if args.tiny else StyleContentConfig()
+    if args.stage_a_from is not None:
+        cfg = StyleContentConfig.from_dict(json.loads((args.stage_a_from / CONFIG_FILE).read_text())["style_content"])
     prior_cfg = DiffusionPriorConfig(style_dim=cfg.style_dim, width=32, depth=2, heads=2) if args.tiny \
         else DiffusionPriorConfig(style_dim=cfg.style_dim)
+    head_cfg = TypicalStyleConfig(style_dim=cfg.style_dim, hidden=32) if args.tiny \
+        else TypicalStyleConfig(style_dim=cfg.style_dim)
     model, prior = StyleContentModel(cfg).to(args.device), DiffusionPrior(prior_cfg).to(args.device)
+    head = TypicalStyleHead(head_cfg).to(args.device)
     embed = _embedder(args.text_embeddings)
 
     log: list[dict] = []
     started = time.time()
-    train_stage_a(model, train, embed, args, log)
-    train_stage_b(prior, model, train, embed, args, log)
-    model, prior = model.cpu(), prior.cpu()
-    metrics = validation_metrics(model, prior, val, embed) if val else {}
+    if args.stage_a_from is None:
+        train_stage_a(model, train, embed, args, log)
+        save_stage_a(args.out, model, log)  # a run stopped in stage B or C resumes with --stage-a-from OUT
+    else:
+        model.load_state_dict(load_file(args.stage_a_from / MODEL_FILE))
+        log += _stage_a_log(args.stage_a_from)
+    pairs = style_pairs(model, train, embed)
+    codes, text, projected, controls = (pairs[k] for k in ("codes", "text", "projected", "controls"))
+    fit_on_pairs(prior, lambda i: prior.loss(codes[i], text[i], projected[i], controls[i]), len(codes), stage="B",
+                 steps=args.steps_b, lr=args.prior_lr, weight_decay=1e-4, seed=args.seed, args=args, log=log)
+    fit_on_pairs(head, lambda i: head.loss(codes[i], text[i], controls[i]), len(codes), stage="C",
+                 steps=args.steps_c, lr=args.typical_lr, weight_decay=1e-2, seed=args.seed + 1, args=args, log=log)
+    model, prior, head = model.cpu(), prior.cpu(), head.cpu()
+    metrics = validation_metrics(model, head, val, embed) if val else {}
     metrics["training_seconds"] = round(time.time() - started, 1)
     print(json.dumps(metrics), flush=True)
     training = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                 "train_clips": len(train), "corpus_recipe": _recipe(args.corpus), "metrics": metrics,
                 "torch": torch.__version__}
-    save_weights(args.out, model, prior, training, log)
+    save_weights(args.out, model, prior, head, training, log)
     write_card(args.out)
     print(f"wrote {args.out}", flush=True)
 
@@ -260,6 +295,21 @@ def export_text_embeddings(corpus: Path, out: Path) -> None:
     records = read_manifest(corpus)
     texts = sorted({r[k] for r in records for k in ("instruction", "partner_instruction")})
     np.savez(out, texts=np.array(texts), embeddings=SentenceEncoder().encode(texts))
+
+
+def save_stage_a(out: Path, model: StyleContentModel, log: list[dict]) -> None:
+    """The content/style networks alone, in the layout --stage-a-from reads."""
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out / MODEL_FILE)
+    (out / CONFIG_FILE).write_text(json.dumps({"style_content": model.cfg.to_dict(), "stage": "A"}, indent=2) + "\n")
+    (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+
+
+def _stage_a_log(weights: Path) -> list[dict]:
+    """The stage A lines of earlier weights' training log, kept beside the new stages' lines."""
+    path = Path(weights) / "training_log.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [entry for entry in map(json.loads, lines) if entry.get("stage") == "A"]
 
 
 def _recipe(corpus: Path) -> dict:

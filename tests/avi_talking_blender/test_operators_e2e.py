@@ -243,3 +243,22 @@ def test_instructions_from_a_local_llm_server_chosen_in_the_preferences(demo_sce
     assert chat.requests and chat.requests[0]["model"] == "local"
     assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # back on the built-in agent
     assert not settings.instruction_text.as_string().startswith("A fairly sad person")
+
+
+def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scene, blender, tiny_agent_dir, tiny_lm_dir):
+    from model_server.agent.grammar import is_grammatical
+
+    bpy = blender
+    prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
+    settings = demo_scene.avi_talking
+    prefs.agent, prefs.agent_weights_path, prefs.agent_lm_path = "learned", str(tiny_agent_dir / "missing"), str(tiny_lm_dir)
+    try:
+        with pytest.raises(RuntimeError, match="train_agent"):  # no adapter there: said so, nothing written
+            bpy.ops.avi_talking.analyze()
+        assert not settings.segments
+        prefs.agent_weights_path = str(tiny_agent_dir)
+        assert bpy.ops.avi_talking.analyze() == {"FINISHED"}
+    finally:
+        prefs.agent = "baseline"
+    assert is_grammatical(settings.instruction_text.as_string().strip())
+    assert settings.segments and all(is_grammatical(s.instruction) for s in settings.segments)

@@ -81,5 +81,5 @@ def test_panel_shows_takes_guidance_and_model_next_to_the_seed(scene, blender, a
     props = [d[1] for d in drawn if d[0] == "prop"]
     assert props.index("seed") < props.index("samples") < props.index("guidance") < props.index("synthesis")
     labels = [d[1] for d in drawn if d[0] == "label"]
-    assert "fc: take 1, seed 4" in labels and "fc: take 2, seed 5" in labels
+    assert "fc: take 1, typical" in labels and "fc: take 2, seed 5" in labels
     assert [d for d in drawn if d == ("operator", "avi_talking.use_take")] == [("operator", "avi_talking.use_take")] * 2

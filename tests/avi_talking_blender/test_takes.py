@@ -82,7 +82,8 @@ def test_two_takes_are_kept_and_use_take_switches_to_take_2(angry_scene, blender
     bpy.ops.wm.open_mainfile(filepath=str(path))
     kept = bpy.context.scene.avi_talking.takes
     assert [t.seed for t in kept] == [5, 6]
-    assert json.loads(kept[1].curves_text.as_string())["model"]["take"] == {"index": 2, "seed": 6, "guidance": DEFAULT_GUIDANCE}
+    assert json.loads(kept[1].curves_text.as_string())["model"]["take"] == {
+        "index": 2, "seed": 6, "guidance": DEFAULT_GUIDANCE, "style": "sampled"}
 
 
 def test_generating_again_replaces_the_strips_takes(angry_scene, blender):

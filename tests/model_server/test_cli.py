@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from model_server.agent.grammar import is_grammatical
 from model_server.curves import load_curves
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_animate_with_samples_writes_one_file_per_take(front_center_wav, tmp_pat
     assert sorted(tmp_path.iterdir()) == sorted(paths)
     takes = [load_curves(path) for path in paths]
     assert [t["model"]["take"] for t in takes] == [
-        {"index": k + 1, "seed": 4 + k, "guidance": 1.5} for k in range(3)]
+        {"index": k + 1, "seed": 4 + k, "guidance": 1.5, "style": "sampled" if k else "typical"} for k in range(3)]
     assert len({t["num_frames"] for t in takes}) == 1
     assert all(str(path) in done.stdout for path in paths)  # what was written is printed
 
@@ -78,3 +79,13 @@ def test_instruct_through_a_local_chat_endpoint(front_center_wav):
     assert any('"front center"' in p for p in prompts)  # the whole clip, besides each segment
     missing_url = run_cli("instruct", str(front_center_wav), "--agent", "endpoint")
     assert missing_url.returncode == 2 and "--agent-url" in missing_url.stderr
+
+
+def test_instruct_with_the_learned_agent_on_a_given_language_model(front_center_wav, tiny_agent_dir, tiny_lm_dir):
+    done = run_cli("instruct", str(front_center_wav), "--transcript", "front center", "--agent", "learned",
+                   "--agent-weights", str(tiny_agent_dir), "--lm", str(tiny_lm_dir))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert is_grammatical(result["instruction"]) and all(is_grammatical(s["instruction"]) for s in result["segments"])
+    missing = run_cli("instruct", str(front_center_wav), "--agent", "learned", "--agent-weights", str(tiny_agent_dir / "none"))
+    assert missing.returncode == 2 and "train_agent" in missing.stderr

@@ -30,7 +30,7 @@ def test_takes_share_timing_and_lips_and_differ_in_expression_strength(pipeline,
     takes = pipeline.takes(audio, transcript="front center", instruction=ANGRY, seed=5, samples=3,
                            progress=lambda fraction, stage: stages.append((fraction, stage)))
     assert [t["model"]["take"] for t in takes] == [
-        {"index": k + 1, "seed": 5 + k, "guidance": None} for k in range(3)]
+        {"index": k + 1, "seed": 5 + k, "guidance": None, "style": "sampled" if k else "typical"} for k in range(3)]
     assert all(t["model"]["synthesis"]["id"] == "baseline" for t in takes)
     for key in ("num_frames", "fps", "phones", "segments", "instruction", "transcript"):
         assert all(t[key] == takes[0][key] for t in takes), key
@@ -40,6 +40,7 @@ def test_takes_share_timing_and_lips_and_differ_in_expression_strength(pipeline,
     for other in weights[1:]:
         np.testing.assert_array_equal(other[:, jaw], weights[0][:, jaw])  # content does not depend on the seed
         assert np.abs(other[:, brow] - weights[0][:, brow]).max() > 1e-3  # the baseline's strength does
+    assert np.abs(weights[2][:, brow] - weights[1][:, brow]).max() > 1e-3  # each sampled take its own
     assert [s for _, s in stages].count("aligning phones") == 1  # the speech is analysed once
     assert [f for f, _ in stages] == sorted(f for f, _ in stages) and stages[-1] == (1.0, "done")
     assert "synthesizing motion (take 3 of 3)" in [s for _, s in stages]
@@ -47,7 +48,7 @@ def test_takes_share_timing_and_lips_and_differ_in_expression_strength(pipeline,
 
 def test_one_call_is_one_take_and_the_baseline_ignores_guidance(pipeline, audio):
     single = pipeline(audio, transcript="front center", instruction=ANGRY, seed=2)
-    assert single["model"]["take"] == {"index": 1, "seed": 2, "guidance": None}
+    assert single["model"]["take"] == {"index": 1, "seed": 2, "guidance": None, "style": "typical"}
     takes = pipeline.takes(audio, transcript="front center", instruction=ANGRY, seed=2, samples=2, guidance=4.0)
     assert takes[0]["model"]["take"]["guidance"] == 4.0 and single["num_frames"] == takes[0]["num_frames"]
     analysis = pipeline.front_end.analyze(audio, "front center", 25.0)

@@ -123,7 +123,7 @@ def test_animate_with_samples_returns_every_take(server, front_center_wav):
     validate_curves(result)  # still take 1's curves document
     takes = result["takes"]
     assert [t["model"]["take"] for t in takes] == [
-        {"index": k + 1, "seed": 7 + k, "guidance": 2.0} for k in range(3)]
+        {"index": k + 1, "seed": 7 + k, "guidance": 2.0, "style": "sampled" if k else "typical"} for k in range(3)]
     assert all(t["model"]["synthesis"]["id"] == "baseline" for t in takes)
     for take in takes:
         validate_curves(take)

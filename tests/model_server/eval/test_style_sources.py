@@ -23,7 +23,7 @@ def test_prints_every_style_source_with_finite_lip_error(tmp_path):
     rows = {line.split(" | ")[0].lstrip("| "): line.strip("| \n").split(" | ")[1:]
             for line in printed.getvalue().splitlines() if line.startswith("| ") and "---" not in line}
     rows.pop("style code")
-    expected = (["style of the true motion (oracle)"] + [f"one prior draw, guidance {g:g}" for g in GUIDANCES]
+    expected = (["style of the true motion (oracle)", "typical style (take 1)"] + [f"one prior draw, guidance {g:g}" for g in GUIDANCES]
                 + [f"mean of {DRAWS} prior draws, guidance 1", "training clip with the nearest parsed controls",
                    "mean style of the 16 nearest training clips"])
     assert list(rows) == expected

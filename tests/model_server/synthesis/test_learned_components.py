@@ -10,6 +10,7 @@ from model_server.synthesis.diffusion_prior import DiffusionPrior, DiffusionPrio
 from model_server.synthesis.learned import LearnedSynthesizer, _windows
 from model_server.synthesis.style_content_model import StyleContentConfig, StyleContentModel
 from model_server.synthesis.text_encoder import SentenceEncoder
+from model_server.synthesis.typical_style import TypicalStyleConfig, TypicalStyleHead
 
 TINY = StyleContentConfig(hidden=24, content_dim=16, style_dim=8, dropout=0.0)
 
@@ -32,7 +33,8 @@ def test_windowed_decoding_equals_one_pass(text_encoder):
     torch.manual_seed(0)
     model = StyleContentModel(TINY).eval()
     prior = DiffusionPrior(DiffusionPriorConfig(style_dim=8, width=16, depth=1, heads=2, timesteps=10))
-    synth = LearnedSynthesizer(model, prior, text_encoder, {})
+    typical = TypicalStyleHead(TypicalStyleConfig(style_dim=8, hidden=16))
+    synth = LearnedSynthesizer(model, prior, typical, text_encoder, {})
     rng = np.random.default_rng(0)
     frames = 2500  # several windows
     content = rng.random((frames, TINY.content_features), dtype=np.float32)

@@ -31,9 +31,9 @@ def demo_analysis():
     return SpeechFrontEnd().analyze(audio, DEMO_TRANSCRIPT.read_text(), 25.0)
 
 
-def run(model, analysis, instruction, seed=0, fps=25.0, guidance=None):
+def run(model, analysis, instruction, seed=0, fps=25.0, guidance=None, sampled=True):
     segments = [{"start": 0.0, "end": analysis.audio.duration, "instruction": instruction}]
-    return model.synthesize(analysis, segments, seed=seed, fps=fps, guidance=guidance)
+    return model.synthesize(analysis, segments, seed=seed, fps=fps, guidance=guidance, sampled=sampled)
 
 
 def frames_of(analysis, labels, fps=25.0):
@@ -61,6 +61,14 @@ def test_seeds_give_different_takes_of_one_style(model, demo_analysis):
     np.testing.assert_array_equal(first.arkit, again.arkit)
     assert np.abs(first.arkit[:, UPPER] - other.arkit[:, UPPER]).mean() > 1e-3
     assert other.arkit[:, SMILE].mean() > 0.2  # still smiling
+
+
+def test_the_typical_style_ignores_the_seed_and_follows_the_instruction(model, demo_analysis):
+    first, other = (run(model, demo_analysis, HAPPY, seed=s, sampled=False) for s in (3, 4))
+    np.testing.assert_array_equal(first.arkit[:, UPPER], other.arkit[:, UPPER])  # blinks alone follow the seed
+    angry = run(model, demo_analysis, ANGRY, sampled=False)
+    assert angry.arkit[:, BROWS].mean() > first.arkit[:, BROWS].mean() + 0.15
+    assert first.arkit[:, SMILE].mean() > angry.arkit[:, SMILE].mean() + 0.15
 
 
 def test_free_text_instruction_outside_the_grammar_still_steers(model, demo_analysis):

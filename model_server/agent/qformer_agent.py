@@ -1,0 +1,155 @@
+"""The learned instruction agent (AVI-Talking stage 1): speech → Q-Former soft prompt → language model.
+
+For each speech segment the Q-Former turns the segment's frame features into K soft-prompt tokens;
+the language model reads them, then a text prompt with the transcript, and writes the instruction.
+How the words were spoken reaches the language model only through the soft prompt. Whatever it
+writes is parsed by the grammar and written back in canonical form, so the rest of the pipeline
+always receives a grammatical instruction.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..audio.types import SpeechAnalysis, SpeechSegment
+from ..errors import InputError
+from .baseline import whole_clip_segment
+from .grammar import controls_for_emotion, format_instruction, parse_instruction
+from .language_model import load_language_model
+from .qformer import SpeechQFormer, SpeechQFormerConfig
+from .speech_features import agent_speech_features
+
+FEATURE_FPS = 25.0
+MAX_INSTRUCTION_TOKENS = 64
+CONFIG_FILE, ADAPTER_FILE = "config.json", "qformer.safetensors"
+
+
+def text_prompt(transcript: str) -> str:
+    """What follows the soft prompt; the instruction is written after it."""
+    words = transcript.strip() or "(no words recognised)"
+    return f'Transcript: "{words}"\nFacial instruction:'
+
+
+def embedding_scale(lm) -> float:
+    """Median norm of the language model's token embeddings: soft tokens are scaled to match it."""
+    return float(lm.get_input_embeddings().weight.detach().norm(dim=-1).median())
+
+
+def lm_inputs(adapter: SpeechQFormer, lm, tokenizer, features: torch.Tensor, mask: torch.Tensor, prompts: list[str],
+              targets: list[str] | None = None, scale: float = 1.0):
+    """Input embeddings, attention mask and (with targets) labels for a batch:
+    [K soft tokens][prompt tokens][target tokens, eos][padding]. Returns the Q-Former states too."""
+    states = adapter.query_states(features, mask)
+    soft = adapter.soft_prompt(states, scale)  # (B, K, H)
+    embed = lm.get_input_embeddings()
+    rows, labels = [], []
+    for i, prompt in enumerate(prompts):
+        prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
+        target_ids = [] if targets is None else tokenizer(" " + targets[i], add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
+        ids = torch.tensor(prompt_ids + target_ids, device=soft.device)
+        rows.append(torch.cat([soft[i], embed(ids)]))
+        labels.append([-100] * (soft.shape[1] + len(prompt_ids)) + target_ids)
+    # Left padding: generation continues from the last position of every row.
+    width = max(len(r) for r in rows)
+    pad = embed(torch.tensor([tokenizer.pad_token_id], device=soft.device))[0]
+    inputs = torch.stack([torch.cat([pad.expand(width - len(r), -1), r]) for r in rows])
+    attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=soft.device)
+    label_tensor = torch.tensor([[-100] * (width - len(l)) + l for l in labels], device=soft.device)
+    return inputs, attention, (label_tensor if targets is not None else None), states
+
+
+def save_agent(out: Path, adapter: SpeechQFormer, lm_info: dict, training: dict, log: list[dict]) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in adapter.state_dict().items()}, out / ADAPTER_FILE)
+    config = {"qformer": adapter.cfg.to_dict(), "language_model": lm_info, "fps": FEATURE_FPS, "training": training}
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+
+
+def language_model_info(lm, tokenizer, path: Path | None) -> dict:
+    """What an adapter must match in a language model (checked when it is loaded with another one)."""
+    return {"path": None if path is None else str(path), "name": lm.config.name_or_path or "default",
+            "hidden_size": lm.config.hidden_size, "vocab_size": len(tokenizer), "embedding_scale": embedding_scale(lm)}
+
+
+class QFormerInstructionAgent:
+    name = "avi-talking-stage1"
+
+    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict) -> None:
+        self.adapter = adapter.eval()
+        self.lm = lm.eval()
+        self.tokenizer = tokenizer
+        self.info = info
+        self.scale = float(info["language_model"]["embedding_scale"])
+        self.last_replies: list[str] = []
+
+    @classmethod
+    def load(cls, weights_dir: Path, lm_path: Path | None = None) -> "QFormerInstructionAgent":
+        weights_dir = Path(weights_dir)
+        if not (weights_dir / CONFIG_FILE).is_file():
+            raise InputError(f"no learned agent weights in {weights_dir}; train them with "
+                             "python -m model_server.train.train_agent, or use --agent baseline")
+        config = json.loads((weights_dir / CONFIG_FILE).read_text())
+        wanted = config["language_model"]
+        lm, tokenizer = load_language_model(lm_path if lm_path is not None else
+                                            (Path(wanted["path"]) if wanted.get("path") else None))
+        if lm.config.hidden_size != wanted["hidden_size"] or len(tokenizer) != wanted["vocab_size"]:
+            raise InputError(f"the agent in {weights_dir} was trained for a language model of width "
+                             f"{wanted['hidden_size']} and {wanted['vocab_size']} tokens; this one has "
+                             f"{lm.config.hidden_size} and {len(tokenizer)}: train an adapter for it with "
+                             "python -m model_server.train.train_agent --lm PATH")
+        adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
+        adapter.load_state_dict(load_file(weights_dir / ADAPTER_FILE))
+        return cls(adapter, lm, tokenizer, config)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "kind": "learned", "language_model": self.info["language_model"]["name"]}
+
+    def instruct(self, analysis: SpeechAnalysis) -> tuple[str, list[dict]]:
+        whole = whole_clip_segment(analysis)
+        if whole is None:  # nothing spoken
+            neutral = format_instruction(controls_for_emotion("neutral", 0))
+            return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
+        features = agent_speech_features(analysis.alignment.phones, _prosody_at(analysis))
+        parts = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
+        self.last_replies = self.replies_for(features, parts)  # as written, for the grammar-validity measure
+        written = [format_instruction(parse_instruction(reply)) for reply in self.last_replies]
+        segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": text}
+                    for s, text in zip(analysis.segments, written)]
+        return written[-1], segments
+
+    @torch.inference_mode()
+    def replies_for(self, features: np.ndarray, segments: list[SpeechSegment]) -> list[str]:
+        """What the language model writes for each segment, as it wrote it, in one batch."""
+        slices = [features[int(s.start * FEATURE_FPS):max(int(s.start * FEATURE_FPS) + 1, int(np.ceil(s.end * FEATURE_FPS)))]
+                  for s in segments]
+        batch, mask = pad_frames(slices)
+        prompts = [text_prompt(s.text) for s in segments]
+        inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
+        out = self.lm.generate(inputs_embeds=inputs, attention_mask=attention, max_new_tokens=MAX_INSTRUCTION_TOKENS,
+                               do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
+        return [reply.strip() for reply in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+
+def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) zero-padded features and (B, T) mask of real frames."""
+    frames = max(len(s) for s in slices)
+    batch = np.zeros((len(slices), frames, slices[0].shape[1]), np.float32)
+    mask = np.zeros((len(slices), frames), np.float32)
+    for i, s in enumerate(slices):
+        batch[i, :len(s)], mask[i, :len(s)] = s, 1.0
+    return torch.from_numpy(batch), torch.from_numpy(mask)
+
+
+def _prosody_at(analysis: SpeechAnalysis):
+    from ..audio.prosody import analyze_prosody
+
+    if abs(analysis.prosody.fps - FEATURE_FPS) < 1e-9:
+        return analysis.prosody
+    return analyze_prosody(analysis.audio, FEATURE_FPS)

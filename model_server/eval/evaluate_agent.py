@@ -1,0 +1,173 @@
+"""Evaluate the instruction agents (baseline, learned) on held-out synthetic speech and on prompts users check.
+
+    python -m model_server.eval.evaluate_agent --corpus data/corpus [--limit N] [--weights DIR] [--lm PATH]
+
+Prints one markdown table per section, agents as rows:
+- held-out synthetic (test split: unseen speakers and sentences): emotion accuracy, intensity accuracy
+  (exact), both together, and the share of the agent's own replies that already parse in the grammar;
+- prosody pairs: the same sentence spoken fast, loud and high versus slow, soft and low (espeak-ng, one
+  voice): how often the two instructions differ, and how often the lively reading gets the higher arousal;
+- content pairs: a happy and a sad sentence spoken alike with neutral prosody: how often the
+  instructions differ in emotion, and how often the happy one is the more positive;
+- read speech (ALSA's and KLettres' recordings, read calmly): share written as neutral or slight;
+- latency per 10 s of speech, warm, agent only (the speech front end is shared and timed apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..agent.baseline import BaselineInstructionAgent
+from ..agent.grammar import is_grammatical, parse_instruction
+from ..agent.registry import load_agent
+from ..audio.front_end import SpeechFrontEnd
+from ..audio.loading import load_audio
+from ..audio.types import SAMPLE_RATE, Audio, SpeechAnalysis
+from ..train.corpus import synthesize_speech
+from ..train.model_card import write_evaluation
+from ..train.styles import EspeakParams
+from ..train.synthesis_data import clip_path, read_manifest
+from ..train.voices import Voice
+from .evaluate_synthesis import ALSA_SOUNDS, KLETTRES_EN, real_speech_files
+
+FPS = 25.0
+AROUSAL = {"neutral": 0, "sad": -1, "contempt": 0, "disgusted": 0, "happy": 1, "fearful": 1, "surprised": 2, "angry": 2}
+VALENCE = {"happy": 1, "surprised": 0.5, "neutral": 0, "contempt": -0.5, "disgusted": -1, "fearful": -1, "sad": -1,
+           "angry": -1}
+PAIR_VOICE = Voice("en-us", "m3")
+LIVELY = EspeakParams(rate=220, pitch=75, range_percent=180, amplitude=160, word_gap=0)
+SUBDUED = EspeakParams(rate=120, pitch=25, range_percent=40, amplitude=40, word_gap=2)
+PLAIN = EspeakParams(rate=165, pitch=50, range_percent=100, amplitude=100, word_gap=0)
+PROSODY_SENTENCES = ("I need you to come here right now.", "We are leaving for the station in ten minutes.",
+                     "That is not what you told me yesterday.", "The letter arrived this morning.")
+CONTENT_PAIRS = (("I can't believe we won, this is wonderful!", "I'm so sorry, he didn't make it."),
+                 ("What a lovely surprise, thank you so much!", "I miss her every single day."),
+                 ("We did it, I'm so proud of you!", "Nobody came to the funeral."),
+                 ("This is the best day of my life.", "I lost my job and I don't know what to do."))
+
+
+def espeak_analysis(front_end: SpeechFrontEnd, sentence: str, params: EspeakParams) -> SpeechAnalysis:
+    with tempfile.TemporaryDirectory(prefix="agent-eval-") as folder:
+        wav = Path(folder) / "speech.wav"
+        synthesize_speech(sentence, PAIR_VOICE, params, wav)
+        audio = load_audio(wav)
+    return front_end.analyze(audio, sentence, FPS)
+
+
+def emotion_of(instruction: str) -> tuple[str, int]:
+    controls = parse_instruction(instruction)
+    return controls.emotion, controls.intensity
+
+
+def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
+    records = [r for r in read_manifest(corpus) if r["split"] == "test" and clip_path(corpus, r["id"]).exists()][:limit]
+    rows = {name: {"emotion": [], "intensity": [], "both": [], "grammatical": []} for name in agents}
+    for record in records:
+        with np.load(clip_path(corpus, record["id"])) as arrays:
+            audio = Audio(arrays["audio"].astype(np.float32) / 32767, SAMPLE_RATE, f"{record['id']}.wav")
+        analysis = front_end.analyze(audio, record["sentence"], FPS)
+        for name, agent in agents.items():
+            instruction, _ = agent.instruct(analysis)
+            emotion, intensity = emotion_of(instruction)
+            row = rows[name]
+            row["emotion"].append(emotion == record["emotion"])
+            row["intensity"].append(intensity == record["intensity"])
+            row["both"].append(emotion == record["emotion"] and intensity == record["intensity"])
+            if hasattr(agent, "last_replies"):
+                row["grammatical"] += [is_grammatical(r) for r in agent.last_replies]
+    table = {name: {k: float(np.mean(v)) if v else float("nan") for k, v in row.items()} for name, row in rows.items()}
+    for name in agents:
+        if not rows[name]["grammatical"]:
+            table[name]["grammatical"] = 1.0 if name == "baseline" else float("nan")  # written by format_instruction
+    return {"clips": len(records), "rows": table}
+
+
+def prosody_pairs(agents: dict, front_end: SpeechFrontEnd) -> dict:
+    pairs = [(espeak_analysis(front_end, s, LIVELY), espeak_analysis(front_end, s, SUBDUED)) for s in PROSODY_SENTENCES]
+    table = {}
+    for name, agent in agents.items():
+        differ, ordered = [], []
+        for lively, subdued in pairs:
+            a, b = emotion_of(agent.instruct(lively)[0]), emotion_of(agent.instruct(subdued)[0])
+            differ.append(a != b)
+            ordered.append(AROUSAL[a[0]] * max(a[1], 1) > AROUSAL[b[0]] * max(b[1], 1))
+        table[name] = {"differ": float(np.mean(differ)), "lively reads as more aroused": float(np.mean(ordered))}
+    return {"pairs": len(pairs), "rows": table}
+
+
+def content_pairs(agents: dict, front_end: SpeechFrontEnd) -> dict:
+    pairs = [(espeak_analysis(front_end, h, PLAIN), espeak_analysis(front_end, s, PLAIN)) for h, s in CONTENT_PAIRS]
+    table = {}
+    for name, agent in agents.items():
+        differ, ordered = [], []
+        for happy, sad in pairs:
+            a, b = emotion_of(agent.instruct(happy)[0])[0], emotion_of(agent.instruct(sad)[0])[0]
+            differ.append(a != b)
+            ordered.append(VALENCE[a] > VALENCE[b])
+        table[name] = {"differ": float(np.mean(differ)), "happy line reads as more positive": float(np.mean(ordered))}
+    return {"pairs": len(pairs), "rows": table}
+
+
+def read_speech(agents: dict, front_end: SpeechFrontEnd) -> dict:
+    analyses = [front_end.analyze(load_audio(path), text, FPS) for path, text in real_speech_files([ALSA_SOUNDS, KLETTRES_EN])]
+    table = {}
+    for name, agent in agents.items():
+        calm = [emotion_of(agent.instruct(a)[0]) for a in analyses]
+        table[name] = {"neutral or slight": float(np.mean([e == "neutral" or i <= 1 for e, i in calm])) if calm else float("nan")}
+    return {"files": len(analyses), "rows": table}
+
+
+def latency(agents: dict, front_end: SpeechFrontEnd, repeats: int = 3) -> dict:
+    from ..config import DEMO_AUDIO, DEMO_TRANSCRIPT
+
+    analysis = front_end.analyze(load_audio(DEMO_AUDIO), DEMO_TRANSCRIPT.read_text().strip(), FPS)
+    table = {}
+    for name, agent in agents.items():
+        agent.instruct(analysis)  # warm
+        start = time.perf_counter()
+        for _ in range(repeats):
+            agent.instruct(analysis)
+        seconds = (time.perf_counter() - start) / repeats
+        table[name] = {"s per 10 s of speech": seconds * 10.0 / analysis.audio.duration}
+    return {"audio_seconds": analysis.audio.duration, "rows": table}
+
+
+def markdown(title: str, section: dict) -> str:
+    rows = section["rows"]
+    columns = list(next(iter(rows.values())).keys())
+    lines = [f"### {title}", "", "| agent | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(f"{v:.3f}" for v in row.values()) + " |" for name, row in rows.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model_server.eval.evaluate_agent", description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--limit", type=int, default=None, help="test clips (in manifest order)")
+    parser.add_argument("--weights", type=Path, default=None, help="the learned agent's adapter (default: assets/models/agent)")
+    parser.add_argument("--lm", type=Path, default=None, help="the language model directory it was trained for")
+    parser.add_argument("--card", type=Path, default=None, help="a MODEL_CARD.md whose evaluation section gets these tables")
+    args = parser.parse_args(argv)
+    agents = {"baseline": BaselineInstructionAgent(), "learned": load_agent("learned", weights=args.weights, lm=args.lm)}
+    front_end = SpeechFrontEnd()
+    sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
+                ("Prosody pairs (same sentence, lively vs subdued; {pairs} pairs)", prosody_pairs(agents, front_end)),
+                ("Content pairs (happy vs sad line, same plain voice; {pairs} pairs)", content_pairs(agents, front_end)),
+                ("Read speech, calm (ALSA, KLettres; {files} files)", read_speech(agents, front_end)),
+                ("Latency, warm, CPU (demo speech, {audio_seconds:.1f} s)", latency(agents, front_end))]
+    tables = [markdown(title.format(**section), section) for title, section in sections]
+    print("\n\n".join(tables))
+    if args.card is not None:
+        command = "python -m model_server.eval.evaluate_agent " + " ".join(sys.argv[1:])
+        write_evaluation(args.card, f"`{command}`\n\n" + "\n\n".join(tables))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Train the learned instruction agent's adapter (speech encoder + Q-Former + projections) for a language model.
+
+    python -m model_server.train.agent_data --corpus data/corpus          # once: the clips' agent features
+    python -m model_server.train.train_agent --corpus data/corpus --out assets/models/agent [--lm PATH]
+
+The language model stays frozen (the packaged SmolLM2-135M-Instruct, or the transformers directory
+given with --lm); the adapter learns, per clip, with
+  - the language-model loss of the clip's instruction (canonical grammar, from the controls its face
+    followed) after [soft prompt][transcript prompt], and
+  - a contrastive speech–instruction loss: the pooled Q-Former output against the sentence embedding
+    of the instruction, with clips of the same emotion and intensity as soft positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..agent.language_model import load_language_model
+from ..agent.qformer import SpeechQFormer, SpeechQFormerConfig
+from ..agent.qformer_agent import language_model_info, lm_inputs, pad_frames, save_agent, text_prompt
+from ..synthesis.text_encoder import SentenceEncoder
+from .agent_data import AgentClip, load_agent_clips
+from .model_card import write_agent_card
+from .train_synthesis import log_step, optimizer_step, warmup_cosine
+
+MAX_FRAMES = 300  # 12 s: longer clips are cropped (the corpus has none; a user's corpus may)
+
+
+def contrastive_loss(speech: torch.Tensor, text: torch.Tensor, labels: list[tuple[str, int]], temperature: float = 0.07):
+    """Symmetric InfoNCE; every clip with the same (emotion, intensity) counts as a positive."""
+    logits = speech @ text.T / temperature
+    same = torch.tensor([[a == b for b in labels] for a in labels], dtype=torch.float32, device=speech.device)
+    targets = same / same.sum(1, keepdim=True)
+    return 0.5 * (torch.sum(-targets * F.log_softmax(logits, 1), 1).mean()
+                  + torch.sum(-targets * F.log_softmax(logits.T, 1), 1).mean())
+
+
+def batch_of(clips: list[AgentClip], idx: np.ndarray, rng: np.random.Generator):
+    crops = []
+    for i in idx:
+        features = clips[i].features
+        start = int(rng.integers(0, len(features) - MAX_FRAMES + 1)) if len(features) > MAX_FRAMES else 0
+        crops.append(features[start:start + MAX_FRAMES])
+    features, mask = pad_frames(crops)
+    return features, mask, [text_prompt(clips[i].transcript) for i in idx], [clips[i].instruction for i in idx]
+
+
+def train(adapter, lm, tokenizer, clips, text_table, args, log, scale: float) -> None:
+    rng = np.random.default_rng(args.seed)
+    opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=1e-2)
+    sched = warmup_cosine(opt, args.steps)
+    adapter.train()
+    start = time.time()
+    for step in range(1, args.steps + 1):
+        idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
+        features, mask, prompts, targets = batch_of(clips, idx, rng)
+        inputs, attention, labels, states = lm_inputs(adapter, lm, tokenizer, features, mask, prompts, targets, scale)
+        lm_loss = lm(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
+        text = torch.from_numpy(np.stack([text_table[t] for t in targets]))
+        clip = contrastive_loss(adapter.speech_embedding(states), text, [(clips[i].emotion, clips[i].intensity) for i in idx])
+        loss = lm_loss + args.contrastive_weight * clip
+        optimizer_step(adapter, opt, sched, loss)
+        if step % args.log_every == 0 or step == args.steps:
+            log_step(log, "agent", step, start, loss, {"lm": lm_loss, "contrastive": clip})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
+    parser.add_argument("--out", type=Path, default=Path("assets/models/agent"))
+    parser.add_argument("--lm", type=Path, default=None, help="a transformers causal-LM directory (default: packaged SmolLM2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--contrastive-weight", type=float, default=0.5)
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
+    parser.add_argument("--log-every", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tiny", action="store_true", help="a small adapter, for tests")
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    clips = load_agent_clips(args.corpus, "train", args.limit)
+    if not clips:
+        raise SystemExit(f"no agent features in {args.corpus}; build them with python -m model_server.train.agent_data")
+    lm, tokenizer = load_language_model(args.lm)
+    for parameter in lm.parameters():
+        parameter.requires_grad_(False)
+    lm_info = language_model_info(lm, tokenizer, args.lm)
+    cfg = SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"], width=32, queries=4, layers=1, heads=2) if args.tiny \
+        else SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"])
+    adapter = SpeechQFormer(cfg)
+    instructions = sorted({c.instruction for c in clips})
+    text_table = dict(zip(instructions, SentenceEncoder().encode(instructions)))
+    print(f"{len(clips)} training clips, {len(instructions)} distinct instructions, language model "
+          f"{lm_info['name']} ({sum(p.numel() for p in lm.parameters()) / 1e6:.0f}M, frozen)", flush=True)
+
+    log: list[dict] = []
+    started = time.time()
+    train(adapter, lm, tokenizer, clips, text_table, args, log, lm_info["embedding_scale"])
+    training = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                "train_clips": len(clips), "seconds": round(time.time() - started, 1), "torch": torch.__version__}
+    save_agent(args.out, adapter, lm_info, training, log)
+    write_agent_card(args.out)
+    print(json.dumps({"wrote": str(args.out), "seconds": training["seconds"]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

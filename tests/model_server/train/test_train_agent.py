@@ -1,0 +1,71 @@
+"""The agent's data and training commands end to end on a small real corpus, with a tiny language model
+given as a directory (--lm PATH): features, an adapter that loads, an agent that writes grammar."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model_server.agent.grammar import is_grammatical
+from model_server.agent.qformer_agent import QFormerInstructionAgent
+from model_server.agent.speech_features import NUM_AGENT_FEATURES
+from model_server.audio.front_end import SpeechFrontEnd
+from model_server.audio.loading import load_audio
+from model_server.errors import InputError
+from model_server.train.agent_data import build_agent_features, load_agent_clips
+from model_server.train.synthesis_data import read_manifest
+from model_server.train.train_agent import main as train_main
+
+
+@pytest.fixture(scope="module")
+def agent_corpus(built_corpus):
+    config, _ = built_corpus
+    assert build_agent_features(config.out, workers=1) == []
+    return config.out
+
+
+def test_agent_features_cover_every_clip_at_its_frame_count(agent_corpus):
+    records = {r["id"]: r for r in read_manifest(agent_corpus)}
+    clips = load_agent_clips(agent_corpus, "train") + load_agent_clips(agent_corpus, "test")
+    assert len(clips) == len(records)
+    for clip in clips:
+        assert clip.features.shape == (records[clip.id]["frames"], NUM_AGENT_FEATURES)
+        assert np.isfinite(clip.features).all()
+        assert is_grammatical(clip.instruction)  # targets are the canonical grammar
+    assert build_agent_features(agent_corpus, workers=1) == []  # a second run has nothing left to do
+
+
+def test_trains_an_adapter_for_a_given_language_model(tiny_agent_dir, tiny_lm_dir, front_center_wav):
+    out = tiny_agent_dir  # trained by the fixture with this module's command: --steps 4 --log-every 2 --seed 3
+    config = json.loads((out / "config.json").read_text())
+    assert config["language_model"]["path"] == str(tiny_lm_dir) and config["training"]["args"]["seed"] == 3
+    log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [2, 4] and all(np.isfinite(e["lm"]) and np.isfinite(e["contrastive"]) for e in log)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert f"--lm {tiny_lm_dir}" in card and "--seed 3" in card and "qformer.safetensors" in card
+
+    agent = QFormerInstructionAgent.load(out)  # finds its language model from the config
+    analysis = SpeechFrontEnd().analyze(load_audio(front_center_wav), "front center", 25.0)
+    whole, segments = agent.instruct(analysis)
+    assert is_grammatical(whole) and segments and all(is_grammatical(s["instruction"]) for s in segments)
+    assert segments[0]["start"] >= 0 and segments[-1]["end"] <= analysis.audio.duration + 1e-6
+
+
+def test_an_adapter_refuses_a_language_model_of_another_shape(agent_corpus, tmp_path, tiny_lm_dir):
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "agent"
+    train_main(["--corpus", str(agent_corpus), "--out", str(out), "--lm", str(tiny_lm_dir), "--tiny",
+                "--steps", "1", "--batch", "2"])
+    wider = tmp_path / "wider-lm"
+    model = AutoModelForCausalLM.from_pretrained(tiny_lm_dir)
+    config = model.config
+    config.hidden_size, config.intermediate_size = 48, 96
+    AutoModelForCausalLM.from_config(config).save_pretrained(wider)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (tiny_lm_dir / name).exists():
+            (wider / name).write_bytes((tiny_lm_dir / name).read_bytes())
+    with pytest.raises(InputError, match="train an adapter for it"):
+        QFormerInstructionAgent.load(out, lm_path=wider)
