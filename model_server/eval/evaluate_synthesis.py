@@ -4,7 +4,8 @@
         [--flame PATH] [--json PATH] [--speech-dir DIR ...]
 
 Prints one markdown table per section, models as rows, and writes them as JSON with --json:
-- held-out synthetic (test split): LVE on the demo head and on FLAME geometry (mm²), FDD (1e-5 m);
+- held-out synthetic (test split, phone-aligned clips): LVE on the demo head and on FLAME geometry (mm²),
+  FDD (1e-5 m);
 - instruction following: instruction → motion-style retrieval top-1, emotion recognised in the
   generated motion by a classifier trained on the train split's ground truth;
 - disentanglement: the same speech under the clip's and the partner's instruction: jawOpen and
@@ -130,8 +131,11 @@ def load_candidates(weights: Path | None, notes: list[str]) -> list[Candidate]:
 # --- corpus ------------------------------------------------------------------------------------
 
 def read_split(corpus: Path, split: str, limit: int | None) -> list[dict]:
-    """Manifest records of one split whose clip arrays exist, in manifest order."""
-    records = [r for r in read_manifest(corpus) if r["split"] == split and clip_path(corpus, r["id"]).is_file()]
+    """Manifest records of one split whose clip arrays exist and whose ground truth rests on phone-level
+    timing, in manifest order. (Clips whose clean speech aligned only word by word have their phones
+    spread evenly over each word: that motion is not a lip-accurate reference, and training skips it too.)"""
+    records = [r for r in read_manifest(corpus) if r["split"] == split and r.get("alignment_clean") == "forced"
+               and clip_path(corpus, r["id"]).is_file()]
     return records[:limit] if limit is not None else records
 
 
