@@ -73,18 +73,16 @@ def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFro
             audio = Audio(arrays["audio"].astype(np.float32) / 32767, SAMPLE_RATE, f"{record['id']}.wav")
         analysis = front_end.analyze(audio, record["sentence"], FPS)
         for name, agent in agents.items():
-            instruction, _ = agent.instruct(analysis)
+            instruction, segments = agent.instruct(analysis)
             emotion, intensity = emotion_of(instruction)
             row = rows[name]
             row["emotion"].append(emotion == record["emotion"])
             row["intensity"].append(intensity == record["intensity"])
             row["both"].append(emotion == record["emotion"] and intensity == record["intensity"])
-            if hasattr(agent, "last_replies"):
-                row["grammatical"] += [is_grammatical(r) for r in agent.last_replies]
+            # What the agent wrote before any rewriting: a language model's raw replies, a rule agent's output.
+            written = getattr(agent, "last_replies", None) or [instruction] + [s["instruction"] for s in segments]
+            row["grammatical"] += [is_grammatical(text) for text in written]
     table = {name: {k: float(np.mean(v)) if v else float("nan") for k, v in row.items()} for name, row in rows.items()}
-    for name in agents:
-        if not rows[name]["grammatical"]:
-            table[name]["grammatical"] = 1.0 if name == "baseline" else float("nan")  # written by format_instruction
     return {"clips": len(records), "rows": table}
 
 

@@ -24,6 +24,7 @@ def test_held_out_scores_every_agent_on_the_test_clips(agents, built_corpus):
         assert set(row) == {"emotion", "intensity", "both", "grammatical"}
         assert all(0.0 <= v <= 1.0 for v in row.values()), (name, row)
         assert row["both"] <= min(row["emotion"], row["intensity"])
+    assert section["rows"]["baseline"]["grammatical"] == 1.0  # measured on what it wrote
     assert "| learned |" in markdown("held out", section)
 
 
