@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..audio.prosody import prosody_at
 from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
@@ -116,7 +117,7 @@ class QFormerInstructionAgent:
         if whole is None:  # nothing spoken
             neutral = format_instruction(controls_for_emotion("neutral", 0))
             return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
-        features = agent_speech_features(analysis.alignment.phones, _prosody_at(analysis))
+        features = agent_speech_features(analysis.alignment.phones, prosody_at(analysis, FEATURE_FPS))
         parts = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
         self.last_replies = self.replies_for(features, parts)  # as written, for the grammar-validity measure
         written = [format_instruction(parse_instruction(reply)) for reply in self.last_replies]
@@ -145,11 +146,3 @@ def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     for i, s in enumerate(slices):
         batch[i, :len(s)], mask[i, :len(s)] = s, 1.0
     return torch.from_numpy(batch), torch.from_numpy(mask)
-
-
-def _prosody_at(analysis: SpeechAnalysis):
-    from ..audio.prosody import analyze_prosody
-
-    if abs(analysis.prosody.fps - FEATURE_FPS) < 1e-9:
-        return analysis.prosody
-    return analyze_prosody(analysis.audio, FEATURE_FPS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..curves import num_frames_for
-from .types import SAMPLE_RATE, Audio, Prosody
+from .types import SAMPLE_RATE, Audio, Prosody, SpeechAnalysis
 
 WINDOW_SECONDS = 0.05  # two periods of a 40 Hz voice: enough for the lowest pitch we track
 F0_MIN, F0_MAX = 60.0, 500.0
@@ -21,6 +21,13 @@ def analyze_prosody(audio: Audio, fps: float) -> Prosody:
     quiet = loudness < VOICING_FLOOR_DBFS
     f0[quiet], voicing[quiet] = 0.0, 0.0
     return Prosody(fps=fps, f0=f0, voicing=voicing, loudness=loudness, loudness_norm=normalize_loudness(loudness))
+
+
+def prosody_at(analysis: SpeechAnalysis, fps: float) -> Prosody:
+    """The analysis's prosody at `fps`: as it is when already at that rate, else measured again."""
+    if abs(analysis.prosody.fps - fps) < 1e-9:
+        return analysis.prosody
+    return analyze_prosody(analysis.audio, fps)
 
 
 def _frames(samples: np.ndarray, count: int, fps: float) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..arkit import ARKIT_INDEX
-from ..audio.prosody import analyze_prosody
+from ..audio.prosody import prosody_at
 from ..audio.types import SpeechAnalysis
 from ..curves import num_frames_for
 from ..errors import InputError
@@ -167,7 +167,7 @@ class LearnedSynthesizer:
                    guidance: float | None = None, sampled: bool = True) -> Articulation:
         """`sampled`: each segment's style drawn by the prior from `seed` (False: its typical style)."""
         audio = analysis.audio
-        prosody = analysis.prosody if abs(analysis.prosody.fps - MODEL_FPS) < 1e-9 else analyze_prosody(audio, MODEL_FPS)
+        prosody = prosody_at(analysis, MODEL_FPS)
         content = content_features(analysis.alignment.phones, prosody)  # (T25, 44)
         frames = len(content)
         instructions = [seg["instruction"] for seg in segments]
