@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
 CORPUS_CLIPS, CORPUS_TEST_FRACTION = 6, 0.3  # the small corpus of `built_corpus`
+AGENT_LINE_CLIPS = 4  # emotional-line clips built beside it for the agent (the first line, four voices)
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -84,7 +85,7 @@ def tiny_agent_dir(built_corpus, tiny_lm_dir, tmp_path_factory):
     from model_server.train.train_agent import main as train_agent
 
     config, _ = built_corpus
-    assert build_agent_features(config.out, workers=1) == []
+    assert build_agent_features(config.out, workers=1, line_limit=AGENT_LINE_CLIPS) == []
     out = tmp_path_factory.mktemp("agent")
     train_agent(["--corpus", str(config.out), "--out", str(out), "--lm", str(tiny_lm_dir), "--tiny",
                  "--steps", "4", "--batch", "2", "--log-every", "2", "--seed", "3"])

@@ -21,7 +21,8 @@ from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
 from .grammar import controls_for_emotion, format_instruction, parse_instruction
-from .language_model import load_language_model
+from .language_model import DEFAULT_LM_NAME, load_language_model
+from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
 from .speech_features import agent_speech_features
 
@@ -64,18 +65,36 @@ def lm_inputs(adapter: SpeechQFormer, lm, tokenizer, features: torch.Tensor, mas
     return inputs, attention, (label_tensor if targets is not None else None), states
 
 
-def save_agent(out: Path, adapter: SpeechQFormer, lm_info: dict, training: dict, log: list[dict]) -> None:
+def position_ids(attention: torch.Tensor) -> torch.Tensor:
+    """Positions counted from each row's first real token, as generate() counts them under left padding."""
+    return (attention.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def target_loss(lm, inputs: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The language-model loss of the target tokens. The vocabulary projection is applied only where a
+    target token is predicted: with a 49k vocabulary it costs as much as the rest of a 135M model."""
+    hidden = lm.get_decoder()(inputs_embeds=inputs, attention_mask=attention,
+                              position_ids=position_ids(attention)).last_hidden_state
+    predicted = labels[:, 1:] != -100
+    logits = lm.get_output_embeddings()(hidden[:, :-1][predicted])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[:, 1:][predicted])
+
+
+def save_agent(out: Path, adapter: SpeechQFormer, lm_info: dict, training: dict, log: list[dict],
+               lora: dict | None = None) -> None:
+    """The Q-Former and its config; `lora` (the adapters' settings) when lora.safetensors is saved beside it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in adapter.state_dict().items()}, out / ADAPTER_FILE)
-    config = {"qformer": adapter.cfg.to_dict(), "language_model": lm_info, "fps": FEATURE_FPS, "training": training}
+    config = {"qformer": adapter.cfg.to_dict(), "language_model": lm_info, "lora": lora, "fps": FEATURE_FPS,
+              "training": training}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
 
 def language_model_info(lm, tokenizer, path: Path | None) -> dict:
     """What an adapter must match in a language model (checked when it is loaded with another one)."""
-    return {"path": None if path is None else str(path), "name": lm.config.name_or_path or "default",
+    return {"path": None if path is None else str(path), "name": DEFAULT_LM_NAME if path is None else Path(path).name,
             "hidden_size": lm.config.hidden_size, "vocab_size": len(tokenizer), "embedding_scale": embedding_scale(lm)}
 
 
@@ -107,6 +126,8 @@ class QFormerInstructionAgent:
                              "python -m model_server.train.train_agent --lm PATH")
         adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
         adapter.load_state_dict(load_file(weights_dir / ADAPTER_FILE))
+        if config.get("lora"):
+            lm = merge_lora(lm, config["lora"], weights_dir)
         return cls(adapter, lm, tokenizer, config)
 
     def describe(self) -> dict:

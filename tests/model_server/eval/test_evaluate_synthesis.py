@@ -13,7 +13,7 @@ from model_server.eval.evaluate_synthesis import main
 
 from .tiny_corpus import ALSA, build_tiny_corpus
 
-SECTIONS = ("Held-out synthetic", "Instruction following", "Disentanglement", "Real human speech")
+SECTIONS = ("Held-out synthetic", "Held-out LVE", "Instruction following", "Disentanglement", "Real human speech")
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,15 @@ def test_baseline_numbers_are_finite_where_they_apply(report):
     speech = section(result, "Real human speech")["rows"]["baseline"]
     assert math.isfinite(speech["SLCC"]) and speech["jawOpen at open vowels"] > 0
     assert result["timing"]["total (s)"] > 0
+
+
+def test_held_out_lve_is_split_by_how_the_heard_speech_aligned(report):
+    _, result = report
+    clips = int(section(result, "Held-out synthetic")["title"].split("split, ")[1].split(" clips")[0])
+    by_timing = section(result, "Held-out LVE (mm², demo head) by how the heard speech aligned")
+    counts = [int(column.rsplit("(", 1)[1].split(" clips")[0]) for column in by_timing["columns"][:2]]
+    assert sum(counts) == clips
+    row = by_timing["rows"]["baseline"]
+    groups = [value for value, count in zip(list(row.values())[:2], counts) if count]
+    assert groups and all(math.isfinite(v) and v >= 0 for v in groups)
+    assert math.isfinite(row["median LVE, all clips"])
