@@ -2,7 +2,7 @@
 
     python bench/run_bench.py [--seconds 60] [--repeats 3]
 
-Stages: server cold start, phone alignment, instruction, synthesis (baseline and learned) + FLAME retarget,
+Stages: server cold start, phone alignment, instruction (baseline and learned agent), synthesis (baseline and learned) + FLAME retarget,
 curves → keyframes in Blender (53 FLAME curves; 52 ARKit curves), export (glTF, FBX).
 """
 
@@ -60,6 +60,7 @@ def server_cold_start() -> float:
 
 
 def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[str, float]], dict]:
+    from model_server.agent.registry import load_agent
     from model_server.audio.alignment import align_phones
     from model_server.audio.loading import load_audio
     from model_server.config import PipelineConfig
@@ -72,6 +73,9 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     rows.append(("phone recognition (no transcript)", timed(lambda: align_phones(audio, None), 1)[0]))
     analysis = pipeline.front_end.analyze(audio, transcript, 25.0)
     rows.append(("instruction (baseline agent)", timed(lambda: pipeline.agent.instruct(analysis), repeats)[0]))
+    learned_agent = load_agent("learned")  # every segment and the whole clip, one batch through the language model
+    rows.append(("instruction (learned agent: Q-Former + language model, one run)",
+                 timed(lambda: learned_agent.instruct(analysis), 1)[0]))
     _, segments = pipeline.agent.instruct(analysis)
     synth_time, articulation = timed(
         lambda: pipeline.synthesizer_named("baseline").synthesize(analysis, segments, seed=0, fps=25.0), repeats)
