@@ -37,7 +37,9 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         name="Instruction agent",
         items=[("baseline", "Built-in rules", "Prosody and keyword rules of the model process"),
                ("learned", "Learned (speech + language model)", "The paper's agent: a Q-Former reads the "
-                                                                 "speech, a local language model writes"),
+                                                                 "speech, a local language model writes; reads "
+                                                                 "the words well, takes seconds per 10 s of "
+                                                                 "speech on a CPU"),
                ("endpoint", "Local LLM server", "An OpenAI-compatible chat server on this machine or the "
                                                 "network (llama.cpp, Ollama) reads transcript and prosody")],
         default="baseline",
