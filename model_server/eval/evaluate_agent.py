@@ -30,12 +30,12 @@ from ..agent.grammar import is_grammatical, parse_instruction
 from ..agent.registry import load_agent
 from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
-from ..audio.types import SAMPLE_RATE, Audio, SpeechAnalysis
+from ..audio.types import SpeechAnalysis
 from ..train.corpus import synthesize_speech
 from ..train.emotional_lines import split_lines
 from ..train.model_card import write_evaluation
 from ..train.styles import EspeakParams
-from ..train.synthesis_data import clip_path, read_manifest
+from ..train.synthesis_data import clip_path, read_manifest, stored_audio
 from ..train.voices import Voice
 from .evaluate_synthesis import ALSA_SOUNDS, KLETTRES_EN, real_speech_files
 
@@ -73,7 +73,7 @@ def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFro
     rows = {name: {"emotion": [], "intensity": [], "both": [], "grammatical": []} for name in agents}
     for record in records:
         with np.load(clip_path(corpus, record["id"])) as arrays:
-            audio = Audio(arrays["audio"].astype(np.float32) / 32767, SAMPLE_RATE, f"{record['id']}.wav")
+            audio = stored_audio(arrays, record["id"])
         analysis = front_end.analyze(audio, record["sentence"], FPS)
         for name, agent in agents.items():
             instruction, segments = agent.instruct(analysis)

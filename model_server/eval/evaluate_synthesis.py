@@ -145,7 +145,11 @@ def clip_arrays(corpus: Path, record: dict) -> dict[str, np.ndarray]:
 
 
 def clip_audio(arrays: dict[str, np.ndarray], record: dict) -> Audio:
-    """The augmented test speech (int16, 16 kHz mono), stored as `audio_aug` or `audio`."""
+    """The augmented test speech (int16, 16 kHz mono), stored as `audio_aug` or `audio`.
+
+    It divides by 32768, where the corpus wrote × PCM_FULL_SCALE (32767) and the agent's readers
+    (synthesis_data.stored_audio) divide by that. The quoted figures come from this scale: with 32767,
+    pocketsphinx aligns some augmented clips differently (60 clips: baseline LVE 6.47 → 6.70 mm²)."""
     samples = arrays.get("audio_aug", arrays.get("audio"))
     if samples is None:
         raise KeyError(f"clip {record['id']} has no audio (test clips store the augmented speech)")

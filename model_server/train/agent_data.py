@@ -34,7 +34,7 @@ from .augment import Augmentation, apply_augmentation, sample_augmentation
 from .corpus import synthesize_speech
 from .emotional_lines import split_lines
 from .styles import EspeakParams, sample_speaker
-from .synthesis_data import clip_path, read_manifest
+from .synthesis_data import clip_path, read_manifest, stored_audio
 from .voices import Voice, voices_for
 
 FPS = 25.0
@@ -63,8 +63,9 @@ def canonical_instruction(controls: dict) -> str:
 def heard_audio(corpus: Path, record: dict) -> Audio:
     """The augmented speech of a clip: stored for test clips, rendered again for training clips."""
     with np.load(clip_path(corpus, record["id"])) as arrays:
-        if "audio" in arrays:
-            return Audio(arrays["audio"].astype(np.float32) / 32767, SAMPLE_RATE, f"{record['id']}.wav")
+        stored = stored_audio(arrays, record["id"])
+    if stored is not None:
+        return stored
     accent, variant = record["accent"], record["variant"]
     with tempfile.TemporaryDirectory(prefix="agent-data-") as folder:
         wav = Path(folder) / "speech.wav"

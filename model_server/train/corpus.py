@@ -48,6 +48,7 @@ from ..synthesis.content_features import content_features
 from .augment import apply_augmentation, sample_augmentation
 from .sentences import SentenceBank, load_sentence_bank
 from .styles import EspeakParams, StyleSample, controls_dict, espeak_params, sample_speaker, sample_style
+from .synthesis_data import PCM_FULL_SCALE
 from .voices import Voice, voices_for
 
 FPS = 25.0
@@ -182,7 +183,7 @@ def make_clip(index: int, seed: int, test_fraction: float, bank: SentenceBank, f
     }
     arrays = {"content": content, "motion": motion, "motion_cross": motion_cross}
     if split == "test":
-        arrays["audio"] = (np.clip(augmented, -1.0, 1.0) * 32767).astype(np.int16)
+        arrays["audio"] = (np.clip(augmented, -1.0, 1.0) * PCM_FULL_SCALE).astype(np.int16)
     _write_clip(clips_dir, record, arrays)
     return record
 

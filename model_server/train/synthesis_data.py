@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..agent.grammar import ACTION_KEYS, EMOTIONS
+from ..audio.types import SAMPLE_RATE, Audio
+
+PCM_FULL_SCALE = 32767  # a test clip's heard speech is stored as int16 samples × this (corpus.py)
 
 
 @dataclass
@@ -37,6 +40,13 @@ def read_manifest(corpus: Path) -> list[dict]:
 def clip_path(corpus: Path, clip_id: str) -> Path:
     """Where a clip's arrays live (content, motion, motion_cross; test clips also audio)."""
     return Path(corpus) / "clips" / f"{clip_id}.npz"
+
+
+def stored_audio(arrays, clip_id: str) -> Audio | None:
+    """The heard (augmented) speech a clip's arrays store; None for training clips, which keep only features."""
+    if "audio" not in arrays:
+        return None
+    return Audio(arrays["audio"].astype(np.float32) / PCM_FULL_SCALE, SAMPLE_RATE, f"{clip_id}.wav")
 
 
 def controls_vector(controls: dict) -> np.ndarray:
