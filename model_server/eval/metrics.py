@@ -78,13 +78,19 @@ def _frames_of(phones, names: tuple[str, ...], fps: float, frames: int) -> list[
 
 def bilabial_closure(arkit: np.ndarray, phones, fps: float) -> tuple[int, int]:
     """(closed, total) /p b m/ phones: closed when the lip aperture falls below CLOSURE_SHARE of the
-    clip's open-vowel aperture (the median over open vowels of each vowel's widest frame)."""
+    clip's open-vowel aperture (the median over open vowels of each vowel's widest frame).
+
+    Without an open vowel the reference is the 90th percentile of the aperture over the frames of
+    speech, not over the whole clip: in a short word between pauses ("em"), most frames are silence,
+    and a face that rests with closed lips there would otherwise be held to a threshold near zero."""
     aperture = lip_aperture(arkit)
     bilabials = _frames_of(phones, BILABIALS, fps, len(aperture))
     if not bilabials:
         return 0, 0
     vowels = _frames_of(phones, OPEN_VOWELS, fps, len(aperture))
-    reference = np.median([aperture[f].max() for f in vowels]) if vowels else np.percentile(aperture, 90)
+    speech = speech_frames(phones, fps, len(aperture))
+    reference = (np.median([aperture[f].max() for f in vowels]) if vowels
+                 else np.percentile(aperture[speech] if len(speech) else aperture, 90))
     threshold = CLOSURE_SHARE * reference
     closed = sum(aperture[f].min() <= threshold for f in bilabials)
     return int(closed), len(bilabials)

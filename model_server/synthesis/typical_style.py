@@ -6,8 +6,11 @@ error. The expected style, the centre of the spread, is the best single answer w
 is known: it is take 1 of every request, and the prior's draws are the takes after it.
 
 It reads what the prior reads (the instruction's sentence embedding and the controls the grammar
-parses from it) and is fitted by least squares to the style codes of the training motions, which
-makes its output an estimate of their conditional mean.
+parses from it). Training fits it in two steps (train_synthesis stages C and D): by least squares to
+the style codes of the training motions (their conditional mean), then through the frozen decoder
+to the motions themselves, scored on the lips. The second step matters because the decoder is not
+linear: the mean code does not decode to the mean motion (on 60 held-out clips the refinement took
+take 1's lip error from 6.82 to 5.84 mm², see the README).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class TypicalStyleHead(nn.Module):
         )
 
     def mean_code(self, text: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
-        """(B, style_dim) the least-squares estimate of the style code, before normalising."""
+        """(B, style_dim) the typical style code, before normalising."""
         return self.net(torch.cat([text, controls], dim=-1))
 
     def loss(self, codes: torch.Tensor, text: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:

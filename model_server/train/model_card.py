@@ -37,7 +37,8 @@ def write_card(weights_dir: Path) -> Path:
         f"(text encoder: {config['text_encoder']}, frozen) and a DALL·E-2-style diffusion prior "
         f"(depth {config['prior']['depth']}, {config['prior']['heads']} heads, {config['prior']['timesteps']} steps)"
         " conditioned on the instruction's embedding, its projection and the controls the grammar parses from it;",
-        "a typical-style head (the least-squares estimate of the style code from the same inputs) gives take 1.",
+        "a typical-style head (the style code from the same inputs whose decoded motion lies closest, on average, to the",
+        "training motions' lips: a least-squares fit to the style codes, then refined through the frozen decoder) gives take 1.",
         "Output: ARKit-52 weights at 25 fps; jaw pose and FLAME curves are derived from them.",
         "",
         "## Files",
@@ -51,7 +52,7 @@ def write_card(weights_dir: Path) -> Path:
         f"--seed {recipe.get('args', {}).get('seed', 0)}",
         "python -m model_server.train.train_synthesis --corpus data/corpus --out assets/models/synthesis "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
-                   if k in ("seed", "steps_a", "steps_b", "steps_c", "batch", "crop_frames", "lr", "prior_lr")
+                   if k in ("seed", "steps_a", "steps_a2", "steps_b", "steps_c", "steps_d", "batch", "crop_frames", "lr", "prior_lr")
                    or (k == "device" and v != "cpu")),
         "python -m model_server.eval.evaluate_synthesis --corpus data/corpus --card assets/models/synthesis/MODEL_CARD.md",
         "```",
@@ -64,21 +65,35 @@ def write_card(weights_dir: Path) -> Path:
         "sentences form the test split. While training, half of the clips hear their consonants raised toward the",
         "loudness of the vowels around them, as a person's nasals and bursts are (espeak-ng's are quiet), and about",
         "4 in 10 hold one /p b m/ closure 80–320 ms longer, in speech and motion together, as people hold an /m/.",
+        "In stage A2, clips are also padded with 0.2–1.6 s pauses (silence features at a noise floor, the face",
+        "resting in the clip's style), which espeak-ng's clips lack and people's recordings have.",
         f"Recipe: `{json.dumps(recipe.get('args', recipe))}`",
         "",
         "## Training",
         f"Seed {args['seed']}; stage A {args['steps_a']} steps (batch {args['batch']}, crops of {args['crop_frames']} frames),"
-        f" stage B {args['steps_b']} steps, stage C {args.get('steps_c', 0)} steps;"
-        f" {training['metrics'].get('training_seconds', '?')} s on "
+        f" stage A2 (pauses) {args.get('steps_a2', 0)} steps, stage B {args['steps_b']} steps, stage C {args.get('steps_c', 0)} steps, stage D {args.get('steps_d', 0)} steps;"
+        f" {_stage_seconds(weights_dir)} on "
         + (f"{args.get('threads', 2)} CPU threads" if args.get("device", "cpu") == "cpu" else f"device {args['device']}")
         + f" with torch {training.get('torch', '?')}.",
         "",
+        *([f"Stages A2 to D ran with `--stage-a-from {args['stage_a_from']}`, on the stage A networks of an earlier run",
+           "of the same command (stage A's time and log lines come from that run).", ""] if args.get("stage_a_from") else []),
         "Validation at the end of training (held-out clips):",
         *[f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in training["metrics"].items()],
         "",
         *_EVALUATION,
     ]
     return _write_card(weights_dir / CARD, lines)
+
+
+def _stage_seconds(weights_dir: Path) -> str:
+    """Seconds each stage took, from the training log (a run with --stage-a-from keeps stage A's lines)."""
+    log = weights_dir / "training_log.jsonl"
+    seconds: dict[str, float] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        entry = json.loads(line)
+        seconds[entry["stage"]] = entry["seconds"]
+    return ", ".join(f"stage {stage} {value:.0f} s" for stage, value in seconds.items()) or "time not logged"
 
 
 def write_evaluation(card: Path, table_markdown: str) -> None:

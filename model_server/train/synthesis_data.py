@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..agent.grammar import ACTION_KEYS, EMOTIONS
+from ..agent.grammar import ACTION_KEYS, EMOTIONS, StyleControls
 from ..audio.types import SAMPLE_RATE, Audio
 
 PCM_FULL_SCALE = 32767  # a test clip's heard speech is stored as int16 samples × this (corpus.py)
@@ -27,6 +27,15 @@ class CorpusClip:
     emotion: int  # index into EMOTIONS
     partner_emotion: int
     record: dict  # the manifest line
+
+    @property
+    def controls(self) -> StyleControls:
+        """The controls the ground truth followed (own style)."""
+        return StyleControls(**self.record["controls"])
+
+    @property
+    def partner_controls(self) -> StyleControls:
+        return StyleControls(**self.record["partner_controls"])
 
 
 def read_manifest(corpus: Path) -> list[dict]:
@@ -83,11 +92,11 @@ def load_clips(corpus: Path, split: str, limit: int | None = None) -> list[Corpu
 
 
 def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: np.random.Generator,
-               lengthen=None):
+               augment=None):
     """Random crops of `frames` frames (zero-padded, with a mask) from the chosen clips.
 
-    `lengthen(content, [motion, motion_cross], rng)`, when given, may stretch a clip in time first
-    (content_augment.lengthen_bilabial_hold)."""
+    `augment(clip, rng) → (content, [motion, motion_cross])`, when given, may change a clip in time
+    first (train_synthesis: held bilabials, pauses)."""
     b = len(indices)
     content = np.zeros((b, frames, clips[0].content.shape[1]), np.float32)
     motion = np.zeros((b, frames, clips[0].motion.shape[1]), np.float32)
@@ -96,8 +105,8 @@ def crop_batch(clips: list[CorpusClip], indices: np.ndarray, frames: int, rng: n
     for row, index in enumerate(indices):
         clip = clips[index]
         clip_content, (clip_motion, clip_cross) = clip.content, (clip.motion, clip.motion_cross)
-        if lengthen is not None:
-            clip_content, (clip_motion, clip_cross) = lengthen(clip_content, [clip_motion, clip_cross], rng)
+        if augment is not None:
+            clip_content, (clip_motion, clip_cross) = augment(clip, rng)
         length = len(clip_motion)
         start = int(rng.integers(0, length - frames + 1)) if length > frames else 0
         n = min(frames, length)

@@ -11,10 +11,17 @@ Stage A: content encoder, style encoder, decoder and instruction projector toget
   half of the clips hear their consonants raised to about vowel loudness, as a person's are, and half
   hold one /p b m/ closure longer (content_augment.py), so the lips close on the phone for as long
   as it lasts, not on a quiet frame.
+Stage A2: pauses. With the style networks frozen (so the style space the later stages learn on stays
+  as it is), the content encoder and decoder go on training on clips padded with silence, in which
+  the face rests in its style: espeak-ng's clips have no pauses, a person's recordings do.
 Stage B: the diffusion prior on (instruction embedding → style code) pairs from the frozen stage A.
 Stage C: the typical-style head on the same pairs, by least squares (take 1 of every request).
+Stage D: the typical-style head refined through the frozen decoder, so the motion its code decodes
+  sits closest, on average, to the training motions' lips (the mean code does not decode to the
+  mean motion: the decoder is not linear).
 
-`--stage-a-from DIR` reuses the stage A networks of earlier weights and trains stages B and C only.
+`--stage-a-from DIR` reuses the content/style networks of earlier weights and trains the later stages
+only (stage A2 too, unless DIR's training log shows it ran).
 """
 
 from __future__ import annotations
@@ -30,14 +37,15 @@ from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
+from ..eval.geometry import FaceGeometry, demo_head_geometry
 from ..synthesis.diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from ..synthesis.instruction_controls import instruction_controls
-from ..synthesis.learned import CONFIG_FILE, MODEL_FILE, save_weights
+from ..synthesis.learned import CONFIG_FILE, MODEL_FILE, MODEL_FPS, save_weights
 from ..synthesis.metrics import lip_aperture
 from ..synthesis.style_content_model import StyleContentConfig, StyleContentModel
 from ..synthesis.text_encoder import SentenceEncoder
 from ..synthesis.typical_style import TypicalStyleConfig, TypicalStyleHead
-from .content_augment import lengthen_bilabial_hold, raise_consonant_loudness
+from .content_augment import add_pauses, lengthen_bilabial_hold, raise_consonant_loudness, resting_face
 from .model_card import write_card
 from .synthesis_data import CorpusClip, crop_batch, load_clips
 
@@ -76,6 +84,21 @@ def lip_opening_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     truth = lip_aperture(target)
     weight = mask * (1.0 + CLOSED_WEIGHT * (truth < CLOSED_LIPS).float())
     return ((lip_aperture(pred) - truth) ** 2 * weight).sum() / mask.sum().clamp(min=1)
+
+
+def lip_vertex_metric(geometry: FaceGeometry) -> torch.Tensor:
+    """(52, 52) M such that e @ M @ e is the mean squared displacement (mm²) of the lip vertices under
+    an ARKit weight error e, on a face whose shapes are linear morphs (the demo head): the smooth
+    counterpart of LVE, which takes the largest vertex instead of the mean."""
+    deltas = torch.from_numpy(np.asarray(geometry.deltas[:, geometry.lip_vertices], np.float32))  # (52, L, 3)
+    flat = deltas.reshape(len(deltas), -1) * 1e3  # metres → millimetres
+    return flat @ flat.T / deltas.shape[1]
+
+
+def lip_vertex_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
+    err = pred - target  # (B, T, 52)
+    per_frame = torch.einsum("btc,cd,btd->bt", err, metric, err)
+    return (per_frame * mask).sum() / mask.sum().clamp(min=1)
 
 
 def masked_time_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -129,26 +152,52 @@ def log_step(log: list[dict], stage: str, step: int, start: float, loss: torch.T
     print(json.dumps(entry), flush=True)
 
 
-def train_stage_a(model, clips, embed, args, log):
-    rng = np.random.default_rng(args.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = warmup_cosine(opt, args.steps_a)
-    loss_weights = {"rec": 100.0, "lips": 20.0, "swap_mouth": 50.0, "swap_upper": 50.0, "clip": 0.5}
+STAGE_A_LOSS_WEIGHTS = {"rec": 100.0, "lips": 20.0, "swap_mouth": 50.0, "swap_upper": 50.0, "clip": 0.5}
+
+
+def held_bilabials(clip: CorpusClip, rng: np.random.Generator):
+    return lengthen_bilabial_hold(clip.content, [clip.motion, clip.motion_cross], rng)
+
+
+def train_stage_a(model, clips, embed, args, log, *, stage="A", steps=None, lr=None, augment=held_bilabials):
+    """Stage A over `model`'s trainable parameters (stage A2 calls it with the style networks frozen)."""
+    steps = args.steps_a if steps is None else steps
+    rng = np.random.default_rng(args.seed if stage == "A" else args.seed + 3)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr if lr is None else lr,
+                            weight_decay=1e-4)
+    sched = warmup_cosine(opt, steps)
+    loss_weights = STAGE_A_LOSS_WEIGHTS
     vectors = torch.tensor(np.stack([c.style_vector for c in clips]), device=args.device)
     partner_vectors = torch.tensor(np.stack([c.partner_style_vector for c in clips]), device=args.device)
     text = embed([c.instruction for c in clips]).to(args.device)
     partner_text = embed([c.partner_instruction for c in clips]).to(args.device)
     model.train()
     start = time.time()
-    for step in range(1, args.steps_a + 1):
+    for step in range(1, steps + 1):
         idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
-        content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng, lengthen_bilabial_hold)
+        content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng, augment)
         batch = [torch.from_numpy(a).to(args.device) for a in (raise_consonant_loudness(content, rng), motion, cross, mask)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
                                    loss_weights)
         optimizer_step(model, opt, sched, loss)
-        if step % args.log_every == 0 or step == args.steps_a:
-            log_step(log, "A", step, start, loss, parts)
+        if step % args.log_every == 0 or step == steps:
+            log_step(log, stage, step, start, loss, parts)
+
+
+def train_pauses(model, clips, embed, args, log) -> None:
+    """Stage A2: stage A's losses on clips padded with pauses, content encoder and decoder only."""
+    frozen = [model.style_encoder, model.instruction_projector]
+    for module in frozen:
+        module.requires_grad_(False)
+    model.logit_scale.requires_grad_(False)
+    rests = {c.id: [resting_face(c.controls, MODEL_FPS), resting_face(c.partner_controls, MODEL_FPS)] for c in clips}
+
+    def held_bilabials_and_pauses(clip, rng):
+        return add_pauses(*held_bilabials(clip, rng), rests[clip.id], rng)
+
+    train_stage_a(model, clips, embed, args, log, stage="A2", steps=args.steps_a2, lr=args.pause_lr,
+                  augment=held_bilabials_and_pauses)
+    model.requires_grad_(True)
 
 
 @torch.inference_mode()
@@ -187,6 +236,41 @@ def fit_on_pairs(module, loss_of, count: int, *, stage: str, steps: int, lr: flo
             log_step(log, stage, step, start, loss)
 
 
+def refine_typical_style(model, head, clips, embed, args, log) -> None:
+    """Stage D: the head's codes decoded with the frozen content encoder and decoder, scored on the
+    lips (lip_vertex_loss on the demo head) and, lightly, on every channel, so the upper face stays."""
+    rng = np.random.default_rng(args.seed + 2)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()
+    metric = lip_vertex_metric(demo_head_geometry()).to(args.device)
+    weights = CHANNEL_WEIGHTS.to(args.device)
+    instructions = [c.instruction for c in clips], [c.partner_instruction for c in clips]
+    text = [embed(i).to(args.device) for i in instructions]
+    controls = [torch.from_numpy(instruction_controls(i)).to(args.device) for i in instructions]
+    opt = torch.optim.AdamW(head.parameters(), lr=args.refine_lr, weight_decay=1e-2)
+    sched = warmup_cosine(opt, args.steps_d)
+    head.train()
+    start = time.time()
+    for step in range(1, args.steps_d + 1):
+        idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
+        content, motion, cross, mask = (torch.from_numpy(a).to(args.device)
+                                        for a in crop_batch(clips, idx, args.crop_frames, rng))
+        with torch.no_grad():
+            content_codes = model.content_encoder(content)
+        parts = {"lips_mm2": 0.0, "rec": 0.0}
+        for side, target in enumerate((motion, cross)):  # own instruction → own motion, partner's → cross
+            decoded = model.decoder(content_codes, head(text[side][idx], controls[side][idx]))
+            parts["lips_mm2"] = parts["lips_mm2"] + lip_vertex_loss(decoded, target, mask, metric)
+            parts["rec"] = parts["rec"] + masked_mse(decoded, target, mask, weights)
+        loss = parts["lips_mm2"] + 100.0 * parts["rec"]
+        optimizer_step(head, opt, sched, loss)
+        if step % args.log_every == 0 or step == args.steps_d:
+            log_step(log, "D", step, start, loss, parts)
+    for p in model.parameters():
+        p.requires_grad_(True)
+
+
 @torch.inference_mode()
 def validation_metrics(model, head, clips: list[CorpusClip], embed) -> dict:
     """Quick held-out numbers for the log (the full table comes from model_server.eval)."""
@@ -204,9 +288,14 @@ def validation_metrics(model, head, clips: list[CorpusClip], embed) -> dict:
     emotions = np.array([c.emotion for c in clips])
     instructions = [c.instruction for c in clips]
     typical = head(embed(instructions), torch.from_numpy(instruction_controls(instructions)))
+    metric = lip_vertex_metric(demo_head_geometry())
+    lips = [lip_vertex_loss(model(torch.from_numpy(c.content)[None], code[None]).clamp(0, 1),
+                            torch.from_numpy(c.motion)[None], torch.ones(1, len(c.motion)), metric).item()
+            for c, code in zip(clips, typical)]
     return {"val_reconstruction_mse": float(np.mean(rec)),
             "val_retrieval_same_emotion_top1": float(np.mean(emotions[nearest] == emotions)),
-            "val_typical_style_squared_error": float(((typical - codes) ** 2).sum(-1).mean())}
+            "val_typical_style_squared_error": float(((typical - codes) ** 2).sum(-1).mean()),
+            "val_typical_style_lip_mm2": float(np.mean(lips))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,16 +304,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("assets/models/synthesis"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps-a", type=int, default=6000)
+    parser.add_argument("--steps-a2", type=int, default=1500)
     parser.add_argument("--steps-b", type=int, default=6000)
     parser.add_argument("--steps-c", type=int, default=2000)
+    parser.add_argument("--steps-d", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop-frames", type=int, default=80)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--pause-lr", type=float, default=3e-4, help="learning rate of stage A2 (pauses)")
     parser.add_argument("--prior-batch", type=int, default=128)
     parser.add_argument("--prior-lr", type=float, default=3e-4)
     parser.add_argument("--typical-lr", type=float, default=1e-3)
+    parser.add_argument("--refine-lr", type=float, default=1e-3)
     parser.add_argument("--stage-a-from", type=Path, metavar="DIR",
-                        help="weights whose content/style networks to keep: train stages B and C only")
+                        help="weights whose content/style networks to keep: train stages B to D only")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
     parser.add_argument("--log-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
@@ -256,16 +349,19 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     if args.stage_a_from is None:
         train_stage_a(model, train, embed, args, log)
-        save_stage_a(args.out, model, log)  # a run stopped in stage B or C resumes with --stage-a-from OUT
     else:
         model.load_state_dict(load_file(args.stage_a_from / MODEL_FILE))
         log += _stage_a_log(args.stage_a_from)
+    if args.steps_a2 and not any(entry["stage"] == "A2" for entry in log):
+        train_pauses(model, train, embed, args, log)
+    save_stage_a(args.out, model, log)  # a run stopped in a later stage resumes with --stage-a-from OUT
     pairs = style_pairs(model, train, embed)
     codes, text, projected, controls = (pairs[k] for k in ("codes", "text", "projected", "controls"))
     fit_on_pairs(prior, lambda i: prior.loss(codes[i], text[i], projected[i], controls[i]), len(codes), stage="B",
                  steps=args.steps_b, lr=args.prior_lr, weight_decay=1e-4, seed=args.seed, args=args, log=log)
     fit_on_pairs(head, lambda i: head.loss(codes[i], text[i], controls[i]), len(codes), stage="C",
                  steps=args.steps_c, lr=args.typical_lr, weight_decay=1e-2, seed=args.seed + 1, args=args, log=log)
+    refine_typical_style(model, head, train, embed, args, log)
     model, prior, head = model.cpu(), prior.cpu(), head.cpu()
     metrics = validation_metrics(model, head, val, embed) if val else {}
     metrics["training_seconds"] = round(time.time() - started, 1)
@@ -306,10 +402,10 @@ def save_stage_a(out: Path, model: StyleContentModel, log: list[dict]) -> None:
 
 
 def _stage_a_log(weights: Path) -> list[dict]:
-    """The stage A lines of earlier weights' training log, kept beside the new stages' lines."""
+    """The stage A (and A2) lines of earlier weights' training log, kept beside the new stages' lines."""
     path = Path(weights) / "training_log.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
-    return [entry for entry in map(json.loads, lines) if entry.get("stage") == "A"]
+    return [entry for entry in map(json.loads, lines) if entry.get("stage") in ("A", "A2")]
 
 
 def _recipe(corpus: Path) -> dict:

@@ -92,6 +92,17 @@ def test_baseline_closes_the_lips_at_every_bilabial_and_open_jaw_never_does(demo
     assert mean_jaw_opening(motion, phones, FPS, OPEN_VOWELS) > 2 * mean_jaw_opening(motion, phones, FPS, BILABIALS)
 
 
+def test_closure_without_open_vowels_is_judged_against_the_speech_not_the_pauses():
+    # "em" between long pauses: EH opens to 0.4, the /m/ comes down to 0.02, silence rests at 0.
+    phones = [["SIL", 0.0, 0.8], ["EH", 0.8, 1.0], ["M", 1.0, 1.28], ["SIL", 1.28, 2.0]]
+    motion = np.zeros((50, 52))
+    motion[20:25, ARKIT_INDEX["jawOpen"]] = 0.4
+    motion[25:32, ARKIT_INDEX["jawOpen"]] = 0.02
+    assert bilabial_closure_rate(motion, phones, FPS) == 1.0
+    motion[25:32, ARKIT_INDEX["jawOpen"]] = 0.15  # lips visibly apart through the /m/
+    assert bilabial_closure_rate(motion, phones, FPS) == 0.0
+
+
 def test_closure_rate_is_undefined_without_bilabials():
     assert np.isnan(bilabial_closure_rate(np.zeros((10, 52)), [["F", 0.0, 0.2], ["AA", 0.2, 0.3]], FPS))
 
