@@ -25,7 +25,8 @@ from ..agent.grammar import StyleControls
 from ..arkit import ARKIT_INDEX
 from ..audio.types import Phone
 from ..synthesis.coarticulation import blend_visemes
-from ..synthesis.content_features import LOUDNESS_DELTA_SCALE, PHONE_INDEX, PHONES, PROSODY_FEATURES
+from ..synthesis.content_features import (LOUDNESS_DELTA_SCALE, NUM_CONTENT_FEATURES, PHONE_INDEX, PHONES,
+                                          PROSODY_FEATURES)
 from ..synthesis.metrics import lip_aperture
 from ..synthesis.style_layer import style_tracks_for_controls
 
@@ -98,7 +99,7 @@ def resting_face(controls: StyleControls, fps: float) -> np.ndarray:
 
 def silence_features(frames: int, rng: np.random.Generator) -> np.ndarray:
     """(frames, F) content features of a pause: silence phone, loudness flickering at the noise floor, unvoiced."""
-    out = np.zeros((frames, len(PHONES) + len(PROSODY_FEATURES)), np.float32)
+    out = np.zeros((frames, NUM_CONTENT_FEATURES), np.float32)
     out[:, PHONE_INDEX["SIL"]] = 1.0
     out[:, LOUDNESS] = rng.uniform(0.0, NOISE_FLOOR_LOUDNESS, frames)
     return out

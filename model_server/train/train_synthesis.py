@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -159,14 +160,26 @@ def held_bilabials(clip: CorpusClip, rng: np.random.Generator):
     return lengthen_bilabial_hold(clip.content, [clip.motion, clip.motion_cross], rng)
 
 
-def train_stage_a(model, clips, embed, args, log, *, stage="A", steps=None, lr=None, augment=held_bilabials):
+@contextmanager
+def frozen(*parts: torch.nn.Module | torch.nn.Parameter):
+    """No gradients for these parts inside the block; trainable again after it."""
+    for part in parts:
+        part.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for part in parts:
+            part.requires_grad_(True)
+
+
+def train_stage_a(model, clips, embed, args, log, *, stage="A", steps=None, lr=None, seed=None,
+                  augment=held_bilabials):
     """Stage A over `model`'s trainable parameters (stage A2 calls it with the style networks frozen)."""
     steps = args.steps_a if steps is None else steps
-    rng = np.random.default_rng(args.seed if stage == "A" else args.seed + 3)
+    rng = np.random.default_rng(args.seed if seed is None else seed)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr if lr is None else lr,
                             weight_decay=1e-4)
     sched = warmup_cosine(opt, steps)
-    loss_weights = STAGE_A_LOSS_WEIGHTS
     vectors = torch.tensor(np.stack([c.style_vector for c in clips]), device=args.device)
     partner_vectors = torch.tensor(np.stack([c.partner_style_vector for c in clips]), device=args.device)
     text = embed([c.instruction for c in clips]).to(args.device)
@@ -178,7 +191,7 @@ def train_stage_a(model, clips, embed, args, log, *, stage="A", steps=None, lr=N
         content, motion, cross, mask = crop_batch(clips, idx, args.crop_frames, rng, augment)
         batch = [torch.from_numpy(a).to(args.device) for a in (raise_consonant_loudness(content, rng), motion, cross, mask)]
         loss, parts = stage_a_step(model, batch, text[idx], partner_text[idx], vectors[idx], partner_vectors[idx],
-                                   loss_weights)
+                                   STAGE_A_LOSS_WEIGHTS)
         optimizer_step(model, opt, sched, loss)
         if step % args.log_every == 0 or step == steps:
             log_step(log, stage, step, start, loss, parts)
@@ -186,18 +199,14 @@ def train_stage_a(model, clips, embed, args, log, *, stage="A", steps=None, lr=N
 
 def train_pauses(model, clips, embed, args, log) -> None:
     """Stage A2: stage A's losses on clips padded with pauses, content encoder and decoder only."""
-    frozen = [model.style_encoder, model.instruction_projector]
-    for module in frozen:
-        module.requires_grad_(False)
-    model.logit_scale.requires_grad_(False)
     rests = {c.id: [resting_face(c.controls, MODEL_FPS), resting_face(c.partner_controls, MODEL_FPS)] for c in clips}
 
     def held_bilabials_and_pauses(clip, rng):
         return add_pauses(*held_bilabials(clip, rng), rests[clip.id], rng)
 
-    train_stage_a(model, clips, embed, args, log, stage="A2", steps=args.steps_a2, lr=args.pause_lr,
-                  augment=held_bilabials_and_pauses)
-    model.requires_grad_(True)
+    with frozen(model.style_encoder, model.instruction_projector, model.logit_scale):
+        train_stage_a(model, clips, embed, args, log, stage="A2", steps=args.steps_a2, lr=args.pause_lr,
+                      seed=args.seed + 3, augment=held_bilabials_and_pauses)
 
 
 @torch.inference_mode()
@@ -240,8 +249,6 @@ def refine_typical_style(model, head, clips, embed, args, log) -> None:
     """Stage D: the head's codes decoded with the frozen content encoder and decoder, scored on the
     lips (lip_vertex_loss on the demo head) and, lightly, on every channel, so the upper face stays."""
     rng = np.random.default_rng(args.seed + 2)
-    for p in model.parameters():
-        p.requires_grad_(False)
     model.eval()
     metric = lip_vertex_metric(demo_head_geometry()).to(args.device)
     weights = CHANNEL_WEIGHTS.to(args.device)
@@ -252,23 +259,22 @@ def refine_typical_style(model, head, clips, embed, args, log) -> None:
     sched = warmup_cosine(opt, args.steps_d)
     head.train()
     start = time.time()
-    for step in range(1, args.steps_d + 1):
-        idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
-        content, motion, cross, mask = (torch.from_numpy(a).to(args.device)
-                                        for a in crop_batch(clips, idx, args.crop_frames, rng))
-        with torch.no_grad():
-            content_codes = model.content_encoder(content)
-        parts = {"lips_mm2": 0.0, "rec": 0.0}
-        for side, target in enumerate((motion, cross)):  # own instruction → own motion, partner's → cross
-            decoded = model.decoder(content_codes, head(text[side][idx], controls[side][idx]))
-            parts["lips_mm2"] = parts["lips_mm2"] + lip_vertex_loss(decoded, target, mask, metric)
-            parts["rec"] = parts["rec"] + masked_mse(decoded, target, mask, weights)
-        loss = parts["lips_mm2"] + 100.0 * parts["rec"]
-        optimizer_step(head, opt, sched, loss)
-        if step % args.log_every == 0 or step == args.steps_d:
-            log_step(log, "D", step, start, loss, parts)
-    for p in model.parameters():
-        p.requires_grad_(True)
+    with frozen(model):
+        for step in range(1, args.steps_d + 1):
+            idx = rng.choice(len(clips), args.batch, replace=len(clips) < args.batch)
+            content, motion, cross, mask = (torch.from_numpy(a).to(args.device)
+                                            for a in crop_batch(clips, idx, args.crop_frames, rng))
+            with torch.no_grad():
+                content_codes = model.content_encoder(content)
+            parts = {"lips_mm2": 0.0, "rec": 0.0}
+            for side, target in enumerate((motion, cross)):  # own instruction → own motion, partner's → cross
+                decoded = model.decoder(content_codes, head(text[side][idx], controls[side][idx]))
+                parts["lips_mm2"] = parts["lips_mm2"] + lip_vertex_loss(decoded, target, mask, metric)
+                parts["rec"] = parts["rec"] + masked_mse(decoded, target, mask, weights)
+            loss = parts["lips_mm2"] + 100.0 * parts["rec"]
+            optimizer_step(head, opt, sched, loss)
+            if step % args.log_every == 0 or step == args.steps_d:
+                log_step(log, "D", step, start, loss, parts)
 
 
 @torch.inference_mode()
@@ -317,7 +323,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--typical-lr", type=float, default=1e-3)
     parser.add_argument("--refine-lr", type=float, default=1e-3)
     parser.add_argument("--stage-a-from", type=Path, metavar="DIR",
-                        help="weights whose content/style networks to keep: train stages B to D only")
+                        help="weights whose content/style networks to keep: train the later stages only "
+                             "(A2 too, unless DIR's training log shows it ran)")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many training clips")
     parser.add_argument("--log-every", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
