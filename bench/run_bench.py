@@ -73,7 +73,7 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     rows.append(("phone recognition (no transcript)", timed(lambda: align_phones(audio, None), 1)[0]))
     analysis = pipeline.front_end.analyze(audio, transcript, 25.0)
     rows.append(("instruction (baseline agent)", timed(lambda: pipeline.agent.instruct(analysis), repeats)[0]))
-    learned_agent = load_agent("learned")  # every segment and the whole clip, one batch through the language model
+    learned_agent = load_agent("learned")  # every segment and the whole clip: one reply each, drafted (grammar_decoding)
     rows.append(("instruction (learned agent: Q-Former + language model, one run)",
                  timed(lambda: learned_agent.instruct(analysis), 1)[0]))
     _, segments = pipeline.agent.instruct(analysis)

@@ -40,10 +40,9 @@ def long_speech_wav(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def tiny_lm_dir(tmp_path_factory):
+def build_tiny_lm(out: Path, without: tuple[str, ...] = ()) -> Path:
     """A transformers causal-LM directory (Llama architecture, word-level tokenizer over the grammar's
-    words and common English), random weights: what `--lm PATH` accepts, small enough for tests."""
+    words and common English, less the words `without`), random weights."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -55,16 +54,21 @@ def tiny_lm_dir(tmp_path_factory):
     words += [w for _, part, verb in ACTIONS for w in f"{part} {verb}".split()]
     tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator([" ".join(words) + ' , . : " ( )'],
+    tokenizer.train_from_iterator([" ".join(w for w in words if w not in without) + ' , . : " ( )'],
                                   trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<eos>"]))
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
     config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
                          pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id, bos_token_id=None)
-    out = tmp_path_factory.mktemp("tiny-lm")
     LlamaForCausalLM(config).save_pretrained(out)
     fast.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A tiny language model with random weights: what `--lm PATH` accepts, small enough for tests."""
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
 """The learned instruction agent (AVI-Talking stage 1): speech → Q-Former soft prompt → language model.
 
 For each speech segment the Q-Former turns the segment's frame features into K soft-prompt tokens;
-the language model reads them, then a text prompt with the transcript, and writes the instruction.
-How the words were spoken reaches the language model only through the soft prompt. Whatever it
-writes is parsed by the grammar and written back in canonical form, so the rest of the pipeline
-always receives a grammatical instruction.
+the language model reads them, then a text prompt with the transcript, and writes the instruction
+(grammar_decoding: the opening emotion and intensity chosen from the probabilities of all the grammar's
+openings, the rest greedily). How the words were spoken reaches the language model only through the soft
+prompt. Whatever it writes is parsed by the grammar and written back in canonical form, so the rest of the
+pipeline always receives a grammatical instruction.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
 from .grammar import controls_for_emotion, format_instruction, parse_instruction
+from .grammar_decoding import GrammarDecoder
 from .language_model import DEFAULT_LM_NAME, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
@@ -101,10 +103,12 @@ def language_model_info(lm, tokenizer, path: Path | None) -> dict:
 class QFormerInstructionAgent:
     name = "avi-talking-stage1"
 
-    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict) -> None:
+    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict, head_rule: str = "greedy") -> None:
         self.adapter = adapter.eval()
         self.lm = lm.eval()
         self.tokenizer = tokenizer
+        self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS)
+        self.head_rule = head_rule  # grammar_decoding.GrammarDecoder.write
         self.info = info
         self.scale = float(info["language_model"]["embedding_scale"])
         self.last_replies: list[str] = []
@@ -148,15 +152,14 @@ class QFormerInstructionAgent:
 
     @torch.inference_mode()
     def replies_for(self, features: np.ndarray, segments: list[SpeechSegment]) -> list[str]:
-        """What the language model writes for each segment, as it wrote it, in one batch."""
+        """What the language model writes for each segment, as it wrote it: the Q-Former reads every
+        segment in one batch, then the language model writes one reply at a time (grammar_decoding)."""
         slices = [features[int(s.start * FEATURE_FPS):max(int(s.start * FEATURE_FPS) + 1, int(np.ceil(s.end * FEATURE_FPS)))]
                   for s in segments]
         batch, mask = pad_frames(slices)
         prompts = [text_prompt(s.text) for s in segments]
         inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
-        out = self.lm.generate(inputs_embeds=inputs, attention_mask=attention, max_new_tokens=MAX_INSTRUCTION_TOKENS,
-                               do_sample=False, pad_token_id=self.tokenizer.pad_token_id)
-        return [reply.strip() for reply in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+        return [self.decoder.write(row[real.bool()][None], self.head_rule)[0] for row, real in zip(inputs, attention)]
 
 
 def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

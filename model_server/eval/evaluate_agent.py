@@ -27,6 +27,7 @@ import numpy as np
 
 from ..agent.baseline import BaselineInstructionAgent
 from ..agent.grammar import is_grammatical, parse_instruction
+from ..agent.grammar_decoding import HEAD_RULES
 from ..agent.registry import load_agent
 from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
@@ -163,9 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="test clips (in manifest order)")
     parser.add_argument("--weights", type=Path, default=None, help="the learned agent's adapter (default: assets/models/agent)")
     parser.add_argument("--lm", type=Path, default=None, help="the language model directory it was trained for")
+    parser.add_argument("--head-rule", choices=HEAD_RULES, default=HEAD_RULES[0],
+                        help="how the learned agent picks the instruction's emotion and intensity (agent/grammar_decoding.py)")
     parser.add_argument("--card", type=Path, default=None, help="a MODEL_CARD.md whose evaluation section gets these tables")
     args = parser.parse_args(argv)
     agents = {"baseline": BaselineInstructionAgent(), "learned": load_agent("learned", weights=args.weights, lm=args.lm)}
+    agents["learned"].head_rule = args.head_rule
     front_end = SpeechFrontEnd()
     sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
                 ("Prosody pairs (same sentence, lively vs subdued; {pairs} pairs)", prosody_pairs(agents, front_end)),

@@ -4,9 +4,13 @@ grammar itself, and reads the words when the voice says nothing (the issue's own
 from __future__ import annotations
 
 import pytest
+import torch
 
 from model_server.agent.grammar import is_grammatical
-from model_server.agent.qformer_agent import QFormerInstructionAgent
+from model_server.agent.qformer_agent import (FEATURE_FPS, MAX_INSTRUCTION_TOKENS, QFormerInstructionAgent, lm_inputs,
+                                              pad_frames, text_prompt)
+from model_server.agent.speech_features import agent_speech_features
+from model_server.audio.prosody import prosody_at
 from model_server.audio.front_end import SpeechFrontEnd
 from model_server.config import LEARNED_AGENT_DIR
 from model_server.eval.evaluate_agent import CONTENT_PAIRS, PLAIN, emotion_of, espeak_analysis
@@ -28,3 +32,19 @@ def test_the_words_change_the_emotion_when_the_voice_is_plain(agent):
     front_end = SpeechFrontEnd()
     happy, sad = (espeak_analysis(front_end, line, PLAIN) for line in CONTENT_PAIRS[0])
     assert emotion_of(agent.instruct(happy)[0])[0] != emotion_of(agent.instruct(sad)[0])[0]
+
+
+def test_its_drafted_replies_are_what_greedy_decoding_writes(agent):
+    """On the shipped model the draft is mostly taken whole: the path where runs of guesses are accepted."""
+    analysis = espeak_analysis(SpeechFrontEnd(), "That is not what you told me yesterday.", PLAIN)
+    features = agent_speech_features(analysis.alignment.phones, prosody_at(analysis, FEATURE_FPS))
+    batch, mask = pad_frames([features])
+    prefix, _, _, _ = lm_inputs(agent.adapter, agent.lm, agent.tokenizer, batch, mask,
+                                [text_prompt(analysis.alignment.transcript)], scale=agent.scale)
+    reply, _ = agent.decoder.write(prefix, "greedy")
+    with torch.inference_mode():
+        out = agent.lm.generate(inputs_embeds=prefix, attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long),
+                                max_new_tokens=MAX_INSTRUCTION_TOKENS, do_sample=False,
+                                pad_token_id=agent.tokenizer.pad_token_id)
+    assert reply == agent.tokenizer.decode(out[0], skip_special_tokens=True).strip()
+    assert is_grammatical(reply)

@@ -1,0 +1,111 @@
+"""The learned agent's decoding: every grammar head scored by the language model's own probabilities, and
+the drafted continuation equal to plain greedy decoding after the chosen head."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from model_server.agent.grammar import parse_instruction
+from model_server.agent.grammar_decoding import (HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
+                                                head_text)
+from model_server.agent.language_model import load_language_model
+from tests.conftest import build_tiny_lm
+
+PREFIX_TOKENS = 6
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm_dir):
+    lm, tokenizer = load_language_model(tiny_lm_dir)
+    return lm.eval(), tokenizer
+
+
+def random_prefix(lm, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(1, PREFIX_TOKENS, lm.config.hidden_size, generator=generator)
+
+
+def test_the_heads_are_the_grammar_s_openings():
+    heads = grammar_heads()
+    assert len(heads) == len(set(heads)) == 22
+    for emotion, intensity in heads:
+        parsed = parse_instruction(head_text(emotion, intensity) + " speaks with relaxed face.")
+        assert (parsed.emotion, parsed.intensity) == (emotion, intensity)
+
+
+def test_the_emotion_rule_sums_an_emotion_s_intensities():
+    scores = {("neutral", 0): math.log(0.3), ("sad", 1): math.log(0.25), ("sad", 2): math.log(0.2),
+              ("happy", 1): math.log(0.25)}
+    assert best_head(scores, by_emotion=False) == ("neutral", 0)
+    assert best_head(scores, by_emotion=True) == ("sad", 1)
+
+
+def test_the_draft_continues_after_the_longest_match():
+    first, second = [1, 2, 3, 4, 2, 5, 6], [8, 9, 7, 1]
+    assert continuation_in([first, second], [9, 2, 5]) == [6]  # "2 5" at index 4, not the first "2"
+    assert continuation_in([first, second], [9, 2]) == [3, 4, 2, 5, 6]
+    assert continuation_in([first, second], [8, 9]) == [7, 1]  # the longer match, in the second draft
+    assert continuation_in([second, first], [1]) == []  # the second draft's "1" ends it
+    assert continuation_in([first, second], [0]) == []
+
+
+def test_head_scores_are_the_language_model_s_probabilities(tiny):
+    lm, tokenizer = tiny
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=24)
+    prefix = random_prefix(lm, 0)
+    _, scores = decoder.write(prefix, "whole")
+    assert set(scores) == set(grammar_heads())
+    for head, decided in ((("neutral", 0), 2), (("sad", 1), 3), (("contempt", 3), 3)):
+        ids = tokenizer(" " + head_text(*head), add_special_tokens=False).input_ids
+        embeds = torch.cat([prefix, lm.get_input_embeddings()(torch.tensor([ids]))], dim=1)
+        with torch.no_grad():
+            logp = lm(inputs_embeds=embeds).logits.log_softmax(-1)[0]
+        # Tokens after the article, up to the one that decides the head (the emotion word's first).
+        expected = sum(float(logp[PREFIX_TOKENS - 1 + k, ids[k]]) for k in range(1, decided))
+        assert scores[head] == pytest.approx(expected, abs=1e-4)
+
+
+def greedy_reply(lm, tokenizer, embeds: torch.Tensor, max_new_tokens: int) -> list[int]:
+    out = lm.generate(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long),
+                      max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    return out[0].tolist()
+
+
+def test_the_greedy_rule_writes_what_greedy_decoding_writes(tiny):
+    lm, tokenizer = tiny
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
+    for seed in range(3):
+        prefix = random_prefix(lm, seed)
+        reply, _ = decoder.write(prefix, "greedy")
+        assert reply == tokenizer.decode(greedy_reply(lm, tokenizer, prefix, 20), skip_special_tokens=True).strip()
+
+
+@pytest.mark.parametrize("rule", [rule for rule in HEAD_RULES if rule != "greedy"])
+def test_a_chosen_head_is_followed_by_greedy_decoding(tiny, rule):
+    lm, tokenizer = tiny
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
+    for seed in range(3):
+        prefix = random_prefix(lm, seed)
+        reply, scores = decoder.write(prefix, rule)
+        head = best_head(scores, by_emotion=rule == "emotion")
+        ids = tokenizer(" " + head_text(*head), add_special_tokens=False).input_ids
+        embeds = torch.cat([prefix, lm.get_input_embeddings()(torch.tensor([ids]))], dim=1)
+        expected = ids + greedy_reply(lm, tokenizer, embeds, 20 - len(ids))
+        assert reply == tokenizer.decode(expected, skip_special_tokens=True).strip()
+
+
+def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path):
+    """Without "fairly" and "very" in its vocabulary both adverbs are one unknown token: no head can be
+    scored, so replies are plain greedy decoding and the other rules say why they cannot run."""
+    lm, tokenizer = load_language_model(build_tiny_lm(tmp_path / "lm", without=("fairly", "very")))
+    decoder = GrammarDecoder(lm.eval(), tokenizer, max_tokens=12)
+    assert decoder.deciding is None
+    prefix = random_prefix(lm, 1)
+    reply, scores = decoder.write(prefix, "greedy")
+    assert scores == {}
+    assert reply == tokenizer.decode(greedy_reply(lm, tokenizer, prefix, 12), skip_special_tokens=True).strip()
+    with pytest.raises(ValueError, match="splits them"):
+        decoder.write(prefix, "whole")
