@@ -82,6 +82,8 @@ class GrammarDecoder:
         one token-by-token greedy decoding writes (the default: the reply is exactly greedy decoding's);
         "emotion", the most probable emotion with its intensities summed, at its most probable intensity;
         "whole", the most probable head."""
+        if head_rule not in HEAD_RULES:
+            raise ValueError(f"unknown head rule {head_rule!r}; one of {', '.join(HEAD_RULES)}")
         out = self.lm(inputs_embeds=prefix, use_cache=True, logits_to_keep=1)
         scores, greedy_head = self._score_heads(out.cache) if self.deciding else ({}, None)
         if head_rule == "greedy":

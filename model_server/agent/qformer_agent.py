@@ -22,7 +22,7 @@ from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
 from .grammar import controls_for_emotion, format_instruction, parse_instruction
-from .grammar_decoding import GrammarDecoder
+from .grammar_decoding import HEAD_RULES, GrammarDecoder
 from .language_model import DEFAULT_LM_NAME, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
@@ -103,12 +103,12 @@ def language_model_info(lm, tokenizer, path: Path | None) -> dict:
 class QFormerInstructionAgent:
     name = "avi-talking-stage1"
 
-    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict, head_rule: str = "greedy") -> None:
+    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict) -> None:
         self.adapter = adapter.eval()
         self.lm = lm.eval()
         self.tokenizer = tokenizer
         self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS)
-        self.head_rule = head_rule  # grammar_decoding.GrammarDecoder.write
+        self.head_rule = HEAD_RULES[0]  # how the opening is chosen (grammar_decoding); evaluate_agent --head-rule sets it
         self.info = info
         self.scale = float(info["language_model"]["embedding_scale"])
         self.last_replies: list[str] = []

@@ -109,3 +109,5 @@ def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path
     assert reply == tokenizer.decode(greedy_reply(lm, tokenizer, prefix, 12), skip_special_tokens=True).strip()
     with pytest.raises(ValueError, match="splits them"):
         decoder.write(prefix, "whole")
+    with pytest.raises(ValueError, match="unknown head rule"):
+        decoder.write(prefix, "likeliest")
