@@ -5,6 +5,7 @@
 Prints one markdown table per section, agents as rows:
 - held-out synthetic (test split: unseen speakers and sentences): emotion accuracy, intensity accuracy
   (exact), both together, and the share of the agent's own replies that already parse in the grammar;
+- short utterances: the same on one to three words of test clips in their voices and styles;
 - prosody pairs: the same sentence spoken fast, loud and high versus slow, soft and low (espeak-ng, one
   voice): how often the two instructions differ, and how often the lively reading gets the higher arousal;
 - content pairs: a happy and a sad sentence spoken alike with neutral prosody: how often the
@@ -18,6 +19,7 @@ Prints one markdown table per section, agents as rows:
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +41,7 @@ from ..train.styles import EspeakParams
 from ..train.synthesis_data import clip_path, read_manifest, stored_audio
 from ..train.voices import Voice
 from .evaluate_synthesis import ALSA_SOUNDS, KLETTRES_EN, real_speech_files
+from .short_utterances import short_records, speak_short_utterance
 
 FPS = 25.0
 AROUSAL = {"neutral": 0, "sad": -1, "contempt": 0, "disgusted": 0, "happy": 1, "fearful": 1, "surprised": 2, "angry": 2}
@@ -69,25 +72,53 @@ def emotion_of(instruction: str) -> tuple[str, int]:
     return controls.emotion, controls.intensity
 
 
-def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
-    records = [r for r in read_manifest(corpus) if r["split"] == "test" and clip_path(corpus, r["id"]).exists()][:limit]
+def label_accuracy(agents: dict, labelled) -> tuple[int, dict]:
+    """How many (emotion, intensity) labelled analyses the iterable gave, and per agent: emotion, intensity,
+    both, and the share of its own replies that already parse in the grammar."""
     rows = {name: {"emotion": [], "intensity": [], "both": [], "grammatical": []} for name in agents}
-    for record in records:
-        with np.load(clip_path(corpus, record["id"])) as arrays:
-            audio = stored_audio(arrays, record["id"])
-        analysis = front_end.analyze(audio, record["sentence"], FPS)
+    count = 0
+    for (true_emotion, true_intensity), analysis in labelled:
+        count += 1
         for name, agent in agents.items():
             instruction, segments = agent.instruct(analysis)
             emotion, intensity = emotion_of(instruction)
             row = rows[name]
-            row["emotion"].append(emotion == record["emotion"])
-            row["intensity"].append(intensity == record["intensity"])
-            row["both"].append(emotion == record["emotion"] and intensity == record["intensity"])
+            row["emotion"].append(emotion == true_emotion)
+            row["intensity"].append(intensity == true_intensity)
+            row["both"].append(emotion == true_emotion and intensity == true_intensity)
             # What the agent wrote before any rewriting: a language model's raw replies, a rule agent's output.
             written = getattr(agent, "last_replies", None) or [instruction] + [s["instruction"] for s in segments]
             row["grammatical"] += [is_grammatical(text) for text in written]
-    table = {name: {k: float(np.mean(v)) if v else float("nan") for k, v in row.items()} for name, row in rows.items()}
-    return {"clips": len(records), "rows": table}
+    return count, {name: {k: float(np.mean(v)) if v else float("nan") for k, v in row.items()} for name, row in rows.items()}
+
+
+def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
+    records = [r for r in read_manifest(corpus) if r["split"] == "test" and clip_path(corpus, r["id"]).exists()][:limit]
+
+    def labelled():
+        for record in records:
+            with np.load(clip_path(corpus, record["id"])) as arrays:
+                audio = stored_audio(arrays, record["id"])
+            yield (record["emotion"], record["intensity"]), front_end.analyze(audio, record["sentence"], FPS)
+
+    clips, rows = label_accuracy(agents, labelled())
+    return {"clips": clips, "rows": rows}
+
+
+def short_utterances(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
+    """One to three words of held-out clips' sentences in their voices and styles (short_utterances.py)."""
+    records = short_records([r for r in read_manifest(corpus) if clip_path(corpus, r["id"]).exists()])[:limit]
+
+    def labelled():
+        for record in records:
+            try:
+                text, heard = speak_short_utterance(record)
+            except subprocess.SubprocessError:  # a sox chain it refuses (pitch down, then a high low-pass)
+                continue
+            yield (record["emotion"], record["intensity"]), front_end.analyze(heard, text, FPS)
+
+    clips, rows = label_accuracy(agents, labelled())
+    return {"clips": clips, "rows": rows}
 
 
 def prosody_pairs(agents: dict, front_end: SpeechFrontEnd) -> dict:
@@ -172,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     agents["learned"].head_rule = args.head_rule
     front_end = SpeechFrontEnd()
     sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
+                ("Short utterances, held out (1–3 words of test clips, same voices and styles; {clips} clips)",
+                 short_utterances(agents, args.corpus, args.limit, front_end)),
                 ("Prosody pairs (same sentence, lively vs subdued; {pairs} pairs)", prosody_pairs(agents, front_end)),
                 ("Content pairs (happy vs sad line, same plain voice; {pairs} pairs)", content_pairs(agents, front_end)),
                 ("Emotional lines, held out (same plain voice; {lines} lines)", emotional_lines(agents, front_end)),

@@ -136,7 +136,7 @@ def write_agent_card(weights_dir: Path) -> Path:
         f"python -m model_server.train.train_agent --corpus data/corpus --out {weights_dir}{lm_flag} "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
                    if k in ("seed", "steps", "batch", "lr", "lora_lr", "contrastive_weight"))
-        + (" --no-lora" if args.get("no_lora") else ""),
+        + (" --no-lora" if args.get("no_lora") else "") + (f" --init {args['init']}" if args.get("init") else ""),
         f"python -m model_server.eval.evaluate_agent --corpus data/corpus --card {weights_dir}/MODEL_CARD.md",
         "```",
         "",
@@ -149,6 +149,8 @@ def write_agent_card(weights_dir: Path) -> Path:
         " cross-entropy on the"
         f" instruction, plus {args['contrastive_weight']} × a contrastive loss between the pooled Q-Former output"
         " and the sentence embedding of the instruction (same emotion and intensity count as positives).",
+        *([f"Started from the weights in `{args['init']}` (--init; their own card gives their recipe)."]
+          if args.get("init") else []),
         f"Seed {args['seed']}; {args['steps']} steps of {args['batch']} clips; {training['seconds']} s on"
         f" {args.get('threads', 2)} CPU threads with torch {training.get('torch', '?')}.",
         "",

@@ -2,6 +2,7 @@
 
     python -m model_server.train.agent_data --corpus data/corpus          # once: the clips' agent features
     python -m model_server.train.train_agent --corpus data/corpus --out assets/models/agent [--lm PATH]
+    python -m model_server.train.train_agent ... --init assets/models/agent   # go on from a trained agent
 
 The language model's own weights stay frozen (the packaged SmolLM2-135M-Instruct, or the transformers
 directory given with --lm); the Q-Former learns, with low-rank adapters on the language model's
@@ -21,12 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from ..agent.language_model import load_language_model
 from ..agent.qformer import SpeechQFormer, SpeechQFormerConfig
-from ..agent.lora import LoraSettings, add_lora, save_lora
-from ..agent.qformer_agent import language_model_info, lm_inputs, pad_frames, save_agent, target_loss, text_prompt
+from ..agent.lora import LORA_FILE, LoraSettings, add_lora, save_lora
+from ..agent.qformer_agent import (ADAPTER_FILE, CONFIG_FILE, language_model_info, lm_inputs, pad_frames, save_agent,
+                                   target_loss, text_prompt)
 from ..synthesis.text_encoder import SentenceEncoder
 from .agent_data import AgentClip, load_agent_clips
 from .model_card import write_agent_card
@@ -76,6 +79,25 @@ def train(adapter, lm, tokenizer, clips, text_table, args, log, scale: float) ->
             log_step(log, "agent", step, start, loss, {"lm": lm_loss, "contrastive": clip})
 
 
+def start_from(weights_dir: Path, lm, lm_info: dict, lora: LoraSettings | None) -> SpeechQFormer:
+    """A trained agent's adapter, its low-rank adapters' weights set into `lm`; refused where it was trained
+    for another language model or with other low-rank adapters."""
+    config = json.loads((Path(weights_dir) / CONFIG_FILE).read_text())
+    trained_for = config["language_model"]
+    if (trained_for["hidden_size"], trained_for["vocab_size"]) != (lm_info["hidden_size"], lm_info["vocab_size"]):
+        raise SystemExit(f"--init {weights_dir} was trained for another language model ({trained_for['name']})")
+    if (lora.to_dict() if lora else None) != config.get("lora"):
+        raise SystemExit(f"--init {weights_dir} has low-rank adapters {config.get('lora')}; this run wants "
+                         f"{lora.to_dict() if lora else None} (--no-lora must match)")
+    if lora is not None:
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(lm, load_file(Path(weights_dir) / LORA_FILE))
+    adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
+    adapter.load_state_dict(load_file(Path(weights_dir) / ADAPTER_FILE))
+    return adapter
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
@@ -92,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="a small adapter, for tests")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this trained agent's weights instead of fresh ones (its adapter sizes apply)")
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -106,9 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     lora = None if args.no_lora else LoraSettings()
     if lora is not None:
         lm = add_lora(lm, lora)
-    cfg = SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"], width=32, queries=4, layers=1, heads=2) if args.tiny \
-        else SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"])
-    adapter = SpeechQFormer(cfg)
+    if args.init is not None:
+        adapter = start_from(args.init, lm, lm_info, lora)
+    else:
+        cfg = SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"], width=32, queries=4, layers=1, heads=2) if args.tiny \
+            else SpeechQFormerConfig(lm_hidden=lm_info["hidden_size"])
+        adapter = SpeechQFormer(cfg)
     instructions = sorted({c.instruction for c in clips})
     text_table = dict(zip(instructions, SentenceEncoder().encode(instructions)))
     adapted = sum(p.numel() for p in lm.parameters() if p.requires_grad)
@@ -120,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     train(adapter, lm, tokenizer, clips, text_table, args, log, lm_info["embedding_scale"])
     training = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                "train_clips": len(clips), "line_clips": sum(c.id.startswith("line-") for c in clips), "seconds": round(time.time() - started, 1), "torch": torch.__version__}
+                "train_clips": len(clips), "line_clips": sum(c.id.startswith("line-") for c in clips),
+                "seconds": round(time.time() - started, 1), "torch": torch.__version__}
     save_agent(args.out, adapter, lm_info, training, log, None if lora is None else lora.to_dict())
     if lora is not None:
         save_lora(args.out, lm)

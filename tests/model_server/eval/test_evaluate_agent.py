@@ -9,7 +9,9 @@ from model_server.agent.baseline import BaselineInstructionAgent
 from model_server.agent.qformer_agent import QFormerInstructionAgent
 from model_server.audio.front_end import SpeechFrontEnd
 from model_server.eval.evaluate_agent import (content_pairs, emotional_lines, held_out, latency, markdown,
-                                             prosody_pairs)
+                                             prosody_pairs, short_utterances)
+from model_server.eval.short_utterances import short_records
+from model_server.train.synthesis_data import read_manifest
 from model_server.train.emotional_lines import split_lines
 
 
@@ -28,6 +30,14 @@ def test_held_out_scores_every_agent_on_the_test_clips(agents, built_corpus):
         assert row["both"] <= min(row["emotion"], row["intensity"])
     assert section["rows"]["baseline"]["grammatical"] == 1.0  # measured on what it wrote
     assert "| learned |" in markdown("held out", section)
+
+
+def test_short_utterances_of_the_test_clips_are_scored_for_every_agent(agents, built_corpus):
+    config, _ = built_corpus
+    section = short_utterances(agents, config.out, None, SpeechFrontEnd())
+    assert section["clips"] == len(short_records(read_manifest(config.out))) >= 1
+    for name, row in section["rows"].items():
+        assert all(0.0 <= v <= 1.0 for v in row.values()) and row["both"] <= min(row["emotion"], row["intensity"])
 
 
 def test_pairs_tell_apart_what_the_baseline_is_built_to_hear(agents):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from safetensors.torch import load_file
 
 from model_server.agent.grammar import is_grammatical
 from model_server.agent.qformer_agent import QFormerInstructionAgent
@@ -84,3 +85,19 @@ def test_an_adapter_refuses_a_language_model_of_another_shape(agent_corpus, tmp_
             (wider / name).write_bytes((tiny_lm_dir / name).read_bytes())
     with pytest.raises(InputError, match="train an adapter for it"):
         QFormerInstructionAgent.load(out, lm_path=wider)
+
+
+def test_training_goes_on_from_a_trained_agent(agent_corpus, tiny_agent_dir, tiny_lm_dir, tmp_path):
+    out = tmp_path / "went-on"
+    # With a learning rate of 0 the weights stay where --init put them: the trained agent's, not fresh ones.
+    train_main(["--corpus", str(agent_corpus), "--out", str(out), "--lm", str(tiny_lm_dir), "--init", str(tiny_agent_dir),
+                "--steps", "1", "--batch", "2", "--lr", "0", "--lora-lr", "0"])
+    for name in ("qformer.safetensors", "lora.safetensors"):
+        before, after = load_file(tiny_agent_dir / name), load_file(out / name)
+        assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    config = json.loads((out / "config.json").read_text())
+    assert config["qformer"] == json.loads((tiny_agent_dir / "config.json").read_text())["qformer"]
+    assert f"--init {tiny_agent_dir}" in (out / "MODEL_CARD.md").read_text()
+    with pytest.raises(SystemExit, match="--no-lora must match"):
+        train_main(["--corpus", str(agent_corpus), "--out", str(tmp_path / "refused"), "--lm", str(tiny_lm_dir),
+                    "--init", str(tiny_agent_dir), "--no-lora", "--steps", "1"])
