@@ -48,11 +48,16 @@ def save_lora(out: Path, peft_lm) -> None:
     save_file(state, Path(out) / LORA_FILE)
 
 
-def merge_lora(lm, settings: dict, weights_dir: Path):
-    """The language model with the saved adapters merged into its weights (a plain model again)."""
+def load_lora(peft_lm, weights_dir: Path) -> None:
+    """Set the adapters saved in weights_dir into a language model wrapped by add_lora."""
     from peft import set_peft_model_state_dict
 
-    peft_lm = add_lora(lm, LoraSettings(**settings))
     set_peft_model_state_dict(peft_lm, load_file(Path(weights_dir) / LORA_FILE))
+
+
+def merge_lora(lm, settings: dict, weights_dir: Path):
+    """The language model with the saved adapters merged into its weights (a plain model again)."""
+    peft_lm = add_lora(lm, LoraSettings(**settings))
+    load_lora(peft_lm, weights_dir)
     with torch.no_grad():
         return peft_lm.merge_and_unload().eval()

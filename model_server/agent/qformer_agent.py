@@ -94,6 +94,13 @@ def save_agent(out: Path, adapter: SpeechQFormer, lm_info: dict, training: dict,
     (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
 
+def load_adapter(weights_dir: Path, config: dict) -> SpeechQFormer:
+    """The Q-Former saved in weights_dir, built from its config.json (`config`)."""
+    adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
+    adapter.load_state_dict(load_file(Path(weights_dir) / ADAPTER_FILE))
+    return adapter
+
+
 def language_model_info(lm, tokenizer, path: Path | None) -> dict:
     """What an adapter must match in a language model (checked when it is loaded with another one)."""
     return {"path": None if path is None else str(path), "name": DEFAULT_LM_NAME if path is None else Path(path).name,
@@ -128,8 +135,7 @@ class QFormerInstructionAgent:
                              f"{wanted['hidden_size']} and {wanted['vocab_size']} tokens; this one has "
                              f"{lm.config.hidden_size} and {len(tokenizer)}: train an adapter for it with "
                              "python -m model_server.train.train_agent --lm PATH")
-        adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
-        adapter.load_state_dict(load_file(weights_dir / ADAPTER_FILE))
+        adapter = load_adapter(weights_dir, config)
         if config.get("lora"):
             lm = merge_lora(lm, config["lora"], weights_dir)
         return cls(adapter, lm, tokenizer, config)

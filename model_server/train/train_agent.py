@@ -22,13 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from ..agent.language_model import load_language_model
 from ..agent.qformer import SpeechQFormer, SpeechQFormerConfig
-from ..agent.lora import LORA_FILE, LoraSettings, add_lora, save_lora
-from ..agent.qformer_agent import (ADAPTER_FILE, CONFIG_FILE, language_model_info, lm_inputs, pad_frames, save_agent,
+from ..agent.lora import LoraSettings, add_lora, load_lora, save_lora
+from ..agent.qformer_agent import (CONFIG_FILE, language_model_info, lm_inputs, load_adapter, pad_frames, save_agent,
                                    target_loss, text_prompt)
 from ..synthesis.text_encoder import SentenceEncoder
 from .agent_data import AgentClip, load_agent_clips
@@ -90,12 +89,8 @@ def start_from(weights_dir: Path, lm, lm_info: dict, lora: LoraSettings | None) 
         raise SystemExit(f"--init {weights_dir} has low-rank adapters {config.get('lora')}; this run wants "
                          f"{lora.to_dict() if lora else None} (--no-lora must match)")
     if lora is not None:
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(lm, load_file(Path(weights_dir) / LORA_FILE))
-    adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
-    adapter.load_state_dict(load_file(Path(weights_dir) / ADAPTER_FILE))
-    return adapter
+        load_lora(lm, weights_dir)
+    return load_adapter(weights_dir, config)
 
 
 def main(argv: list[str] | None = None) -> None:
