@@ -35,14 +35,15 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
                               description="Seed of scenes whose own seed was never changed")
     agent: EnumProperty(
         name="Instruction agent",
-        items=[("baseline", "Built-in rules", "Prosody and keyword rules of the model process"),
-               ("learned", "Learned (speech + language model)", "The paper's agent: a Q-Former reads the "
+        items=[("learned", "Learned (speech + language model)", "The paper's agent: a Q-Former reads the "
                                                                  "speech, a local language model writes; reads "
                                                                  "the words well, takes seconds per 10 s of "
                                                                  "speech on a CPU"),
+               ("baseline", "Built-in rules", "Prosody and keyword rules of the model process: instant, "
+                                              "but read the words only through a small word list"),
                ("endpoint", "Local LLM server", "An OpenAI-compatible chat server on this machine or the "
                                                 "network (llama.cpp, Ollama) reads transcript and prosody")],
-        default="baseline",
+        default="learned",
     )
     agent_url: StringProperty(name="LLM server URL", default="http://127.0.0.1:8080/v1",
                               description="Root of the OpenAI-compatible API, ending in /v1")

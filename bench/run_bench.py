@@ -72,11 +72,12 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     rows.append(("phone alignment (forced, transcript given)", timed(lambda: align_phones(audio, transcript), repeats)[0]))
     rows.append(("phone recognition (no transcript)", timed(lambda: align_phones(audio, None), 1)[0]))
     analysis = pipeline.front_end.analyze(audio, transcript, 25.0)
-    rows.append(("instruction (baseline agent)", timed(lambda: pipeline.agent.instruct(analysis), repeats)[0]))
-    learned_agent = load_agent("learned")  # every segment and the whole clip: one reply each, drafted (grammar_decoding)
+    baseline_agent = load_agent("baseline")
+    rows.append(("instruction (baseline agent)", timed(lambda: baseline_agent.instruct(analysis), repeats)[0]))
+    # The default agent: every segment and the whole clip, one reply each, drafted (grammar_decoding).
     rows.append(("instruction (learned agent: Q-Former + language model, one run)",
-                 timed(lambda: learned_agent.instruct(analysis), 1)[0]))
-    _, segments = pipeline.agent.instruct(analysis)
+                 timed(lambda: pipeline.agent.instruct(analysis), 1)[0]))
+    _, segments = baseline_agent.instruct(analysis)  # the same segment times; which agent wrote them does not matter below
     synth_time, articulation = timed(
         lambda: pipeline.synthesizer_named("baseline").synthesize(analysis, segments, seed=0, fps=25.0), repeats)
     rows.append(("synthesis (baseline articulation)", synth_time))
@@ -84,7 +85,7 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     rows.append(("synthesis (learned: prior sampling + decoder, 1 take)",
                  timed(lambda: learned.synthesize(analysis, segments, seed=0, fps=25.0), repeats)[0]))
     rows.append(("FLAME retarget (matrix product)", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
-    curves = pipeline(audio, transcript=transcript, fps=25.0)
+    curves = pipeline(audio, transcript=transcript, segments=segments, fps=25.0)
     return rows, curves
 
 

@@ -28,10 +28,11 @@ from .retarget.arkit_to_flame import FlameRetarget
 from .synthesis import registry
 
 ProgressCallback = Callable[[float, str], None]
+ReplyCallback = Callable[[int, int], None]  # (replies written, replies in all); may raise JobCancelled
 
 
 class InstructionAgent(Protocol):
-    def instruct(self, analysis: SpeechAnalysis) -> tuple[str, list[dict]]: ...
+    def instruct(self, analysis: SpeechAnalysis, on_reply: ReplyCallback | None = None) -> tuple[str, list[dict]]: ...
     def describe(self) -> dict: ...
 
 
@@ -118,7 +119,7 @@ class TalkingFacePipeline:
         """Stage 1: speech → editable visual instruction (whole clip and per segment)."""
         analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.7)
         progress(0.75, "writing instruction")
-        instruction, segments = self.agent.instruct(analysis)
+        instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.75, 1.0))
         progress(1.0, "done")
         return {
             "instruction": instruction,
@@ -173,7 +174,7 @@ class TalkingFacePipeline:
             segments = [{"start": 0.0, "end": audio.duration, "instruction": instruction.strip()}]
         else:
             progress(0.55, "writing instruction")
-            instruction, segments = self.agent.instruct(analysis)
+            instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.55, 0.6))
         retarget = retarget or self.retarget
         model = self.describe(name)
         model["retarget"] = retarget.info
@@ -227,6 +228,16 @@ def _load_synthesizer(name: str) -> Synthesizer:
     except Exception as exc:  # weights not installed, or a model that cannot run here: the user can pick another
         raise InputError(f"synthesis model {name!r} cannot be loaded ({type(exc).__name__}: {exc}); "
                          f"available: {', '.join(registry.SYNTHESIZERS)}") from exc
+
+
+def _reply_progress(progress: ProgressCallback, cancel: threading.Event | None, start: float,
+                    end: float) -> ReplyCallback:
+    """Called by an agent before each reply it writes: a language model takes seconds per segment, so a
+    long dialogue shows which one it is on and can be cancelled between them."""
+    def on_reply(done: int, total: int) -> None:
+        _check_cancel(cancel)
+        progress(start + (end - start) * done / max(total, 1), f"writing instruction {done + 1} of {total}")
+    return on_reply
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

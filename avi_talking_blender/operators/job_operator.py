@@ -27,10 +27,10 @@ def connection_from_preferences(context) -> jobs.Connection:
     args = ("--max-audio-minutes", str(prefs.max_audio_minutes))
     if prefs.flame_model_path:
         args += ("--flame-model", bpy.path.abspath(prefs.flame_model_path))
+    args += ("--agent", prefs.agent)  # always named: the process's own default may differ
     if prefs.agent == "endpoint":
-        args += ("--agent", "endpoint", "--agent-url", prefs.agent_url, "--agent-model", prefs.agent_model)
+        args += ("--agent-url", prefs.agent_url, "--agent-model", prefs.agent_model)
     elif prefs.agent == "learned":
-        args += ("--agent", "learned")
         if prefs.agent_weights_path:
             args += ("--agent-weights", bpy.path.abspath(prefs.agent_weights_path))
         if prefs.agent_lm_path:

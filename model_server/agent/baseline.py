@@ -36,7 +36,9 @@ _WORDS = {emotion: set(words.split()) for emotion, words in LEXICON.items()}
 class BaselineInstructionAgent:
     name = "baseline-prosody-rules"
 
-    def instruct(self, analysis: SpeechAnalysis) -> tuple[str, list[dict]]:
+    def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
+        """The whole clip's instruction and one per segment. Rules take microseconds, so `on_reply`
+        (pipeline.ReplyCallback) is accepted and never called."""
         segments = analysis.segments or []
         if not segments:
             duration = analysis.audio.duration

@@ -61,15 +61,22 @@ class EndpointInstructionAgent:
     def describe(self) -> dict:
         return {"name": self.name, "kind": "endpoint", "url": self.base_url, "model": self.model}
 
-    def instruct(self, analysis: SpeechAnalysis) -> tuple[str, list[dict]]:
+    def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
+        """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
+        request (pipeline.ReplyCallback)."""
         whole = whole_clip_segment(analysis)
         if whole is None:  # nothing spoken: no question worth asking
             neutral = format_instruction(controls_for_emotion("neutral", 0))
             return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
-        segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": self.instruction_for(s)}
-                    for s in analysis.segments]
-        whole_instruction = segments[0]["instruction"] if len(segments) == 1 else self.instruction_for(whole)
-        return whole_instruction, segments
+        asked = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
+        written = []
+        for segment in asked:
+            if on_reply is not None:
+                on_reply(len(written), len(asked))
+            written.append(self.instruction_for(segment))
+        segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": text}
+                    for s, text in zip(analysis.segments, written)]
+        return written[-1], segments
 
     def instruction_for(self, segment: SpeechSegment) -> str:
         """The endpoint's answer for one segment, in canonical grammar."""

@@ -5,9 +5,11 @@ chosen among the grammar's openings, the rest greedily, checked against a draft.
   heads. One short pass scores every head by its whole probability. A token-by-token decoder makes the
   choice in two steps, first "neutral" or an intensity adverb, then the emotion; so "neutral" competes
   alone against adverbs that each carry seven emotions, and greedy decoding almost never writes it.
-  HEAD_RULES name the choices: "greedy" (the default: the head greedy decoding writes, so the reply is
-  exactly greedy decoding's), "emotion" (the most probable emotion, its intensities summed, at its most
+  HEAD_RULES name the choices: "greedy" (the head greedy decoding writes, so the reply is exactly greedy
+  decoding's), "emotion" (the default: the most probable emotion, its intensities summed, at its most
   probable intensity) and "whole" (the most probable head). `evaluate_agent --head-rule` compares them.
+  "emotion" lets "neutral" compete with each emotion rather than with each adverb: calm speech reads as
+  calm, and the emotion is the one the model gives most probability to at any intensity.
 - The rest of the reply follows the canonical phrasing of its head's emotion and intensity closely, so that
   sentence (then the other heads' canonical sentences) is a draft: the model checks a run of draft tokens in
   one forward pass and keeps them up to its first disagreement, where its own token is taken. The reply is
@@ -26,6 +28,7 @@ from .grammar import EMOTION_ADJECTIVES, EMOTIONS, INTENSITY_ADVERBS, controls_f
 
 DRAFT_TOKENS = 24  # most checked per pass: on a CPU a pass over 24 tokens costs about three single-token passes
 HEAD_RULES = ("greedy", "emotion", "whole")
+DEFAULT_HEAD_RULE = "emotion"  # where the tokenizer lets the heads be scored; "greedy" where it does not
 MATCH_TOKENS = 3  # the reply's last tokens looked up in the draft to find where to continue from
 
 
@@ -75,13 +78,18 @@ class GrammarDecoder:
             return None
         return article[0], {k: t[1] for k, t in after.items()}, adjectives
 
+    @property
+    def default_rule(self) -> str:
+        """DEFAULT_HEAD_RULE, or "greedy" for a tokenizer whose heads cannot be scored (another --lm)."""
+        return DEFAULT_HEAD_RULE if self.deciding else "greedy"
+
     @torch.inference_mode()
     def write(self, prefix: torch.Tensor, head_rule: str = "greedy") -> tuple[str, dict[tuple[str, int], float]]:
         """The reply to `prefix` (1, P, hidden) input embeddings, and the log-probability of every head
         (empty where the tokenizer cannot score them). Which head is written (HEAD_RULES): "greedy", the
-        one token-by-token greedy decoding writes (the default: the reply is exactly greedy decoding's);
-        "emotion", the most probable emotion with its intensities summed, at its most probable intensity;
-        "whole", the most probable head."""
+        one token-by-token greedy decoding writes (the reply is exactly greedy decoding's); "emotion", the
+        most probable emotion with its intensities summed, at its most probable intensity; "whole", the
+        most probable head."""
         if head_rule not in HEAD_RULES:
             raise ValueError(f"unknown head rule {head_rule!r}; one of {', '.join(HEAD_RULES)}")
         out = self.lm(inputs_embeds=prefix, use_cache=True, logits_to_keep=1)

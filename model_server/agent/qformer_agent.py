@@ -22,7 +22,7 @@ from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
 from .grammar import controls_for_emotion, format_instruction, parse_instruction
-from .grammar_decoding import HEAD_RULES, GrammarDecoder
+from .grammar_decoding import GrammarDecoder
 from .language_model import DEFAULT_LM_NAME, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
@@ -115,7 +115,7 @@ class QFormerInstructionAgent:
         self.lm = lm.eval()
         self.tokenizer = tokenizer
         self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS)
-        self.head_rule = HEAD_RULES[0]  # how the opening is chosen (grammar_decoding); evaluate_agent --head-rule sets it
+        self.head_rule = self.decoder.default_rule  # how the opening is chosen (grammar_decoding); evaluate_agent --head-rule sets it
         self.info = info
         self.scale = float(info["language_model"]["embedding_scale"])
         self.last_replies: list[str] = []
@@ -143,21 +143,23 @@ class QFormerInstructionAgent:
     def describe(self) -> dict:
         return {"name": self.name, "kind": "learned", "language_model": self.info["language_model"]["name"]}
 
-    def instruct(self, analysis: SpeechAnalysis) -> tuple[str, list[dict]]:
+    def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
+        """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
+        reply the language model writes (pipeline.ReplyCallback: progress, and where a job may stop)."""
         whole = whole_clip_segment(analysis)
         if whole is None:  # nothing spoken
             neutral = format_instruction(controls_for_emotion("neutral", 0))
             return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
         features = agent_speech_features(analysis.alignment.phones, prosody_at(analysis, FEATURE_FPS))
         parts = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
-        self.last_replies = self.replies_for(features, parts)  # as written, for the grammar-validity measure
+        self.last_replies = self.replies_for(features, parts, on_reply)  # as written, for the grammar-validity measure
         written = [format_instruction(parse_instruction(reply)) for reply in self.last_replies]
         segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": text}
                     for s, text in zip(analysis.segments, written)]
         return written[-1], segments
 
     @torch.inference_mode()
-    def replies_for(self, features: np.ndarray, segments: list[SpeechSegment]) -> list[str]:
+    def replies_for(self, features: np.ndarray, segments: list[SpeechSegment], on_reply=None) -> list[str]:
         """What the language model writes for each segment, as it wrote it: the Q-Former reads every
         segment in one batch, then the language model writes one reply at a time (grammar_decoding)."""
         slices = [features[int(s.start * FEATURE_FPS):max(int(s.start * FEATURE_FPS) + 1, int(np.ceil(s.end * FEATURE_FPS)))]
@@ -165,7 +167,12 @@ class QFormerInstructionAgent:
         batch, mask = pad_frames(slices)
         prompts = [text_prompt(s.text) for s in segments]
         inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
-        return [self.decoder.write(row[real.bool()][None], self.head_rule)[0] for row, real in zip(inputs, attention)]
+        replies = []
+        for row, real in zip(inputs, attention):
+            if on_reply is not None:
+                on_reply(len(replies), len(segments))
+            replies.append(self.decoder.write(row[real.bool()][None], self.head_rule)[0])
+        return replies
 
 
 def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

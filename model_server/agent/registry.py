@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import InputError
 
 AGENTS = ("baseline", "learned", "endpoint")
-DEFAULT_AGENT = "baseline"
+DEFAULT_AGENT = "learned"
 API_KEY_ENV = "AVI_TALKING_AGENT_API_KEY"  # read for the endpoint agent, so the key stays off command lines
 
 

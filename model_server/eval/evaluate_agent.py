@@ -195,12 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="test clips (in manifest order)")
     parser.add_argument("--weights", type=Path, default=None, help="the learned agent's adapter (default: assets/models/agent)")
     parser.add_argument("--lm", type=Path, default=None, help="the language model directory it was trained for")
-    parser.add_argument("--head-rule", choices=HEAD_RULES, default=HEAD_RULES[0],
-                        help="how the learned agent picks the instruction's emotion and intensity (agent/grammar_decoding.py)")
+    parser.add_argument("--head-rule", choices=HEAD_RULES, default=None,
+                        help="how the learned agent picks the instruction's emotion and intensity "
+                             "(agent/grammar_decoding.py; default: the agent's own)")
     parser.add_argument("--card", type=Path, default=None, help="a MODEL_CARD.md whose evaluation section gets these tables")
     args = parser.parse_args(argv)
     agents = {"baseline": BaselineInstructionAgent(), "learned": load_agent("learned", weights=args.weights, lm=args.lm)}
-    agents["learned"].head_rule = args.head_rule
+    if args.head_rule is not None:
+        agents["learned"].head_rule = args.head_rule
     front_end = SpeechFrontEnd()
     sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
                 ("Short utterances, held out (1–3 words of test clips, same voices and styles; {clips} clips)",
@@ -214,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n\n".join(tables))
     if args.card is not None:
         command = "python -m model_server.eval.evaluate_agent " + " ".join(sys.argv[1:])
-        write_evaluation(args.card, f"`{command}`\n\n" + "\n\n".join(tables))
+        rule = f"The learned agent chose each instruction's opening by the `{agents['learned'].head_rule}` head rule."
+        write_evaluation(args.card, f"`{command}`\n\n{rule}\n\n" + "\n\n".join(tables))
     return 0
 
 

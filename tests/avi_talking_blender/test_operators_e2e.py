@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from .helpers import add_sound_strip, flame_addon_rig
+from .helpers import add_sound_strip, flame_addon_rig, preferences_set
 
 DIALOGUE = "front center"
 
@@ -231,18 +231,17 @@ def test_instructions_from_a_local_llm_server_chosen_in_the_preferences(demo_sce
 
     bpy = blender
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
-    with ChatServer() as chat:
-        prefs.agent, prefs.agent_url, prefs.agent_model = "endpoint", chat.url, "local"
-        try:
-            assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # restarts the model process with the new agent
-        finally:
-            prefs.agent = "baseline"
+    with ChatServer() as chat, preferences_set(prefs, agent="endpoint", agent_url=chat.url, agent_model="local"):
+        assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # restarts the model process with the new agent
     settings = demo_scene.avi_talking
     assert settings.instruction_text.as_string().startswith("A fairly sad person speaks with")
     assert all(s.instruction.startswith("A fairly sad person") for s in settings.segments)
     assert chat.requests and chat.requests[0]["model"] == "local"
-    assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # back on the built-in agent
+    asked = len(chat.requests)
+    with preferences_set(prefs, agent="baseline"):
+        assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # the built-in rules, named though not the default
     assert not settings.instruction_text.as_string().startswith("A fairly sad person")
+    assert len(chat.requests) == asked
 
 
 def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scene, blender, tiny_agent_dir, tiny_lm_dir):
@@ -251,14 +250,12 @@ def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scen
     bpy = blender
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
     settings = demo_scene.avi_talking
-    prefs.agent, prefs.agent_weights_path, prefs.agent_lm_path = "learned", str(tiny_agent_dir / "missing"), str(tiny_lm_dir)
-    try:
+    with preferences_set(prefs, agent="learned", agent_weights_path=str(tiny_agent_dir / "missing"),
+                         agent_lm_path=str(tiny_lm_dir)):
         with pytest.raises(RuntimeError, match="train_agent"):  # no adapter there: said so, nothing written
             bpy.ops.avi_talking.analyze()
         assert not settings.segments
         prefs.agent_weights_path = str(tiny_agent_dir)
         assert bpy.ops.avi_talking.analyze() == {"FINISHED"}
-    finally:
-        prefs.agent = "baseline"
     assert is_grammatical(settings.instruction_text.as_string().strip())
     assert settings.segments and all(is_grammatical(s.instruction) for s in settings.segments)

@@ -11,7 +11,7 @@ import pytest
 from model_server.agent.endpoint import EndpointInstructionAgent
 from model_server.agent.grammar import is_grammatical, parse_instruction
 from model_server.audio.types import SpeechSegment
-from model_server.errors import InputError
+from model_server.errors import InputError, JobCancelled
 
 from .test_baseline_agent import analysis
 
@@ -78,15 +78,36 @@ def test_sends_transcript_and_prosody_and_returns_canonical_instructions():
     assert parse_instruction(soft_whole).emotion == "sad"
 
 
-def test_each_segment_gets_its_own_answer_and_the_clip_one_more():
+def two_segment_clip():
+    """A calm phrase, then a loud one."""
     clip = analysis("fine thanks now get out", loudness=-20, f0=200, f0_range=8, rate=13, seconds=6.0)
     clip.segments[:] = [SpeechSegment(0.0, 3.0, "fine thanks", 11, 165, 5, -24, 0.4),
                         SpeechSegment(3.0, 6.0, "now get out", 16, 280, 12, -8, 0.0)]
+    return clip
+
+
+def test_each_segment_gets_its_own_answer_and_the_clip_one_more():
+    clip = two_segment_clip()
+    reported = []
     with ChatServer() as server:
-        whole, segments = EndpointInstructionAgent(server.url).instruct(clip)
+        agent = EndpointInstructionAgent(server.url)
+        whole, segments = agent.instruct(clip, lambda done, total: reported.append((done, total, len(server.requests))))
     assert [s["start"] for s in segments] == [0.0, 3.0]
     assert [parse_instruction(s["instruction"]).emotion for s in segments] == ["sad", "angry"]
     assert len(server.requests) == 3 and is_grammatical(whole)
+    assert reported == [(0, 3, 0), (1, 3, 1), (2, 3, 2)]  # before each request
+
+
+def test_a_raising_reply_callback_stops_further_requests():
+    clip = two_segment_clip()
+
+    def stop_at_second(done: int, total: int) -> None:
+        if done == 1:
+            raise JobCancelled("cancelled by the user")
+
+    with ChatServer() as server, pytest.raises(JobCancelled):
+        EndpointInstructionAgent(server.url).instruct(clip, stop_at_second)
+    assert len(server.requests) == 1
 
 
 def test_dead_or_failing_endpoint_says_what_to_do():

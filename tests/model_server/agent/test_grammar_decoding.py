@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model_server.agent.grammar import parse_instruction
-from model_server.agent.grammar_decoding import (HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
+from model_server.agent.grammar_decoding import (DEFAULT_HEAD_RULE, HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
                                                 head_text)
 from model_server.agent.language_model import load_language_model
 from tests.conftest import build_tiny_lm
@@ -55,6 +55,7 @@ def test_the_draft_continues_after_the_longest_match():
 def test_head_scores_are_the_language_model_s_probabilities(tiny):
     lm, tokenizer = tiny
     decoder = GrammarDecoder(lm, tokenizer, max_tokens=24)
+    assert decoder.default_rule == DEFAULT_HEAD_RULE == "emotion"  # heads this tokenizer can score
     prefix = random_prefix(lm, 0)
     _, scores = decoder.write(prefix, "whole")
     assert set(scores) == set(grammar_heads())
@@ -102,7 +103,7 @@ def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path
     scored, so replies are plain greedy decoding and the other rules say why they cannot run."""
     lm, tokenizer = load_language_model(build_tiny_lm(tmp_path / "lm", without=("fairly", "very")))
     decoder = GrammarDecoder(lm.eval(), tokenizer, max_tokens=12)
-    assert decoder.deciding is None
+    assert decoder.deciding is None and decoder.default_rule == "greedy"
     prefix = random_prefix(lm, 1)
     reply, scores = decoder.write(prefix, "greedy")
     assert scores == {}

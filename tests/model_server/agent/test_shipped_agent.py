@@ -1,5 +1,6 @@
 """The shipped learned agent (assets/models/agent) on the packaged language model: it loads, writes the
-grammar itself, and reads the words when the voice says nothing (the issue's own example pair)."""
+grammar itself, reads the words when the voice says nothing (the issue's own example pair), hears calm
+real speech as calm, and reads the demo's happy sentence as positive."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from model_server.agent.speech_features import agent_speech_features
 from model_server.audio.prosody import prosody_at
 from model_server.audio.front_end import SpeechFrontEnd
 from model_server.config import LEARNED_AGENT_DIR
-from model_server.eval.evaluate_agent import CONTENT_PAIRS, PLAIN, emotion_of, espeak_analysis
+from model_server.audio.loading import load_audio
+from model_server.eval.evaluate_agent import CONTENT_PAIRS, PLAIN, VALENCE, emotion_of, espeak_analysis
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,23 @@ def test_the_words_change_the_emotion_when_the_voice_is_plain(agent):
     front_end = SpeechFrontEnd()
     happy, sad = (espeak_analysis(front_end, line, PLAIN) for line in CONTENT_PAIRS[0])
     assert emotion_of(agent.instruct(happy)[0])[0] != emotion_of(agent.instruct(sad)[0])[0]
+
+
+def test_calm_real_speech_reads_as_neutral_or_slight(agent, front_center_wav):
+    analysis = SpeechFrontEnd().analyze(load_audio(front_center_wav), "front center", FEATURE_FPS)
+    whole, segments = agent.instruct(analysis)
+    for text in [whole] + [s["instruction"] for s in segments]:
+        emotion, intensity = emotion_of(text)
+        assert emotion == "neutral" or intensity == 1, text
+
+
+def test_the_demo_s_happy_sentence_reads_as_positive(agent, repo_root):
+    """The demo's second sentence: "Oh, what a wonderful morning it was, and we simply loved every moment."."""
+    transcript = (repo_root / "assets" / "demo_speech.txt").read_text().strip()
+    analysis = SpeechFrontEnd().analyze(load_audio(repo_root / "assets" / "demo_speech.wav"), transcript, FEATURE_FPS)
+    _, segments = agent.instruct(analysis)
+    happy = [s for s in segments if s["start"] > 1.0]
+    assert happy and all(VALENCE[emotion_of(s["instruction"])[0]] > 0 for s in happy)
 
 
 def test_its_drafted_replies_are_what_greedy_decoding_writes(agent):

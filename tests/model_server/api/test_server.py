@@ -85,6 +85,7 @@ def test_health_and_openapi_schema(server):
     status, health = call(url, "/v1/health", token)
     assert status == 200 and health["status"] == "ok"
     assert "synthesis" in health["models"]
+    assert health["models"]["agent"]["kind"] == "learned"  # the shipped adapter, unless --agent says otherwise
     assert health["synthesis"] == {"available": ["learned", "baseline"], "default": DEFAULT_SYNTHESIS}
     status, schema = call(url, "/v1/openapi.json", token)
     assert status == 200
