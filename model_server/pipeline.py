@@ -67,10 +67,10 @@ class TalkingFacePipeline:
 
     @classmethod
     def from_config(cls, config: PipelineConfig) -> "TalkingFacePipeline":
-        from .agent.registry import load_agent
+        from .agent.registry import LazyAgent, load_agent
 
-        agent = load_agent(config.agent, url=config.agent_url, model=config.agent_model, lm=config.agent_lm,
-                           weights=config.agent_weights)
+        agent = LazyAgent(config.agent, lambda: load_agent(config.agent, url=config.agent_url, model=config.agent_model,
+                                                           lm=config.agent_lm, weights=config.agent_weights))
         if config.synthesis not in registry.SYNTHESIZERS:
             raise InputError(f"unknown synthesis model {config.synthesis!r}; "
                              f"available: {', '.join(registry.SYNTHESIZERS)}")

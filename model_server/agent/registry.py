@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import Callable
 
 from ..errors import InputError
 
@@ -33,3 +35,27 @@ def load_agent(name: str, *, url: str | None = None, model: str | None = None, l
                              "such as http://127.0.0.1:8080/v1")
         return EndpointInstructionAgent(url, model or "default", api_key=os.environ.get(API_KEY_ENV))
     raise InputError(f"unknown instruction agent {name!r}; available: {', '.join(AGENTS)}")
+
+
+class LazyAgent:
+    """An agent loaded on its first instruction: a batch `animate --instruction …` never waits for a
+    language model it does not use. The server loads it before announcing itself (`loaded`)."""
+
+    def __init__(self, name: str, load: Callable[[], object]) -> None:
+        self.name = name
+        self._load = load
+        self._agent = None
+        self._lock = threading.Lock()  # API requests and the job worker may ask at the same time
+
+    def loaded(self):
+        with self._lock:
+            if self._agent is None:
+                self._agent = self._load()
+            return self._agent
+
+    def instruct(self, analysis, on_reply=None):
+        return self.loaded().instruct(analysis, on_reply)
+
+    def describe(self) -> dict:
+        """The agent's own description once loaded; before that, its name only."""
+        return self._agent.describe() if self._agent is not None else {"name": self.name, "loaded": False}

@@ -24,6 +24,7 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
           exit_on_stdin_eof: bool = False) -> None:
     token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
     pipeline = TalkingFacePipeline.from_config(config)
+    pipeline.agent.loaded()  # before announcing: a bad agent setting stops the start with its message
     try:
         pipeline.synthesizer  # the default model loads once, before announcing; others on first request
     except InputError as exc:  # requests naming another model still work
