@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from . import __version__
+from .agent.replies import ReplyCallback
 from .audio.front_end import SpeechFrontEnd
 from .audio.types import Audio, SpeechAnalysis
 from .config import DEFAULT_FPS, MAX_TAKES, PipelineConfig
@@ -28,7 +29,6 @@ from .retarget.arkit_to_flame import FlameRetarget
 from .synthesis import registry
 
 ProgressCallback = Callable[[float, str], None]
-ReplyCallback = Callable[[int, int], None]  # (replies written, replies in all); may raise JobCancelled
 
 
 class InstructionAgent(Protocol):

@@ -38,7 +38,7 @@ class BaselineInstructionAgent:
 
     def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
         """The whole clip's instruction and one per segment. Rules take microseconds, so `on_reply`
-        (pipeline.ReplyCallback) is accepted and never called."""
+        (replies.py) is accepted and never called."""
         segments = analysis.segments or []
         if not segments:
             duration = analysis.audio.duration

@@ -14,9 +14,9 @@ import urllib.request
 from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
-from .grammar import (ACTIONS, DEGREES, EMOTION_ADJECTIVES, INTENSITY_ADVERBS, controls_for_emotion,
-                      format_instruction, parse_instruction)
+from .grammar import ACTIONS, DEGREES, EMOTION_ADJECTIVES, INTENSITY_ADVERBS, format_instruction, parse_instruction
 from .prosody_summary import prosody_summary
+from .replies import clip_instructions, nothing_spoken, reply_targets, reported
 
 DEFAULT_TIMEOUT_S = 60.0
 MAX_REPLY_TOKENS = 96
@@ -63,20 +63,12 @@ class EndpointInstructionAgent:
 
     def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
         """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
-        request (pipeline.ReplyCallback)."""
+        request (replies.py)."""
         whole = whole_clip_segment(analysis)
-        if whole is None:  # nothing spoken: no question worth asking
-            neutral = format_instruction(controls_for_emotion("neutral", 0))
-            return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
-        asked = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
-        written = []
-        for segment in asked:
-            if on_reply is not None:
-                on_reply(len(written), len(asked))
-            written.append(self.instruction_for(segment))
-        segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": text}
-                    for s, text in zip(analysis.segments, written)]
-        return written[-1], segments
+        if whole is None:
+            return nothing_spoken(analysis)
+        return clip_instructions(analysis, [self.instruction_for(segment)
+                                            for segment in reported(reply_targets(analysis, whole), on_reply)])
 
     def instruction_for(self, segment: SpeechSegment) -> str:
         """The endpoint's answer for one segment, in canonical grammar."""

@@ -21,11 +21,12 @@ from ..audio.prosody import prosody_at
 from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
-from .grammar import controls_for_emotion, format_instruction, parse_instruction
+from .grammar import format_instruction, parse_instruction
 from .grammar_decoding import GrammarDecoder
 from .language_model import DEFAULT_LM_NAME, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
+from .replies import clip_instructions, nothing_spoken, reply_targets, reported
 from .speech_features import agent_speech_features
 
 FEATURE_FPS = 25.0
@@ -145,18 +146,14 @@ class QFormerInstructionAgent:
 
     def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
         """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
-        reply the language model writes (pipeline.ReplyCallback: progress, and where a job may stop)."""
+        reply the language model writes (replies.py)."""
         whole = whole_clip_segment(analysis)
-        if whole is None:  # nothing spoken
-            neutral = format_instruction(controls_for_emotion("neutral", 0))
-            return neutral, [{"start": 0.0, "end": analysis.audio.duration, "instruction": neutral}]
+        if whole is None:
+            return nothing_spoken(analysis)
         features = agent_speech_features(analysis.alignment.phones, prosody_at(analysis, FEATURE_FPS))
-        parts = list(analysis.segments) + ([whole] if len(analysis.segments) > 1 else [])
-        self.last_replies = self.replies_for(features, parts, on_reply)  # as written, for the grammar-validity measure
-        written = [format_instruction(parse_instruction(reply)) for reply in self.last_replies]
-        segments = [{"start": round(s.start, 3), "end": round(s.end, 3), "instruction": text}
-                    for s, text in zip(analysis.segments, written)]
-        return written[-1], segments
+        # Kept as written, for the grammar-validity measure; the clip gets them in canonical form.
+        self.last_replies = self.replies_for(features, reply_targets(analysis, whole), on_reply)
+        return clip_instructions(analysis, [format_instruction(parse_instruction(reply)) for reply in self.last_replies])
 
     @torch.inference_mode()
     def replies_for(self, features: np.ndarray, segments: list[SpeechSegment], on_reply=None) -> list[str]:
@@ -167,12 +164,8 @@ class QFormerInstructionAgent:
         batch, mask = pad_frames(slices)
         prompts = [text_prompt(s.text) for s in segments]
         inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
-        replies = []
-        for row, real in zip(inputs, attention):
-            if on_reply is not None:
-                on_reply(len(replies), len(segments))
-            replies.append(self.decoder.write(row[real.bool()][None], self.head_rule)[0])
-        return replies
+        return [self.decoder.write(row[real.bool()][None], self.head_rule)[0]
+                for row, real in reported(list(zip(inputs, attention)), on_reply)]
 
 
 def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
