@@ -31,6 +31,8 @@ def _draw_inputs(layout, context, settings) -> None:
     except StripError as err:
         box.label(text=str(err), icon="ERROR")
     box.prop(settings, "dialogue")
+    if settings.dialogue_recognized:
+        box.label(text="Heard by speech recognition: correct any word, then run again", icon="INFO")
 
 
 def _draw_instruction(layout, settings) -> None:

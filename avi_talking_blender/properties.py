@@ -28,6 +28,23 @@ def _seed_edited(self, context) -> None:
     self.seed_is_set = True
 
 
+def _dialogue_edited(self, context) -> None:
+    self.dialogue_recognized = False  # the animator's own words now, not the recogniser's
+
+
+def keep_recognized_dialogue(settings, result: dict) -> str:
+    """Put the words the recogniser heard into an empty Dialogue field, so the animator can correct a
+    word and run again (forced alignment of the corrected text). Returns what to add to the report."""
+    heard = str(result.get("transcript") or "").strip()
+    if result.get("transcript_source") != "recognized" or not heard:
+        return ""
+    if settings.dialogue.strip():  # the animator's text could not be aligned: say so, keep their text
+        return f"; the dialogue text could not be aligned to the audio, recognised \"{heard}\" instead"
+    settings.dialogue = heard
+    settings.dialogue_recognized = True  # after the assignment: its update callback clears the flag
+    return f"; heard \"{heard}\" (now in Dialogue: correct any word and run again)"
+
+
 class AVI_TALKING_Segment(bpy.types.PropertyGroup):
     start: FloatProperty(name="Start", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
     end: FloatProperty(name="End", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
@@ -49,8 +66,10 @@ class AVI_TALKING_Take(bpy.types.PropertyGroup):
 class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     target: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                             description="Mesh with FLAME (Exp1…) or ARKit shape keys to animate")
-    dialogue: StringProperty(name="Dialogue", description="What is said (optional): exact phone timing "
-                                                          "by forced alignment instead of recognition")
+    dialogue: StringProperty(name="Dialogue", update=_dialogue_edited,
+                             description="What is said (optional): exact phone timing by forced alignment; "
+                                         "left empty, the words are recognised and written here")
+    dialogue_recognized: BoolProperty(default=False, description="Dialogue holds the words the recogniser heard")
     instruction_text: PointerProperty(name="Instruction", type=bpy.types.Text,
                                       description="Visual instruction for the whole clip (editable text)")
     segments: CollectionProperty(type=AVI_TALKING_Segment)

@@ -9,6 +9,7 @@ curves → keyframes in Blender (53 FLAME curves; 52 ARKit curves), export (glTF
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import statistics
@@ -70,7 +71,8 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
     audio = load_audio(clip)
     rows = [("load + resample audio", timed(lambda: load_audio(clip), repeats)[0])]
     rows.append(("phone alignment (forced, transcript given)", timed(lambda: align_phones(audio, transcript), repeats)[0]))
-    rows.append(("phone recognition (no transcript)", timed(lambda: align_phones(audio, None), 1)[0]))
+    rows.append(("recognition + alignment (no transcript: Whisper words, pocketsphinx phones)",
+                 timed(lambda: align_phones(audio, None), 1)[0]))
     analysis = pipeline.front_end.analyze(audio, transcript, 25.0)
     baseline_agent = load_agent("baseline")
     rows.append(("instruction (baseline agent)", timed(lambda: baseline_agent.instruct(analysis), repeats)[0]))
@@ -84,8 +86,9 @@ def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[
         lambda: pipeline.synthesizer_named("baseline").synthesize(analysis, segments, seed=0, fps=25.0), repeats)
     rows.append(("synthesis (baseline articulation)", synth_time))
     learned = pipeline.synthesizer_named("learned")
+    seeds = itertools.count()  # a new seed each run: the model keeps styles it sampled before
     rows.append(("synthesis (learned: prior sampling + decoder, 1 take)",
-                 timed(lambda: learned.synthesize(analysis, segments, seed=0, fps=25.0), repeats)[0]))
+                 timed(lambda: learned.synthesize(analysis, segments, seed=next(seeds), fps=25.0), repeats)[0]))
     rows.append(("FLAME retarget (matrix product)", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
     curves = pipeline(audio, transcript=transcript, segments=segments, fps=25.0)
     return rows, curves

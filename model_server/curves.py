@@ -9,7 +9,7 @@ imports this module (bundled inside the extension) to read exactly what the serv
       "flame": {"expression": T x 50, "jaw": T x 3 (axis-angle, radians), "retarget": {...}},
       "arkit": {"names": [52 ARKit names], "weights": T x 52},
       "instruction": "...", "segments": [{"start", "end", "instruction"}],
-      "transcript": "...", "phones": [{"phone", "start", "end"}],
+      "transcript": "...", "transcript_source": "given" | "recognized", "phones": [{"phone", "start", "end"}],
       "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ..., "take": {index, seed, guidance}},
       "takes": [...]                                  # API animate results only: every take's document
     }
@@ -26,6 +26,7 @@ from .arkit import ARKIT_NAMES, FLAME_EXPRESSION_DIM, FLAME_JAW_DIM
 
 FORMAT = "avi-talking.curves"
 VERSION = 1
+TRANSCRIPT_SOURCES = ("given", "recognized")  # the dialogue text, or the words the recogniser heard
 
 
 class CurvesFormatError(ValueError):
@@ -47,6 +48,7 @@ def build_curves(
     segments: list[dict[str, Any]],
     transcript: str,
     phones: list[dict[str, Any]],
+    transcript_source: str = "given",
     model: dict[str, Any],
     retarget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -65,6 +67,7 @@ def build_curves(
         "instruction": instruction,
         "segments": segments,
         "transcript": transcript,
+        "transcript_source": transcript_source,
         "phones": phones,
         "model": model,
     }
@@ -109,6 +112,8 @@ def validate_curves(curves: Any) -> None:
     for key in ("instruction", "transcript"):
         if not isinstance(curves.get(key), str):
             raise CurvesFormatError(f"{key} must be a string")
+    if curves.get("transcript_source", "given") not in TRANSCRIPT_SOURCES:  # absent in files before it existed
+        raise CurvesFormatError(f"transcript_source must be one of {', '.join(TRANSCRIPT_SOURCES)}")
     for seg in curves.get("segments", None) or []:
         if not (isinstance(seg, dict) and {"start", "end", "instruction"} <= seg.keys()):
             raise CurvesFormatError("each segment needs start, end and instruction")

@@ -125,6 +125,7 @@ class TalkingFacePipeline:
             "instruction": instruction,
             "segments": segments,
             "transcript": analysis.alignment.transcript,
+            "transcript_source": analysis.alignment.transcript_source,
             "phones": _phones_json(analysis),
             "alignment_method": analysis.alignment.method,
         }
@@ -214,6 +215,7 @@ def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnal
         instruction=instruction,
         segments=segments,
         transcript=analysis.alignment.transcript,
+        transcript_source=analysis.alignment.transcript_source,
         phones=_phones_json(analysis),
         model=model,
         retarget=retarget.info,

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(espeak-ng sox alsa-utils libsndfile1 fortunes klettres-data)
+# Real recordings for tests and the real-speech evaluation: alsa-utils, klettres-data, Asterisk's English
+# prompts (G.722, decoded with ffmpeg) and pocketsphinx-testdata's LibriVox sentences.
+apt_packages=(espeak-ng sox alsa-utils libsndfile1 fortunes klettres-data
+              asterisk-core-sounds-en-g722 pocketsphinx-testdata ffmpeg)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -32,6 +32,23 @@ def front_center_wav() -> Path:
 
 
 @pytest.fixture(scope="session")
+def asterisk_recording(tmp_path_factory):
+    """One of Asterisk's English prompts (a professional female voice) as (16 kHz WAV, transcript)."""
+    from model_server.eval.real_recordings import asterisk_recordings
+
+    cache = tmp_path_factory.mktemp("asterisk")
+
+    def recording(key: str):
+        found = {r.name: r for r in asterisk_recordings(cache, keys={key})}
+        if key not in found:
+            pytest.fail("Asterisk's English prompts missing: apt-get install asterisk-core-sounds-en-g722 ffmpeg "
+                        "(scripts/setup.sh does this)")
+        return found[key].path, found[key].transcript
+
+    return recording
+
+
+@pytest.fixture(scope="session")
 def long_speech_wav(tmp_path_factory) -> Path:
     """About two minutes of real-voice-like speech: the demo sentence repeated with sox."""
     out = tmp_path_factory.mktemp("long") / "long_speech.wav"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs
+from ..properties import keep_recognized_dialogue
 from ..sequencer import active_sound_clip
 from .job_operator import JobOperator, connection_from_preferences
 
@@ -34,8 +35,8 @@ def write_instruction(scene, result: dict, strip_name: str) -> str:
         item = settings.segments.add()
         item.start, item.end, item.instruction = segment["start"], segment["end"], segment["instruction"]
     settings.analyzed_strip = strip_name
-    return f"instruction for '{strip_name}' written ({len(result['segments'])} segments); " \
-           f"heard: \"{result['transcript']}\""
+    return f"instruction for '{strip_name}' written ({len(result['segments'])} segments)" \
+        + keep_recognized_dialogue(settings, result)
 
 
 class AVI_TALKING_OT_analyze(JobOperator, bpy.types.Operator):

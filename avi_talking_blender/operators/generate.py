@@ -13,7 +13,7 @@ from .. import jobs
 from ..formats import validate_curves
 from ..keyframes import resample_count, write_bone_rotation_action, write_shape_key_action
 from ..preferences import get_preferences
-from ..properties import effective_seed
+from ..properties import effective_seed, keep_recognized_dialogue
 from ..sequencer import active_sound_clip, scene_fps
 from ..takes import replace_takes
 from ..targets import Target, TargetError, channel_values, find_target
@@ -100,7 +100,8 @@ def animate_job(context) -> jobs.Job:
         replace_takes(context.scene.avi_talking, clip.name, obj, takes, seed)
         keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
         message = f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
-        return message + (f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else "")
+        message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
+        return message + keep_recognized_dialogue(context.scene.avi_talking, takes[0])
 
     return jobs.Job("generate", submit, apply, connection_from_preferences(context))
 

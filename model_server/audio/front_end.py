@@ -8,8 +8,9 @@ import pocketsphinx
 
 from .alignment import align_phones
 from .prosody import analyze_prosody
+from .recognition import describe_recognizer
 from .segments import split_segments
-from .types import Audio, SpeechAnalysis
+from .types import Alignment, Audio, SpeechAnalysis
 
 
 class SpeechFrontEnd:
@@ -17,10 +18,14 @@ class SpeechFrontEnd:
 
     def analyze(self, audio: Audio, transcript: str | None, fps: float,
                 cancel: threading.Event | None = None) -> SpeechAnalysis:
-        alignment = align_phones(audio, transcript, cancel=cancel)
+        return self.with_alignment(audio, align_phones(audio, transcript, cancel=cancel), fps)
+
+    def with_alignment(self, audio: Audio, alignment: Alignment, fps: float) -> SpeechAnalysis:
+        """The analysis around phone timings already found (one alignment, several frame rates)."""
         prosody = analyze_prosody(audio, fps)
         return SpeechAnalysis(audio=audio, alignment=alignment, prosody=prosody,
                               segments=split_segments(alignment, prosody))
 
     def describe(self) -> dict:
-        return {"name": self.name, "pocketsphinx": getattr(pocketsphinx, "__version__", "5")}
+        return {"name": self.name, "pocketsphinx": getattr(pocketsphinx, "__version__", "5"),
+                "recognizer": describe_recognizer()}

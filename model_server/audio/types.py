@@ -41,6 +41,12 @@ class Alignment:
     transcript: str
     method: str  # "forced", "recognition", or the fallback that produced it
 
+    @property
+    def transcript_source(self) -> str:
+        """"given": the dialogue text was aligned; "recognized": the words are what the recogniser heard
+        (no text, or text that could not be aligned), for the animator to check and correct."""
+        return "given" if self.method.startswith("forced") else "recognized"
+
 
 @dataclass
 class Prosody:

@@ -44,15 +44,12 @@ from .geometry import FaceGeometry, demo_head_geometry, load_flame_geometry
 from .metrics import (BILABIALS, OPEN_VOWELS, bilabial_closure, channel_correlation, lip_vertex_error,
                       mean_jaw_opening, retrieval_top1, same_label_top1, speech_lip_correlation, style_diversity,
                       upper_face_difference, upper_face_dynamics_deviation, without_blinks)
+from .real_recordings import ALSA_SOUNDS, KLETTRES_EN, alsa_recordings, folder_recordings, klettres_recordings
 
 FPS = 25.0
 SEED = 0
 NEUTRAL_INSTRUCTION = "A neutral person speaks with relaxed face."
-ALSA_SOUNDS = Path("/usr/share/sounds/alsa")  # alsa-utils' channel test words, spoken by a person
 SHARED_SPEECH = Path(__file__).resolve().parents[3] / "shared"
-# KLettres (Debian klettres-data): a person speaking English letter names and short words; the
-# only packaged human English speech here with /p b m/ in it ("B", "M", "P", "me", "my", "pet").
-KLETTRES_EN = Path("/usr/share/klettres/en")
 STYLE_SAMPLES = 10
 MIN_CONTENT_CORRELATION = 0.9  # jawOpen / mouthClose under two instructions: the lips must keep their timing
 MM2_PER_M2, FDD_UNIT = 1e6, 1e-5
@@ -97,12 +94,12 @@ class Candidate:
     seconds: float = 0.0
     audio_seconds: float = 0.0
 
-    def motion(self, analysis: SpeechAnalysis, instruction: str, sampled: bool = False) -> np.ndarray:
+    def motion(self, analysis: SpeechAnalysis, instruction: str, sampled: bool = False, fps: float = FPS) -> np.ndarray:
         """(T, 52) ARKit weights for the whole clip under one instruction, blinks removed: take 1 (the
         instruction's typical style), or with `sampled` take 2 (a style drawn from seed SEED + 1)."""
         segments = [{"start": 0.0, "end": analysis.audio.duration, "instruction": instruction}]
         start = time.perf_counter()
-        articulation = self.model.synthesize(analysis, segments, seed=SEED + int(sampled), fps=FPS, guidance=None,
+        articulation = self.model.synthesize(analysis, segments, seed=SEED + int(sampled), fps=fps, guidance=None,
                                              sampled=sampled)
         self.seconds += time.perf_counter() - start
         self.audio_seconds += analysis.audio.duration
@@ -262,40 +259,20 @@ def instruction_following(config: EvalConfig, candidates: list[Candidate], recor
 
 
 def real_speech_files(folders: list[Path]) -> list[tuple[Path, str]]:
-    """(audio, transcript) pairs: .wav/.flac with a .txt beside it; ALSA's test words from their names."""
+    """(audio, transcript) pairs: .wav/.flac with a .txt beside it; ALSA's test words from their names;
+    KLettres' recordings from its sounds.xml."""
     found = []
-    for folder in folders:
-        if not Path(folder).is_dir():
+    for folder in map(Path, folders):
+        if not folder.is_dir():
             continue
-        if (Path(folder) / "sounds.xml").is_file():
-            found += klettres_files(Path(folder))
-            continue
-        for path in sorted(Path(folder).iterdir()):
-            if path.suffix.lower() not in (".wav", ".flac"):
-                continue
-            text = path.with_suffix(".txt")
-            if text.is_file():
-                found.append((path, text.read_text(encoding="utf-8").strip()))
-            elif Path(folder) == ALSA_SOUNDS and path.stem != "Noise":  # Front_Center.wav says "front center"
-                found.append((path, path.stem.replace("_", " ").lower()))
+        if (folder / "sounds.xml").is_file():
+            recordings = klettres_recordings(folder)
+        elif folder == ALSA_SOUNDS:
+            recordings = alsa_recordings(folder)
+        else:
+            recordings = folder_recordings(folder)
+        found += [(r.path, r.transcript) for r in recordings]
     return found
-
-
-def klettres_files(folder: Path) -> list[tuple[Path, str]]:
-    """KLettres' sounds.xml names each recording; keep those whose name is an English word or letter."""
-    import xml.etree.ElementTree as ET
-
-    found = []
-    for sound in ET.parse(folder / "sounds.xml").getroot().iter("sound"):
-        name, file = sound.get("name", ""), sound.get("file", "")
-        path = folder.parent / file
-        if path.is_file() and (len(name) == 1 or name.lower() in _KLETTRES_WORDS):
-            found.append((path, name.lower()))
-    return found
-
-
-_KLETTRES_WORDS = {"car", "dog", "fix", "gas", "gem", "hot", "jet", "key", "me", "my", "no", "pet", "saw", "say",
-                   "sit", "sky"}
 
 
 def evaluate_real_speech(config: EvalConfig, candidates: list[Candidate], front_end: SpeechFrontEnd,
@@ -421,12 +398,14 @@ def _mean(values) -> float:
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    if isinstance(value, int):
+    if isinstance(value, (int, str)):
         return str(value)
     return f"{value:.3f}" if abs(value) >= 0.01 or value == 0 else f"{value:.2e}"
 
 
 def _json_value(value):
+    if isinstance(value, str):
+        return value
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return value if isinstance(value, int) else float(value)

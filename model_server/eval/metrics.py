@@ -10,13 +10,20 @@ import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..audio.types import Phone
-from ..synthesis.metrics import lip_aperture
+from ..synthesis.metrics import lip_aperture, phone_frames
 from .geometry import FaceGeometry
 
 _I = ARKIT_INDEX
 BLINKS = ("eyeBlinkLeft", "eyeBlinkRight")
 BILABIALS = ("P", "B", "M")
 OPEN_VOWELS = ("AA", "AE", "AO", "AH", "AW", "AY")
+LABIODENTALS = ("F", "V")
+ROUNDED = ("UW", "OW", "W")
+SPREAD_VOWELS = ("IY", "IH", "EY", "EH")
+# /f v/: the lower lip tucks up to the upper teeth (ARKit mouthRollLower) while the lips stay nearly
+# shut: on some frame the roll reaches LABIODENTAL_ROLL and the aperture is at most LABIODENTAL_SHARE
+# of the open-vowel reference.
+LABIODENTAL_ROLL, LABIODENTAL_SHARE = 0.2, 0.5
 # Lips count as closed during a /p b m/ when the aperture falls below this share of the clip's open-vowel
 # aperture. Why 0.15: a closure need not reach exactly 0 (smoothing at 25 fps rounds a 60 ms closure
 # off), but lips that stay open by more than about a sixth of a vowel's opening (about 2 mm at a
@@ -64,36 +71,109 @@ def as_phones(phones) -> list[Phone]:
     return [p if isinstance(p, Phone) else Phone(str(p[0]), float(p[1]), float(p[2])) for p in phones]
 
 
-def phone_frames(phone: Phone, fps: float, frames: int) -> np.ndarray:
-    """Frames whose time lies in the phone, or the nearest frame for a phone shorter than a frame."""
-    first, last = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps - 1e-9))
-    if last < first:
-        first = last = int(round((phone.start + phone.end) / 2 * fps))
-    return np.arange(max(first, 0), min(last, frames - 1) + 1)
-
-
 def _frames_of(phones, names: tuple[str, ...], fps: float, frames: int) -> list[np.ndarray]:
     return [f for f in (phone_frames(p, fps, frames) for p in as_phones(phones) if p.phone in names) if len(f)]
 
 
-def bilabial_closure(arkit: np.ndarray, phones, fps: float) -> tuple[int, int]:
-    """(closed, total) /p b m/ phones: closed when the lip aperture falls below CLOSURE_SHARE of the
-    clip's open-vowel aperture (the median over open vowels of each vowel's widest frame).
+def open_vowel_reference(aperture: np.ndarray, phones, fps: float) -> float:
+    """The clip's own scale of lip opening: the median over open vowels of each vowel's widest frame.
 
-    Without an open vowel the reference is the 90th percentile of the aperture over the frames of
-    speech, not over the whole clip: in a short word between pauses ("em"), most frames are silence,
-    and a face that rests with closed lips there would otherwise be held to a threshold near zero."""
+    Without an open vowel, the 90th percentile of the aperture over the frames of speech, not over the
+    whole clip: in a short word between pauses ("em"), most frames are silence, and a face that rests
+    with closed lips there would otherwise be held to a threshold near zero."""
+    vowels = _frames_of(phones, OPEN_VOWELS, fps, len(aperture))
+    if vowels:
+        return float(np.median([aperture[f].max() for f in vowels]))
+    speech = speech_frames(phones, fps, len(aperture))
+    return float(np.percentile(aperture[speech] if len(speech) else aperture, 90))
+
+
+def bilabial_closure(arkit: np.ndarray, phones, fps: float, min_seconds: float = 0.0) -> tuple[int, int]:
+    """(closed, total) /p b m/ phones of at least `min_seconds`: closed when the lip aperture falls to
+    CLOSURE_SHARE of the clip's open-vowel reference (open_vowel_reference) on one of its frames."""
     aperture = lip_aperture(arkit)
-    bilabials = _frames_of(phones, BILABIALS, fps, len(aperture))
+    long_enough = [p for p in as_phones(phones) if p.end - p.start >= min_seconds - 1e-9]
+    bilabials = _frames_of(long_enough, BILABIALS, fps, len(aperture))
     if not bilabials:
         return 0, 0
-    vowels = _frames_of(phones, OPEN_VOWELS, fps, len(aperture))
-    speech = speech_frames(phones, fps, len(aperture))
-    reference = (np.median([aperture[f].max() for f in vowels]) if vowels
-                 else np.percentile(aperture[speech] if len(speech) else aperture, 90))
-    threshold = CLOSURE_SHARE * reference
+    threshold = CLOSURE_SHARE * open_vowel_reference(aperture, phones, fps)
     closed = sum(aperture[f].min() <= threshold for f in bilabials)
     return int(closed), len(bilabials)
+
+
+def labiodental_contact(arkit: np.ndarray, phones, fps: float) -> tuple[int, int]:
+    """(reached, total) /f v/ phones where the lower lip meets the upper teeth on some frame."""
+    arkit = np.asarray(arkit)
+    aperture = lip_aperture(arkit)
+    labiodentals = _frames_of(phones, LABIODENTALS, fps, len(aperture))
+    if not labiodentals:
+        return 0, 0
+    near_shut = aperture <= LABIODENTAL_SHARE * open_vowel_reference(aperture, phones, fps)
+    tucked = (arkit[:, _I["mouthRollLower"]] >= LABIODENTAL_ROLL) & near_shut
+    return int(sum(tucked[f].any() for f in labiodentals)), len(labiodentals)
+
+
+def lip_rounding(arkit: np.ndarray) -> np.ndarray:
+    """(T,) how rounded the lips are: pucker (narrow, forward) plus funnel (open, forward)."""
+    arkit = np.asarray(arkit)
+    return arkit[:, _I["mouthPucker"]] + arkit[:, _I["mouthFunnel"]]
+
+
+def rounding_by_phone(arkit: np.ndarray, phones, fps: float) -> tuple[list[float], list[float]]:
+    """Each /uw ow w/'s peak rounding and each spread vowel's (/iy ih ey eh/) mean rounding: lips that
+    round for /uw/ and spread for /iy/ show a clear difference between the two pooled means."""
+    rounding = lip_rounding(arkit)
+    rounded = _frames_of(phones, ROUNDED, fps, len(rounding))
+    spread = _frames_of(phones, SPREAD_VOWELS, fps, len(rounding))
+    return [float(rounding[f].max()) for f in rounded], [float(rounding[f].mean()) for f in spread]
+
+
+def open_vowel_opening(arkit: np.ndarray, phones, fps: float) -> list[float]:
+    """Each open vowel's widest lip aperture (the same aperture the closure is judged by)."""
+    aperture = lip_aperture(arkit)
+    return [float(aperture[f].max()) for f in _frames_of(phones, OPEN_VOWELS, fps, len(aperture))]
+
+
+def lip_jitter(arkit: np.ndarray, phones, fps: float) -> float:
+    """Mean absolute second difference of the lip aperture over speech frames, per second²: the
+    curve's curvature, comparable across frame rates; frame-to-frame chatter makes it large."""
+    aperture = lip_aperture(arkit)
+    if len(aperture) < 3:
+        return float("nan")
+    frames = speech_frames(phones, fps, len(aperture))
+    frames = frames[(frames > 0) & (frames < len(aperture) - 1)]
+    if not len(frames):
+        return float("nan")
+    second = aperture[frames + 1] - 2 * aperture[frames] + aperture[frames - 1]
+    return float(np.mean(np.abs(second)) * fps ** 2)
+
+
+# --- the recognition path against the true text --------------------------------------------------
+
+def word_errors(reference: list[str], hypothesis: list[str]) -> int:
+    """Substitutions + deletions + insertions turning the reference words into the hypothesis."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1]
+
+
+def phones_recovered(reference, hypothesis) -> tuple[int, int]:
+    """(found, total) spoken reference phones whose middle falls inside a hypothesis phone of the same label."""
+    hyp = sorted(as_phones(hypothesis), key=lambda p: p.start)
+    starts = np.array([p.start for p in hyp])
+    found = total = 0
+    for phone in as_phones(reference):
+        if phone.phone == "SIL":
+            continue
+        total += 1
+        middle = (phone.start + phone.end) / 2
+        k = int(np.searchsorted(starts, middle, side="right")) - 1
+        found += int(k >= 0 and hyp[k].end > middle and hyp[k].phone == phone.phone)
+    return found, total
 
 
 def bilabial_closure_rate(arkit: np.ndarray, phones, fps: float) -> float:

@@ -16,15 +16,14 @@ from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..audio.types import SpeechAnalysis
 from ..curves import num_frames_for
 from .blinks import blink_curve
-from .coarticulation import blend_visemes, closure_weights
+from .closure import close_lips
+from .coarticulation import blend_visemes
 from .jaw import jaw_pose_from_arkit
 from .style_layer import prosodic_brows, style_tracks_for_controls
 
 SMOOTHING_S = 0.02
 TAKE_JITTER = 0.08  # relative spread of expression strength between takes (seeds)
 _I = ARKIT_INDEX
-_LIP_OPENERS = [_I[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                                "mouthUpperUpRight", "mouthFunnel")]
 
 
 @dataclass
@@ -84,9 +83,6 @@ class BaselineArticulator:
                 arkit[:, _I[name]] = np.maximum(arkit[:, _I[name]], blink)
         arkit = np.clip(arkit, 0.0, 1.0)
 
-        # Lips touch at /p b m/ whatever the style did to the mouth.
-        closure = closure_weights(phones, frames, fps)
-        arkit[:, _LIP_OPENERS] *= (1.0 - closure)[:, None]
-        arkit[:, _I["mouthClose"]] = np.maximum(arkit[:, _I["mouthClose"]], closure * arkit[:, _I["jawOpen"]])
+        arkit = close_lips(arkit, phones, fps)  # lips touch at /p b m/ whatever the style did to the mouth
 
         return Articulation(arkit=arkit, jaw=jaw_pose_from_arkit(arkit))

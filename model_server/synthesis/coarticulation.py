@@ -6,7 +6,7 @@ import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
 from ..audio.types import Phone
-from .visemes import BILABIALS, viseme_for
+from .visemes import viseme_for
 
 REACH_SECONDS = 0.35  # beyond this, a phone's dominance is negligible
 
@@ -34,19 +34,3 @@ def blend_visemes(phones: list[Phone], num_frames: int, fps: float) -> tuple[np.
     blended = weighted / total[:, None]
     return blended[:, :-1], blended[:, -1]
 
-
-def closure_weights(phones: list[Phone], num_frames: int, fps: float) -> np.ndarray:
-    """(T,) 1 where the lips must touch (the core of /p b m/), easing to 0 over ~40 ms."""
-    times = np.arange(num_frames) / fps
-    weight = np.zeros(num_frames)
-    for phone in phones:
-        if phone.phone not in BILABIALS:
-            continue
-        core = 0.15 * (phone.end - phone.start)
-        start, end = phone.start + core, phone.end - core
-        distance = np.maximum(0.0, np.maximum(start - times, times - end))
-        weight = np.maximum(weight, np.clip(1.0 - distance / 0.04, 0.0, 1.0))
-        # Every bilabial closes on at least one frame, however short the phone.
-        nearest = int(np.clip(round((phone.start + phone.end) / 2 * fps), 0, num_frames - 1))
-        weight[nearest] = 1.0
-    return weight

@@ -7,6 +7,8 @@
                                                                                         │
     speech ─ phones + prosody ─ ContentEncoder ─→ content ─→ MotionDecoder ←───────────┘ → ARKit weights → jaw pose
 
+The lips close exactly at every /p b m/ on the scene's frames (closure.py), on top of the decoder.
+
 Take 1 of a request is the instruction's typical style (the expected style code); later takes are
 the prior's draws, one per seed, the varied readings of the same instruction.
 
@@ -31,6 +33,7 @@ from ..curves import num_frames_for
 from ..errors import InputError
 from .baseline import Articulation
 from .blinks import blink_curve
+from .closure import close_lips
 from .content_features import content_features
 from .diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from .instruction_controls import instruction_controls
@@ -48,6 +51,7 @@ RAMP_FRAMES = 20  # windows hand over across 0.8 s
 STYLE_CROSSFADE_S = 0.8
 CONFIG_FILE, MODEL_FILE, PRIOR_FILE = "config.json", "style_content.safetensors", "prior.safetensors"
 TYPICAL_FILE = "typical_style.safetensors"
+SAMPLED_STYLES_KEPT = 64  # (instructions, seed, guidance) → sampled style codes, a few kB each
 
 
 def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, head: TypicalStyleHead,
@@ -77,6 +81,7 @@ class LearnedSynthesizer:
         self.typical = typical.eval()
         self.text_encoder = text_encoder
         self.info = info
+        self._sampled_styles: dict[tuple, np.ndarray] = {}  # oldest first
 
     @classmethod
     def load(cls, weights_dir: Path) -> "LearnedSynthesizer":
@@ -136,11 +141,23 @@ class LearnedSynthesizer:
         return self.prior.sample(*self._prior_condition([instruction] * n), guidance=guidance,
                                  generator=generator).numpy()
 
-    @torch.inference_mode()
     def segment_style_codes(self, instructions: list[str], *, seed: int, guidance: float | None = None) -> np.ndarray:
         """(S, style_dim) one style per segment, sampled together (one prior pass for any number of
         segments). Each segment's starting noise has its own seed, so rewriting one segment's
-        instruction leaves the other segments' styles as they were."""
+        instruction leaves the other segments' styles as they were.
+
+        Kept for the same instructions, seed and guidance: the prior's 100 steps are most of a
+        generation's time, and an animator regenerating the same take (another fps, another edit of
+        the dialogue text) gets the same style anyway."""
+        key = (tuple(instructions), int(seed), guidance)
+        if key not in self._sampled_styles:
+            if len(self._sampled_styles) >= SAMPLED_STYLES_KEPT:
+                self._sampled_styles.pop(next(iter(self._sampled_styles)))
+            self._sampled_styles[key] = self._sample_segment_styles(instructions, seed=seed, guidance=guidance)
+        return self._sampled_styles[key].copy()
+
+    @torch.inference_mode()
+    def _sample_segment_styles(self, instructions: list[str], *, seed: int, guidance: float | None) -> np.ndarray:
         initial = torch.cat([torch.randn(1, self.model.cfg.style_dim, generator=torch.Generator().manual_seed(seed + 1000 * i))
                              for i in range(len(instructions))])
         generator = torch.Generator().manual_seed(int(seed))
@@ -176,6 +193,9 @@ class LearnedSynthesizer:
         per_frame = segment_weights(segments, frames, MODEL_FPS, STYLE_CROSSFADE_S) @ codes  # (T25, style_dim), crossfaded
         per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
         arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)
+        # The decoder rounds short closures off and resampling moves frames: close the lips at the
+        # scene's own rate, the frames the animator will see.
+        arkit = close_lips(arkit, analysis.alignment.phones, fps)
         blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)
         for name in ("eyeBlinkLeft", "eyeBlinkRight"):
             arkit[:, ARKIT_INDEX[name]] = np.maximum(arkit[:, ARKIT_INDEX[name]], blink)

@@ -9,6 +9,14 @@ from ..arkit import ARKIT_INDEX
 _I = ARKIT_INDEX
 
 
+def phone_frames(phone, fps: float, frames: int) -> np.ndarray:
+    """Frames whose time lies in the phone [start, end), or the nearest frame for a phone shorter than a frame."""
+    first, last = int(np.ceil(phone.start * fps - 1e-9)), int(np.floor(phone.end * fps - 1e-9))
+    if last < first:
+        first = last = int(round((phone.start + phone.end) / 2 * fps))
+    return np.arange(max(first, 0), min(last, frames - 1) + 1)
+
+
 def lip_aperture(arkit):
     """(..., T) opening between the lips from (..., T, 52) ARKit weights: jaw opening and lip raising
     minus what closes the lips.

@@ -9,19 +9,49 @@ import json
 from pathlib import Path
 
 CARD = "MODEL_CARD.md"
-_EVAL_START, _EVAL_END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+
+def _markers(section: str) -> tuple[str, str]:
+    return f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+
+
+_EVAL_START, _EVAL_END = _markers("evaluation")
 _EVALUATION = ("## Evaluation", _EVAL_START, "Not evaluated yet: run the evaluation command above.", _EVAL_END, "")
 
 
+def _sections(text: str) -> dict[str, tuple[str, str]]:
+    """section name → (heading line before its start marker, its content) of every marked section."""
+    found = {}
+    for part in text.split("<!-- ")[1:]:
+        if ":start -->" in part:
+            name = part.split(":start -->")[0]
+            start, end = _markers(name)
+            if end in text:
+                heading = text.split(start)[0].rstrip("\n").rsplit("\n", 1)[-1]
+                found[name] = (heading, text.split(start)[1].split(end)[0])
+    return found
+
+
 def _write_card(path: Path, lines: list[str]) -> Path:
-    """Write the card, keeping the evaluation of an earlier card until a new evaluation replaces it."""
+    """Write the card, keeping every evaluation section of an earlier card until a new evaluation replaces it."""
     old = path.read_text() if path.exists() else ""
-    text = "\n".join(lines)
-    if _EVAL_START in old:
-        text = text.split(_EVAL_START)[0] + _EVAL_START + old.split(_EVAL_START)[1].split(_EVAL_END)[0] \
-            + _EVAL_END + text.split(_EVAL_END)[1]
-    path.write_text(text)
+    path.write_text("\n".join(lines))
+    for name, (heading, content) in _sections(old).items():
+        write_section(path, name, heading, content.strip())
     return path
+
+
+def write_section(card: Path, section: str, heading: str, markdown: str) -> None:
+    """Put `markdown` between the section's markers in the card, replacing what was there; a section the
+    card lacks is added at its end under `heading`."""
+    text = Path(card).read_text()
+    start, end = _markers(section)
+    if start in text and end in text:
+        head, rest = text.split(start)
+        text = f"{head}{start}\n{markdown.strip()}\n{end}{rest.split(end)[1]}"
+    else:
+        text = f"{text.rstrip()}\n\n{heading}\n{start}\n{markdown.strip()}\n{end}\n"
+    Path(card).write_text(text)
 
 
 def write_card(weights_dir: Path) -> Path:
@@ -98,10 +128,7 @@ def _stage_seconds(weights_dir: Path) -> str:
 
 def write_evaluation(card: Path, table_markdown: str) -> None:
     """Put the evaluation table into the card, replacing an earlier one."""
-    text = Path(card).read_text()
-    head, rest = text.split(_EVAL_START)
-    tail = rest.split(_EVAL_END)[1]
-    Path(card).write_text(f"{head}{_EVAL_START}\n{table_markdown.strip()}\n{_EVAL_END}{tail}")
+    write_section(card, "evaluation", "## Evaluation", table_markdown)
 
 
 def write_agent_card(weights_dir: Path) -> Path:

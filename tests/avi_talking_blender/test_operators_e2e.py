@@ -41,6 +41,18 @@ def test_analyze_writes_an_editable_instruction_and_segments(demo_scene, blender
     assert settings.segments[0].start == 0.0
 
 
+def test_without_dialogue_the_heard_words_fill_the_dialogue_field_for_correction(demo_scene, blender):
+    settings = demo_scene.avi_talking
+    settings.dialogue = ""
+    assert blender.ops.avi_talking.analyze() == {"FINISHED"}
+    assert settings.dialogue.strip(".").lower() == "front center"
+    assert settings.dialogue_recognized and "heard" in settings.last_status
+    settings.dialogue = "front centre"  # the animator corrects a word: the text is theirs now
+    assert not settings.dialogue_recognized
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert settings.dialogue == "front centre" and "heard" not in settings.last_status
+
+
 def test_generate_keys_the_whole_line_from_the_strip_start_and_undo_removes_it(demo_scene, blender, front_center_wav):
     bpy = blender
     head = demo_scene.avi_talking.target

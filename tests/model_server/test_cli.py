@@ -23,8 +23,16 @@ def test_instruct_prints_instruction_segments_and_transcript(front_center_wav):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert "person speaks with" in result["instruction"]
-    assert result["transcript"].lower() == "front center"
+    assert result["transcript"].lower() == "front center" and result["transcript_source"] == "given"
     assert all({"start", "end", "instruction"} <= s.keys() for s in result["segments"])
+
+
+def test_instruct_without_the_text_prints_the_words_it_heard(front_center_wav):
+    done = run_cli("instruct", str(front_center_wav), "--agent", "baseline", "--quiet")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["transcript_source"] == "recognized" and result["alignment_method"] == "recognition"
+    assert result["transcript"].strip(".").lower() == "front center"
 
 
 def test_animate_writes_a_valid_curves_file_with_the_given_instruction(front_center_wav, tmp_path):

@@ -156,6 +156,8 @@ def test_instruct_job_writes_an_instruction_per_segment(server, front_center_wav
     result = job["result"]
     assert result["instruction"].startswith("A") and "person speaks with" in result["instruction"]
     assert result["segments"] and all(s["end"] > s["start"] for s in result["segments"])
+    # No transcript was sent: the words the recogniser heard come back, marked as such.
+    assert result["transcript_source"] == "recognized" and "center" in result["transcript"].lower()
 
 
 @pytest.mark.parametrize("body, fragment", [

@@ -69,13 +69,24 @@ def test_word_level_fallback_when_phone_alignment_is_switched_off(front_center_w
     check_tiles(alignment, audio.duration)
 
 
-def test_voice_that_defeats_forced_alignment_falls_back_to_recognition(tmp_path):
+def test_voice_that_defeats_forced_alignment_keeps_the_texts_words_at_the_heard_times(tmp_path):
     text = "Please bring me the map"
     audio = synthetic(tmp_path, text, "en-us+Andy")  # this voice defeats alignment to the transcript
     alignment = align_phones(audio, text)
-    assert alignment.method != "forced"
+    assert alignment.method == "forced-heard-times"  # Whisper heard the words: the text stays the animator's
+    assert [w.word for w in alignment.words] == transcript_words(text)
+    assert alignment.transcript == text and alignment.transcript_source == "given"
     assert len(spoken(alignment)) >= 8
     check_tiles(alignment, audio.duration)
+
+
+def test_a_clip_aligns_the_same_whatever_was_aligned_before(front_center_wav, asterisk_recording):
+    audio = load_audio(front_center_wav)
+    first = align_phones(audio, "front center")
+    other, other_text = asterisk_recording("agent-pass")
+    align_phones(load_audio(other), other_text)
+    align_phones(load_audio(other), None)
+    assert align_phones(audio, "front center").phones == first.phones
 
 
 def test_cancel_stops_alignment(long_speech_wav):
