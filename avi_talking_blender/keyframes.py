@@ -7,6 +7,8 @@ at another rate (a curves file from the command line, say) are first resampled l
 Bulk writes (`keyframe_points.add` + `foreach_set`), never per-key inserts. Blender 4.4+ stores
 F-curves in slotted actions (layer → strip → channelbag for a slot); 4.2/4.3 keep them on the
 Action. The user's previous Action is never modified: it gets a fake user so it survives saving.
+The new Action is the active one in Add blend mode: the animator's NLA strips below still evaluate,
+and the generated curves add to them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,27 @@ def resample_linear(series: list[float], source_fps: float, target_fps: float) -
     return out
 
 
+class NotKeyable(ValueError):
+    """The animation could not be written, or would not be saved; the message says what to do."""
+
+
+def check_keyable(id_data: bpy.types.ID, owner: str) -> None:
+    """Refuse, before anything is written, data whose new Action would be lost or cannot be assigned."""
+    if id_data.library is not None:
+        raise NotKeyable(
+            f"'{owner}' is linked from {bpy.path.basename(id_data.library.filepath)}: its shape keys belong to that "
+            "file, so keys written here would be lost when you save. Make a library override of it with its mesh "
+            "(Object ▸ Library Override ▸ Make ▸ Selected & Content) or append it, then run again")
+    override = getattr(id_data, "override_library", None)
+    if override is not None and getattr(override, "is_system_override", False):
+        raise NotKeyable(f"'{owner}' is a non-editable library override: make it editable "
+                         "(Outliner ▸ Library Override ▸ Make Editable), then run again")
+    animation = id_data.animation_data
+    if animation is not None and animation.use_tweak_mode:
+        raise NotKeyable(f"'{owner}' is in NLA tweak mode (editing a strip's Action): leave it "
+                         "(Tab in the NLA editor), then run again")
+
+
 def _new_action(name: str, id_data: bpy.types.ID):
     """A fresh Action, its slot for `id_data` (None before 4.4), and an F-curve factory."""
     action = bpy.data.actions.new(name)
@@ -65,6 +88,9 @@ def _assign(id_data: bpy.types.ID, action: bpy.types.Action, slot) -> bpy.types.
     animation.action = action
     if slot is not None:
         animation.action_slot = slot  # without this the channels do not evaluate on 4.4+
+    # Added on top of the NLA strips below, so an animator's own layers (a hand-keyed blink) still
+    # play; with no strips below it reads the same as Replace (shape keys and bones rest at 0).
+    animation.action_blend_type = "ADD"
     return previous
 
 

@@ -7,10 +7,13 @@ runs), the kept takes with Use Take, export, server.
 
 from __future__ import annotations
 
+import math
+
 import bpy
 
 from . import jobs, server_process
 from .preferences import get_preferences
+from .properties import line_for
 from .sequencer import StripError, active_sound_clip
 from .targets import TargetError, find_target
 
@@ -27,26 +30,41 @@ def _draw_inputs(layout, context, settings) -> None:
     row.operator("avi_talking.add_flame_head", icon="USER")
     try:
         clip = active_sound_clip(context.scene)
-        box.label(text=f"{clip.name} @ frame {clip.start_frame:g}", icon="SOUND")
     except StripError as err:
         box.label(text=str(err), icon="ERROR")
+        return
+    box.label(text=f"{clip.name}: frames {clip.start_frame:g}–{math.ceil(clip.end_frame) - 1:g}, "
+                   f"{clip.audio_start:.2f}–{clip.audio_end:.2f} s of its file", icon="SOUND")
     box.prop(settings, "dialogue")
-    if settings.dialogue_recognized:
+    line = line_for(settings, clip.name, create=False)
+    if line is not None and line.dialogue_recognized:
         box.label(text="Heard by speech recognition: correct any word, then run again", icon="INFO")
 
 
-def _draw_instruction(layout, settings) -> None:
+def _draw_instruction(layout, context, settings) -> None:
+    """The active strip's own instruction and segments (another strip's are never shown or used here)."""
     col = layout.column()
+    try:
+        strip_name = active_sound_clip(context.scene).name
+    except StripError:
+        return
+    line = line_for(settings, strip_name, create=False)
     row = col.row(align=True)
-    row.prop(settings, "instruction_text", text="")
+    if line is not None:
+        row.prop(line, "instruction_text", text="")
+    else:
+        row.label(text=f"No instruction for '{strip_name}' yet: Analyze, or write one", icon="TEXT")
     row.operator("avi_talking.edit_instruction", text="", icon="TEXT")
-    if settings.instruction_text:
-        for line in settings.instruction_text.as_string().splitlines()[:4]:
-            col.label(text=line[:80])
-    if settings.segments:
+    if line is None:
+        return
+    if line.instruction_text:
+        col.label(text=f"Instruction for '{strip_name}':")
+        for text_line in line.instruction_text.as_string().splitlines()[:4]:
+            col.label(text=text_line[:80])
+    if line.segments:
         col.prop(settings, "use_segments")
         if settings.use_segments:
-            for segment in settings.segments:
+            for segment in line.segments:
                 seg_box = col.box()
                 times = seg_box.row(align=True)
                 times.prop(segment, "start")
@@ -114,7 +132,7 @@ def draw_avi_talking(layout, context) -> None:
     settings = context.scene.avi_talking
     _draw_inputs(layout, context, settings)
     layout.operator("avi_talking.analyze", icon="VIEWZOOM")
-    _draw_instruction(layout, settings)
+    _draw_instruction(layout, context, settings)
     _draw_sampling(layout, context, settings)
     layout.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
     _draw_job(layout, context, settings)

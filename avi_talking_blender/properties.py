@@ -1,6 +1,7 @@
 """Per-shot settings, saved in the .blend with the Scene; the running job's progress, on the WindowManager.
 
-Scene: target, dialogue, the instruction Text, per-segment instructions, seed, number of takes, guidance,
+Scene: target, one *line* per sound strip (its dialogue text, instruction Text and per-segment
+instructions, so one strip's instruction is never used for another), seed, number of takes, guidance,
 synthesis model, the kept takes of the last Generate per strip (curves in Text datablocks), last outcome.
 WindowManager: progress of the job in flight (transient by design: Blender does not save it).
 """
@@ -32,23 +33,68 @@ def _dialogue_edited(self, context) -> None:
     self.dialogue_recognized = False  # the animator's own words now, not the recogniser's
 
 
-def keep_recognized_dialogue(settings, result: dict) -> str:
-    """Put the words the recogniser heard into an empty Dialogue field, so the animator can correct a
-    word and run again (forced alignment of the corrected text). Returns what to add to the report."""
+def keep_recognized_dialogue(line, result: dict) -> str:
+    """Put the words the recogniser heard into the line's empty Dialogue field, so the animator can
+    correct a word and run again (forced alignment of the corrected text). Returns what to add to the report."""
     heard = str(result.get("transcript") or "").strip()
     if result.get("transcript_source") != "recognized" or not heard:
         return ""
-    if settings.dialogue.strip():  # the animator's text could not be aligned: say so, keep their text
+    if line.dialogue.strip():  # the animator's text could not be aligned: say so, keep their text
         return f"; the dialogue text could not be aligned to the audio, recognised \"{heard}\" instead"
-    settings.dialogue = heard
-    settings.dialogue_recognized = True  # after the assignment: its update callback clears the flag
+    line.dialogue = heard
+    line.dialogue_recognized = True  # after the assignment: its update callback clears the flag
     return f"; heard \"{heard}\" (now in Dialogue: correct any word and run again)"
+
+
+def line_for(settings, strip_name: str, create: bool = True):
+    """The line (dialogue, instruction, segments) of the sound strip called `strip_name`."""
+    for line in settings.lines:
+        if line.strip == strip_name:
+            return line
+    if not create:
+        return None
+    line = settings.lines.add()
+    line.strip = strip_name
+    return line
+
+
+def _active_strip_name(settings) -> str | None:
+    editor = settings.id_data.sequence_editor
+    strip = editor.active_strip if editor is not None else None
+    return strip.name if strip is not None and strip.type == "SOUND" else None
+
+
+def _get_active_dialogue(self) -> str:
+    name = _active_strip_name(self)
+    line = line_for(self, name, create=False) if name else None
+    return line.dialogue if line is not None else ""
+
+
+def _set_active_dialogue(self, value: str) -> None:
+    name = _active_strip_name(self)
+    if name is None:
+        return  # no sound strip to keep it for; the panel says to add or select one
+    line_for(self, name).dialogue = value
 
 
 class AVI_TALKING_Segment(bpy.types.PropertyGroup):
     start: FloatProperty(name="Start", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
     end: FloatProperty(name="End", unit="TIME_ABSOLUTE", min=0.0, description="Seconds into the clip")
     instruction: StringProperty(name="Instruction", description="How the face moves in this segment")
+
+
+class AVI_TALKING_Line(bpy.types.PropertyGroup):
+    """What belongs to one dialogue line, one sound strip: what is said and how the face moves."""
+
+    strip: StringProperty(name="Sound strip", description="Name of the sound strip this line belongs to")
+    dialogue: StringProperty(name="Dialogue", update=_dialogue_edited,
+                             description="What is said (optional): exact phone timing by forced alignment; "
+                                         "left empty, the words are recognised and written here")
+    dialogue_recognized: BoolProperty(default=False, description="Dialogue holds the words the recogniser heard")
+    instruction_text: PointerProperty(name="Instruction", type=bpy.types.Text,
+                                      description="Visual instruction for the whole line (editable text)")
+    segments: CollectionProperty(type=AVI_TALKING_Segment)
+    analyzed: BoolProperty(default=False, description="Analyze wrote the instruction and segments for this strip")
 
 
 class AVI_TALKING_Take(bpy.types.PropertyGroup):
@@ -66,13 +112,12 @@ class AVI_TALKING_Take(bpy.types.PropertyGroup):
 class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     target: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                             description="Mesh with FLAME (Exp1…) or ARKit shape keys to animate")
-    dialogue: StringProperty(name="Dialogue", update=_dialogue_edited,
-                             description="What is said (optional): exact phone timing by forced alignment; "
-                                         "left empty, the words are recognised and written here")
-    dialogue_recognized: BoolProperty(default=False, description="Dialogue holds the words the recogniser heard")
-    instruction_text: PointerProperty(name="Instruction", type=bpy.types.Text,
-                                      description="Visual instruction for the whole clip (editable text)")
-    segments: CollectionProperty(type=AVI_TALKING_Segment)
+    lines: CollectionProperty(type=AVI_TALKING_Line)
+    # The active sound strip's dialogue, typed straight into its line (a panel cannot create the line
+    # while it draws; typing here can).
+    dialogue: StringProperty(name="Dialogue", get=_get_active_dialogue, set=_set_active_dialogue,
+                             description="What the active sound strip says (optional): exact phone timing by "
+                                         "forced alignment; left empty, the words are recognised and written here")
     use_segments: BoolProperty(name="Per-segment instructions", default=True,
                                description="Use each segment's own instruction instead of the whole-clip text")
     seed: IntProperty(name="Seed", default=0, min=0, update=_seed_edited,
@@ -90,7 +135,6 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
                                    for name in SYNTHESIS_MODELS],
                             description="Synthesis model that turns speech and instruction into motion")
     takes: CollectionProperty(type=AVI_TALKING_Take)  # of the last Generate with several takes, per strip
-    analyzed_strip: StringProperty(description="Sound strip the instruction was written for")
     last_status: StringProperty(name="Last result", description="Outcome of the last Analyze or Generate")
 
 
@@ -102,7 +146,7 @@ class AVI_TALKING_JobStatus(bpy.types.PropertyGroup):
     error: StringProperty()
 
 
-classes = (AVI_TALKING_Segment, AVI_TALKING_Take, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
+classes = (AVI_TALKING_Segment, AVI_TALKING_Line, AVI_TALKING_Take, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
 
 
 def effective_seed(settings: AVI_TALKING_SceneSettings, prefs) -> int:

@@ -1,7 +1,13 @@
-"""The sound strip to animate: the active strip of the Video Sequencer, if it is a sound."""
+"""The sound strip to animate: the active strip of the Video Sequencer, if it is a sound.
+
+Only what the strip plays is animated: a strip trimmed in the sequencer (its handles moved in) plays
+the part of its file between them, and `sound_offset` (seconds) moves the file later under the strip.
+Frame f of the scene plays file time (f - frame_start) / fps - sound_offset.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +22,25 @@ class StripError(ValueError):
 class SoundClip:
     name: str
     path: str  # absolute path of the audio file
-    start_frame: float  # scene frame where the sound's time 0 plays
+    start_frame: float  # first key: the first whole scene frame the strip plays
+    audio_start: float  # seconds into the file that play at start_frame
+    audio_end: float  # seconds into the file where the strip stops playing
+    end_frame: float  # the scene frame where the strip stops playing (exclusive)
+
+    @property
+    def request_span(self) -> dict:
+        """What the model process animates: the part of the file the strip plays."""
+        return {"clip_start": self.audio_start, "clip_end": self.audio_end}
+
+
+def sound_zero_frame(strip, fps: float) -> float:
+    """Scene frame where time 0 of the strip's file plays (it may lie before the strip's start)."""
+    return float(strip.frame_start) + float(getattr(strip, "sound_offset", 0.0)) * fps
+
+
+def key_start_frame(strip, fps: float, clip_start: float) -> float:
+    """Scene frame of curves frame 0, for curves made from `clip_start` seconds into the strip's file."""
+    return sound_zero_frame(strip, fps) + clip_start * fps
 
 
 def all_strips(scene: bpy.types.Scene) -> list:
@@ -44,7 +68,15 @@ def active_sound_clip(scene: bpy.types.Scene) -> SoundClip:
         raise StripError(f"'{strip.name}' uses packed audio: unpack it (File ▸ External Data ▸ Unpack) first")
     if not path.is_file():
         raise StripError(f"audio file of '{strip.name}' not found: {path}")
-    return SoundClip(strip.name, str(path), float(strip.frame_start))
+    fps = scene_fps(scene)
+    zero = sound_zero_frame(strip, fps)
+    first = max(float(strip.frame_final_start), zero)  # nothing plays before the file starts
+    start_frame = float(math.ceil(first - 1e-6))  # keys on whole frames
+    audio_end = (float(strip.frame_final_end) - zero) / fps
+    if audio_end <= (start_frame - zero) / fps:
+        raise StripError(f"'{strip.name}' plays none of its sound: its sound offset puts the file after the strip's end")
+    return SoundClip(strip.name, str(path), start_frame, (start_frame - zero) / fps, audio_end,
+                     float(strip.frame_final_end))
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:

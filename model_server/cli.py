@@ -46,6 +46,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
 def _add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", type=Path, help="speech file (WAV, FLAC, OGG, MP3)")
     parser.add_argument("--transcript", help="the dialogue text (forced alignment instead of recognition)")
+    parser.add_argument("--start", type=float, help="seconds into the file where the part to animate begins "
+                                                    "(curves frame 0 is this time; default 0)")
+    parser.add_argument("--end", type=float, help="seconds into the file where the part to animate ends (default: its end)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,12 +105,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> int:
-    from .audio.loading import load_audio
+    from .audio.loading import load_audio, trimmed
     from .curves import save_curves
     from .pipeline import TalkingFacePipeline
 
     progress = (lambda fraction, stage: None) if args.quiet else _progress_to_stderr
-    audio = load_audio(args.audio, max_seconds=config.max_audio_seconds)
+    audio = trimmed(load_audio(args.audio, max_seconds=config.max_audio_seconds), args.start, args.end)
     pipeline = TalkingFacePipeline.from_config(config)
     if args.command == "instruct":
         result = pipeline.instruct(audio, args.transcript, progress=progress)

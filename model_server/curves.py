@@ -10,6 +10,7 @@ imports this module (bundled inside the extension) to read exactly what the serv
       "arkit": {"names": [52 ARKit names], "weights": T x 52},
       "instruction": "...", "segments": [{"start", "end", "instruction"}],
       "transcript": "...", "transcript_source": "given" | "recognized", "phones": [{"phone", "start", "end"}],
+      "clip": {"start", "end"},                       # seconds into the audio file that frame 0 and the end are
       "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ..., "take": {index, seed, guidance}},
       "takes": [...]                                  # API animate results only: every take's document
     }
@@ -49,6 +50,7 @@ def build_curves(
     transcript: str,
     phones: list[dict[str, Any]],
     transcript_source: str = "given",
+    clip: tuple[float, float] | None = None,
     model: dict[str, Any],
     retarget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -69,6 +71,7 @@ def build_curves(
         "transcript": transcript,
         "transcript_source": transcript_source,
         "phones": phones,
+        "clip": {"start": float(clip[0]), "end": float(clip[1])} if clip else None,
         "model": model,
     }
     validate_curves(curves)
@@ -122,6 +125,10 @@ def validate_curves(curves: Any) -> None:
     for phone in curves["phones"]:
         if not (isinstance(phone, dict) and {"phone", "start", "end"} <= phone.keys()):
             raise CurvesFormatError("each phone needs phone, start and end")
+    clip = curves.get("clip")  # absent in files before it existed: the whole file, from 0 s
+    if clip is not None and not (isinstance(clip, dict) and all(
+            isinstance(clip.get(k), (int, float)) and math.isfinite(clip[k]) for k in ("start", "end"))):
+        raise CurvesFormatError("clip must be {start, end} in seconds")
     if not isinstance(curves.get("model"), dict):
         raise CurvesFormatError("model must be an object naming what produced the curves")
 

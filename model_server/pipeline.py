@@ -126,6 +126,7 @@ class TalkingFacePipeline:
             "segments": segments,
             "transcript": analysis.alignment.transcript,
             "transcript_source": analysis.alignment.transcript_source,
+            "clip": {"start": audio.offset, "end": audio.offset + audio.duration},
             "phones": _phones_json(analysis),
             "alignment_method": analysis.alignment.method,
         }
@@ -216,6 +217,7 @@ def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnal
         segments=segments,
         transcript=analysis.alignment.transcript,
         transcript_source=analysis.alignment.transcript_source,
+        clip=(analysis.audio.offset, analysis.audio.offset + analysis.audio.duration),
         phones=_phones_json(analysis),
         model=model,
         retarget=retarget.info,

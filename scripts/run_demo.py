@@ -122,8 +122,9 @@ def main() -> None:
         for operator in (bpy.ops.avi_talking.analyze, bpy.ops.avi_talking.generate):
             if operator() != {"FINISHED"}:
                 sys.exit(f"{operator.idname_py()} failed (see the message above)")
-        print(f"instruction: {scene.avi_talking.instruction_text.as_string()}")
-        for segment in scene.avi_talking.segments:
+        line = next(line for line in scene.avi_talking.lines if line.strip == strip.name)
+        print(f"instruction: {line.instruction_text.as_string()}")
+        for segment in line.segments:
             print(f"  {segment.start:5.2f}–{segment.end:5.2f} s: {segment.instruction}")
         head = scene.avi_talking.target
         scene.frame_start, scene.frame_end = 1, int(strip.frame_final_end)

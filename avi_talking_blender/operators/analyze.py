@@ -5,38 +5,44 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs
-from ..properties import keep_recognized_dialogue
-from ..sequencer import active_sound_clip
+from ..properties import keep_recognized_dialogue, line_for
+from ..sequencer import StripError, active_sound_clip
 from .job_operator import JobOperator, connection_from_preferences
 
 INSTRUCTION_TEXT_NAME = "AVI instruction"
+
+
+def instruction_text_for(strip_name: str):
+    """A Text datablock of the strip's own, named after it."""
+    name = f"{INSTRUCTION_TEXT_NAME} {strip_name}"
+    return bpy.data.texts.get(name) or bpy.data.texts.new(name)
 
 
 def instruct_job(context) -> jobs.Job:
     """Gather everything on the main thread; the worker only talks to the server."""
     settings = context.scene.avi_talking
     clip = active_sound_clip(context.scene)
-    dialogue = settings.dialogue.strip() or None
-    return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue),
+    line = line_for(settings, clip.name, create=False)
+    dialogue = (line.dialogue.strip() if line is not None else "") or None
+    return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue, clip.request_span),
                     lambda context, result: write_instruction(context.scene, result, clip.name),
                     connection_from_preferences(context))
 
 
 def write_instruction(scene, result: dict, strip_name: str) -> str:
-    """The instruction into the Text "AVI instruction", the segments into the scene's editable list."""
-    settings = scene.avi_talking
-    text = settings.instruction_text or bpy.data.texts.get(INSTRUCTION_TEXT_NAME) \
-        or bpy.data.texts.new(INSTRUCTION_TEXT_NAME)
+    """The instruction into the strip's Text ("AVI instruction <strip>"), the segments into its line's list."""
+    line = line_for(scene.avi_talking, strip_name)
+    text = line.instruction_text or instruction_text_for(strip_name)
     text.clear()
     text.write(result["instruction"])
-    settings.instruction_text = text
-    settings.segments.clear()
+    line.instruction_text = text
+    line.segments.clear()
     for segment in result["segments"]:
-        item = settings.segments.add()
+        item = line.segments.add()
         item.start, item.end, item.instruction = segment["start"], segment["end"], segment["instruction"]
-    settings.analyzed_strip = strip_name
+    line.analyzed = True
     return f"instruction for '{strip_name}' written ({len(result['segments'])} segments)" \
-        + keep_recognized_dialogue(settings, result)
+        + keep_recognized_dialogue(line, result)
 
 
 class AVI_TALKING_OT_analyze(JobOperator, bpy.types.Operator):
@@ -60,10 +66,13 @@ class AVI_TALKING_OT_edit_instruction(bpy.types.Operator):
         return context.area is not None  # a new window copies the area it is called from (none headless)
 
     def execute(self, context):
-        settings = context.scene.avi_talking
-        if settings.instruction_text is None:
-            settings.instruction_text = bpy.data.texts.get(INSTRUCTION_TEXT_NAME) \
-                or bpy.data.texts.new(INSTRUCTION_TEXT_NAME)
+        try:
+            line = line_for(context.scene.avi_talking, active_sound_clip(context.scene).name)
+        except StripError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        if line.instruction_text is None:
+            line.instruction_text = instruction_text_for(line.strip)
         windows = set(context.window_manager.windows)
         bpy.ops.wm.window_new()
         new = [w for w in context.window_manager.windows if w not in windows]
@@ -72,5 +81,5 @@ class AVI_TALKING_OT_edit_instruction(bpy.types.Operator):
             return {"CANCELLED"}
         area = new[0].screen.areas[0]
         area.type = "TEXT_EDITOR"
-        area.spaces.active.text = settings.instruction_text
+        area.spaces.active.text = line.instruction_text
         return {"FINISHED"}

@@ -1,7 +1,13 @@
-"""Bake and export the animated face: glTF binary (morph-target weights) or FBX (shape-key animation)."""
+"""Bake and export the animated face: glTF binary (morph-target weights) or FBX (shape-key animation).
+
+Only the generated frames are exported, whatever the scene's range. glTF time 0 is the first
+generated frame (where the strip's sound starts playing); FBX keeps the scene's frame times, so an
+importer places the keys on the frames they had in Blender.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import bpy
@@ -43,11 +49,17 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
         path = path.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
-        with _selection(context, objects):
+        first, last = (int(math.floor(f)) for f in key.animation_data.action.frame_range)
+        # Both exporters bake the scene's playback range: it becomes the generated frames for the export
+        # (keys outside the scene's range were dropped), and the animator's range comes back after.
+        with _selection(context, objects), _frame_range(context.scene, first, max(last, first + 1)):
             if self.format == "GLB":
+                # The evaluated scene, sampled per frame: the animator's NLA layers under the generated
+                # Action are in it. Time 0 is the first generated frame, where the strip's sound starts.
                 bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
                                           export_animations=True, export_morph=True, export_morph_normal=False,
-                                          export_force_sampling=True, export_animation_mode="ACTIVE_ACTIONS")
+                                          export_force_sampling=True, export_animation_mode="SCENE",
+                                          export_frame_range=True, export_anim_slide_to_zero=True)
             else:
                 bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"MESH", "ARMATURE"},
                                          bake_anim=True, bake_anim_use_all_actions=False,
@@ -57,6 +69,23 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
             return {"CANCELLED"}
         self.report({"INFO"}, f"AVI-Talking: exported {path}")
         return {"FINISHED"}
+
+
+class _frame_range:
+    """Set the scene's playback range for the exporter, then give the animator theirs back."""
+
+    def __init__(self, scene, first: int, last: int):
+        self.scene, self.range = scene, (first, last)
+
+    def __enter__(self):
+        self.previous = (self.scene.frame_start, self.scene.frame_end)
+        self.scene.frame_start, self.scene.frame_end = self.range  # start first: the range may move either way
+        self.scene.frame_start = self.range[0]
+
+    def __exit__(self, *exc):
+        self.scene.frame_start, self.scene.frame_end = self.previous
+        self.scene.frame_start = self.previous[0]
+        return False
 
 
 class _selection:

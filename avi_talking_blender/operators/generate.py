@@ -11,9 +11,9 @@ from mathutils import Vector
 
 from .. import jobs
 from ..formats import validate_curves
-from ..keyframes import resample_count, write_bone_rotation_action, write_shape_key_action
+from ..keyframes import check_keyable, resample_count, write_bone_rotation_action, write_shape_key_action
 from ..preferences import get_preferences
-from ..properties import effective_seed, keep_recognized_dialogue
+from ..properties import effective_seed, keep_recognized_dialogue, line_for
 from ..sequencer import active_sound_clip, scene_fps
 from ..takes import replace_takes
 from ..targets import Target, TargetError, channel_values, find_target
@@ -21,11 +21,15 @@ from .job_operator import JobOperator, connection_from_preferences
 
 
 def edited_instructions(settings, strip_name: str) -> tuple[str | None, list[dict] | None]:
-    """The animator's text: per-segment fields if written for this strip, else the whole-clip Text."""
-    whole = settings.instruction_text.as_string().strip() if settings.instruction_text else ""
-    if settings.use_segments and settings.segments and settings.analyzed_strip == strip_name:
+    """The animator's text for this strip: its per-segment fields if Analyze wrote them, else its
+    whole-line Text; none (the agent writes one) for a strip that has neither."""
+    line = line_for(settings, strip_name, create=False)
+    if line is None:
+        return None, None
+    whole = line.instruction_text.as_string().strip() if line.instruction_text else ""
+    if settings.use_segments and line.segments and line.analyzed:
         segments = [{"start": s.start, "end": s.end, "instruction": s.instruction.strip() or whole}
-                    for s in settings.segments]
+                    for s in line.segments]
         if all(s["instruction"] for s in segments):
             return whole or None, segments
     return whole or None, None
@@ -69,10 +73,12 @@ def animate_job(context) -> jobs.Job:
     scene = context.scene
     settings = scene.avi_talking
     target = find_target(settings.target)
+    check_target_keyable(target)  # refused now, before the model process spends a minute on it
     clip = active_sound_clip(scene)
     fps = scene_fps(scene)
     instruction, segments = edited_instructions(settings, clip.name)
-    dialogue = settings.dialogue.strip() or None
+    line = line_for(settings, clip.name, create=False)
+    dialogue = (line.dialogue.strip() if line is not None else "") or None
     prefs = get_preferences(context)
     seed = effective_seed(settings, prefs)
     samples, guidance, synthesis = settings.samples, settings.guidance, settings.synthesis
@@ -86,7 +92,8 @@ def animate_job(context) -> jobs.Job:
         retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
         return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
                                      segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
-                                     samples=samples, guidance=guidance, synthesis=synthesis)
+                                     samples=samples, guidance=guidance, synthesis=synthesis,
+                                     span=clip.request_span)
 
     def apply(context, result: dict) -> str:
         takes = result.get("takes") or [result]  # the result itself is take 1
@@ -101,7 +108,7 @@ def animate_job(context) -> jobs.Job:
         keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
         message = f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
-        return message + keep_recognized_dialogue(context.scene.avi_talking, takes[0])
+        return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
     return jobs.Job("generate", submit, apply, connection_from_preferences(context))
 
@@ -116,12 +123,20 @@ class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
     make_job = staticmethod(animate_job)
 
 
+def check_target_keyable(target: Target) -> None:
+    """The face's shape keys (and its jaw bone's armature) can take a new Action that will be saved."""
+    check_keyable(target.obj.data.shape_keys, target.obj.name)
+    if target.jaw_bone is not None:
+        check_keyable(target.jaw_bone[0], target.jaw_bone[0].name)
+
+
 def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: str) -> list:
     """Write a curves document onto a target as new Actions; returns the Actions made.
 
     Everything that can refuse (target, channels) is checked before the first write.
     """
     target = find_target(obj)
+    check_target_keyable(target)
     values = channel_values(target, curves)
     timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": scene_fps(scene)}
     actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]

@@ -62,6 +62,8 @@ class JobOperator:
             self._job = jobs.start(type(self).make_job(context))
         except USER_ERRORS as err:
             self.report({"ERROR"}, str(err))
+            # The panel's "Last result" says so too: a stale success there would read as this run's.
+            context.scene.avi_talking.last_status = f"{self.bl_label} refused: {err}"
             return False
         jobs.sync_status(context)
         return True

@@ -7,7 +7,7 @@ from bpy.props import IntProperty
 
 from .. import jobs
 from ..keyframes import resample_count
-from ..sequencer import StripError, all_strips, scene_fps
+from ..sequencer import StripError, all_strips, key_start_frame, scene_fps
 from ..takes import mark_in_use, read_take
 from ..targets import TargetError
 from .generate import apply_curves
@@ -26,7 +26,8 @@ def use_take(scene, index: int) -> str:
     strip = next((s for s in all_strips(scene) if s.name == take.strip), None)
     if strip is None:
         raise StripError(f"the sound strip '{take.strip}' of take {take.number} was removed or renamed")
-    actions = apply_curves(scene, take.face, curves, start_frame=float(strip.frame_start),
+    clip_start = (curves.get("clip") or {}).get("start", 0.0)  # the part of the file the take was made from
+    actions = apply_curves(scene, take.face, curves, start_frame=key_start_frame(strip, scene_fps(scene), clip_start),
                            action_name=f"AVI_{take.strip}_take{take.number}")
     mark_in_use(settings, index)
     keyed = resample_count(curves["num_frames"], curves["fps"], scene_fps(scene))

@@ -12,7 +12,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
-from ..audio.loading import load_audio
+from ..audio.loading import load_audio, trimmed
 from ..audio.types import Audio
 from ..errors import InputError
 from ..pipeline import TalkingFacePipeline
@@ -54,8 +54,10 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
         if (body.audio_path is None) == (body.audio_b64 is None):
             raise InputError("give exactly one of audio_path or audio_b64")
         if body.audio_path is not None:
-            return load_audio(body.audio_path, max_seconds=max_audio_seconds)
-        return load_audio(_b64(body.audio_b64, "audio_b64"), filename=body.filename, max_seconds=max_audio_seconds)
+            audio = load_audio(body.audio_path, max_seconds=max_audio_seconds)
+        else:
+            audio = load_audio(_b64(body.audio_b64, "audio_b64"), filename=body.filename, max_seconds=max_audio_seconds)
+        return trimmed(audio, body.clip_start, body.clip_end)
 
     def find_retarget(retarget_id: str | None) -> FlameRetarget | None:
         if retarget_id is None:

@@ -16,6 +16,11 @@ class AudioInput(BaseModel):
     audio_path: str | None = Field(None, description="Path on the server's machine (local servers).")
     audio_b64: str | None = Field(None, description="Base64 file bytes (remote servers).")
     filename: str = Field("<upload>", description="Name used in messages and to guess the format.")
+    clip_start: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                     description="Seconds into the file where the part to animate begins "
+                                                 "(a trimmed sound strip); curves frame 0 is this time.")
+    clip_end: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                   description="Seconds into the file where the part to animate ends.")
 
 
 class InstructRequest(AudioInput):

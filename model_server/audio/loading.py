@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,6 +61,27 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
     if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
         raise AudioError(f"{name}: the audio is silent (peak below {SILENCE_PEAK_DBFS:g} dBFS)")
     return Audio(samples=_resample(mono, source_rate), source_sample_rate=source_rate, source=name)
+
+
+def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:
+    """The part of `audio` from `start` to `end` seconds (None: its beginning, its end), for a sound
+    strip of which only the middle is heard. Refuses a part outside the file or too short to animate."""
+    if start is None and end is None:
+        return audio
+    begin = 0.0 if start is None else float(start)
+    stop = audio.duration if end is None else min(float(end), audio.duration)
+    if not (math.isfinite(begin) and math.isfinite(stop)) or begin < 0:
+        raise AudioError(f"{audio.source}: the part to animate must start at 0 s or later, got {start} to {end}")
+    if begin >= audio.duration:
+        raise AudioError(f"{audio.source}: the part to animate starts at {begin:.2f} s, after the audio ends "
+                         f"({audio.duration:.2f} s)")
+    if stop - begin < MIN_SECONDS:
+        raise AudioError(f"{audio.source}: the part to animate ({begin:.2f}-{stop:.2f} s) is shorter than "
+                         f"{MIN_SECONDS:g} s")
+    samples = audio.samples[int(round(begin * SAMPLE_RATE)):int(round(stop * SAMPLE_RATE))]
+    if float(np.max(np.abs(samples))) <= 10 ** (SILENCE_PEAK_DBFS / 20):
+        raise AudioError(f"{audio.source}: the part to animate ({begin:.2f}-{stop:.2f} s) is silent")
+    return replace(audio, samples=samples, offset=audio.offset + begin)
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -14,6 +14,7 @@ class Audio:
     samples: np.ndarray  # (n,) float32 in [-1, 1], mono, SAMPLE_RATE
     source_sample_rate: int
     source: str  # file name or "<upload>", for messages
+    offset: float = 0.0  # seconds into the source file where these samples begin (a trimmed strip's audible part)
 
     @property
     def duration(self) -> float:

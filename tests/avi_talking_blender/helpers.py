@@ -24,6 +24,17 @@ def add_sound_strip(scene, path: Path, frame_start: int, name: str = "line"):
     return strip
 
 
+def line_of(scene):
+    """The active sound strip's line (dialogue, instruction Text, segments), made if it has none yet."""
+    name = scene.sequence_editor.active_strip.name
+    for line in scene.avi_talking.lines:
+        if line.strip == name:
+            return line
+    line = scene.avi_talking.lines.add()
+    line.strip = name
+    return line
+
+
 def mesh_with_keys(name: str, key_names: list[str], vertices=None) -> bpy.types.Object:
     vertices = vertices if vertices is not None else [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
     mesh = bpy.data.meshes.new(name)

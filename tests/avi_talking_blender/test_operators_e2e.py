@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from .helpers import add_sound_strip, flame_addon_rig, preferences_set
+from .helpers import add_sound_strip, flame_addon_rig, line_of, preferences_set
 
 DIALOGUE = "front center"
 
@@ -34,11 +34,11 @@ def jaw_curve(scene, obj, frames):
 
 def test_analyze_writes_an_editable_instruction_and_segments(demo_scene, blender):
     assert blender.ops.avi_talking.analyze() == {"FINISHED"}
-    settings = demo_scene.avi_talking
-    text = settings.instruction_text.as_string()
+    line = line_of(demo_scene)
+    text = line.instruction_text.as_string()
     assert "person speaks with" in text
-    assert len(settings.segments) >= 1 and settings.analyzed_strip == "fc"
-    assert settings.segments[0].start == 0.0
+    assert len(line.segments) >= 1 and line.strip == "fc" and line.analyzed
+    assert line.segments[0].start == 0.0
 
 
 def test_without_dialogue_the_heard_words_fill_the_dialogue_field_for_correction(demo_scene, blender):
@@ -46,9 +46,9 @@ def test_without_dialogue_the_heard_words_fill_the_dialogue_field_for_correction
     settings.dialogue = ""
     assert blender.ops.avi_talking.analyze() == {"FINISHED"}
     assert settings.dialogue.strip(".").lower() == "front center"
-    assert settings.dialogue_recognized and "heard" in settings.last_status
+    assert line_of(demo_scene).dialogue_recognized and "heard" in settings.last_status
     settings.dialogue = "front centre"  # the animator corrects a word: the text is theirs now
-    assert not settings.dialogue_recognized
+    assert not line_of(demo_scene).dialogue_recognized
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     assert settings.dialogue == "front centre" and "heard" not in settings.last_status
 
@@ -83,8 +83,8 @@ def test_edited_instruction_changes_the_face_but_not_the_lips(demo_scene, blende
     results = {}
     for mood in ("A very angry person speaks with brow strongly lowered.",
                  "A very happy person speaks with lip corners strongly pulled up."):
-        settings.instruction_text.clear()
-        settings.instruction_text.write(mood)
+        line_of(demo_scene).instruction_text.clear()
+        line_of(demo_scene).instruction_text.write(mood)
         assert bpy.ops.avi_talking.generate() == {"FINISHED"}
         keys = head.data.shape_keys.key_blocks
         rows = []
@@ -245,14 +245,14 @@ def test_instructions_from_a_local_llm_server_chosen_in_the_preferences(demo_sce
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
     with ChatServer() as chat, preferences_set(prefs, agent="endpoint", agent_url=chat.url, agent_model="local"):
         assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # restarts the model process with the new agent
-    settings = demo_scene.avi_talking
-    assert settings.instruction_text.as_string().startswith("A fairly sad person speaks with")
-    assert all(s.instruction.startswith("A fairly sad person") for s in settings.segments)
+    line = line_of(demo_scene)
+    assert line.instruction_text.as_string().startswith("A fairly sad person speaks with")
+    assert all(s.instruction.startswith("A fairly sad person") for s in line.segments)
     assert chat.requests and chat.requests[0]["model"] == "local"
     asked = len(chat.requests)
     with preferences_set(prefs, agent="baseline"):
         assert bpy.ops.avi_talking.analyze() == {"FINISHED"}  # the built-in rules, named though not the default
-    assert not settings.instruction_text.as_string().startswith("A fairly sad person")
+    assert not line.instruction_text.as_string().startswith("A fairly sad person")
     assert len(chat.requests) == asked
 
 
@@ -261,13 +261,13 @@ def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scen
 
     bpy = blender
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
-    settings = demo_scene.avi_talking
+    line = line_of(demo_scene)
     with preferences_set(prefs, agent="learned", agent_weights_path=str(tiny_agent_dir / "missing"),
                          agent_lm_path=str(tiny_lm_dir)):
         with pytest.raises(RuntimeError, match="train_agent"):  # no adapter there: said so, nothing written
             bpy.ops.avi_talking.analyze()
-        assert not settings.segments
+        assert not line.segments
         prefs.agent_weights_path = str(tiny_agent_dir)
         assert bpy.ops.avi_talking.analyze() == {"FINISHED"}
-    assert is_grammatical(settings.instruction_text.as_string().strip())
-    assert settings.segments and all(is_grammatical(s.instruction) for s in settings.segments)
+    assert is_grammatical(line.instruction_text.as_string().strip())
+    assert line.segments and all(is_grammatical(s.instruction) for s in line.segments)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import add_sound_strip, mesh_with_keys
+from .helpers import add_sound_strip, line_of, mesh_with_keys
 
 
 class CheckingLayout:
@@ -52,8 +52,8 @@ def test_panel_draws_with_and_without_a_face_strip_and_segments(scene, blender, 
         add_sound_strip(scene, front_center_wav, frame_start=12, name="fc")
         text = blender.data.texts.new("AVI instruction")
         text.write("A calm person speaks with jaw opening slightly.")
-        scene.avi_talking.instruction_text = text
-        segment = scene.avi_talking.segments.add()
+        line_of(scene).instruction_text = text
+        segment = line_of(scene).segments.add()
         segment.start, segment.end, segment.instruction = 0.0, 1.2, "A calm person speaks."
         scene.avi_talking.last_status = "keyed 30 frames on 'Face'"
     drawn: list = []
@@ -63,7 +63,7 @@ def test_panel_draws_with_and_without_a_face_strip_and_segments(scene, blender, 
             "avi_talking.start_server", "avi_talking.add_demo_head"} <= operators
     labels = " | ".join(d[1] for d in drawn if d[0] == "label")
     if with_inputs:
-        assert "ARKit blendshapes (8 keys)" in labels and "fc @ frame 12" in labels
+        assert "ARKit blendshapes (8 keys)" in labels and "fc: frames 12–47, 0.00–1.44 s of its file" in labels
         assert "A calm person speaks with jaw opening slightly." in labels
         assert {("prop", "start"), ("prop", "end"), ("prop", "instruction")} <= set(drawn)
         assert "keyed 30 frames" in labels

@@ -9,7 +9,7 @@ import pytest
 
 from model_server.synthesis.registry import DEFAULT_GUIDANCE, DEFAULT_SYNTHESIS, SYNTHESIZERS
 
-from .helpers import add_sound_strip
+from .helpers import add_sound_strip, line_of
 
 ANGRY = "A very angry person speaks with brow strongly lowered and lips fairly pressed."
 
@@ -20,8 +20,9 @@ def angry_scene(scene, blender, front_center_wav):
     add_sound_strip(scene, front_center_wav, frame_start=31, name="fc")
     settings = scene.avi_talking
     settings.dialogue = "front center"
-    settings.instruction_text = blender.data.texts.new("AVI instruction")
-    settings.instruction_text.write(ANGRY)
+    line = line_of(scene)
+    line.instruction_text = blender.data.texts.new("AVI instruction")
+    line.instruction_text.write(ANGRY)
     settings.seed, settings.synthesis = 5, "baseline"  # the baseline's takes differ in expression strength
     return scene
 

@@ -112,6 +112,21 @@ def test_animate_job_reports_progress_and_returns_curves(server, front_center_wa
     assert [p["phone"] for p in curves["phones"] if p["phone"] != "SIL"][:3] == ["F", "R", "AH"]
 
 
+def test_animate_only_the_part_of_the_file_a_trimmed_strip_plays(server, front_center_wav):
+    url, token = server
+    status, created = call(url, "/v1/animate", token, {
+        "audio_path": str(front_center_wav), "clip_start": 0.6, "clip_end": 1.2, "fps": 25.0,
+        "instruction": "A neutral person speaks with relaxed face."})
+    assert status == 202, created
+    job, _ = wait_for(url, token, created["job_id"])
+    assert job["state"] == "succeeded", job["error"]
+    curves = job["result"]
+    assert curves["clip"] == {"start": pytest.approx(0.6), "end": pytest.approx(1.2, abs=1e-3)}
+    assert curves["num_frames"] == 15  # 0.6 s at 25 fps: frame 0 is 0.6 s into the file
+    status, answer = call(url, "/v1/animate", token, {"audio_path": str(front_center_wav), "clip_start": 30.0})
+    assert status == 400 and "after the audio ends" in answer["detail"]
+
+
 def test_animate_with_samples_returns_every_take(server, front_center_wav):
     url, token = server
     status, created = call(url, "/v1/animate", token, {

@@ -85,3 +85,24 @@ def test_mp3_and_ogg_decode(tmp_path, front_center_wav):
             soundfile.write(out, data, rate)
         audio = load_audio(out)
         assert 1.2 < audio.duration < 1.7
+
+
+def test_trimmed_keeps_the_part_to_animate_and_where_it_began(front_center_wav):
+    from model_server.audio.loading import trimmed
+
+    audio = load_audio(front_center_wav)
+    part = trimmed(audio, 0.5, 1.1)
+    assert part.offset == pytest.approx(0.5) and part.duration == pytest.approx(0.6, abs=1e-4)
+    np.testing.assert_array_equal(part.samples, audio.samples[8000:17600])
+    assert trimmed(audio, None, None) is audio
+    assert trimmed(audio, 0.5, 99.0).duration == pytest.approx(audio.duration - 0.5, abs=1e-4)  # clipped to the file
+
+
+@pytest.mark.parametrize("start, end, fragment", [
+    (5.0, 6.0, "after the audio ends"), (0.5, 0.55, "shorter than"), (-1.0, None, "0 s or later"),
+])
+def test_trimmed_refuses_parts_that_cannot_be_animated(front_center_wav, start, end, fragment):
+    from model_server.audio.loading import trimmed
+
+    with pytest.raises(AudioError, match=fragment):
+        trimmed(load_audio(front_center_wav), start, end)

@@ -1,0 +1,71 @@
+"""The generated Action composes with the animator's own NLA layers instead of masking them."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import add_sound_strip, line_of
+
+INSTRUCTION = "A neutral person speaks with relaxed face."
+
+
+def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, blender, front_center_wav):
+    blender.ops.avi_talking.add_demo_head()
+    head = scene.avi_talking.target
+    key = head.data.shape_keys
+    # The animator's blink: a strip on an NLA track, frames 60-66, eyes shut at 63.
+    key.animation_data_create()
+    for frame, value in ((60, 0.0), (63, 1.0), (66, 0.0)):
+        key.key_blocks["eyeBlinkLeft"].value = value
+        key.key_blocks["eyeBlinkLeft"].keyframe_insert("value", frame=frame)
+    hand = key.animation_data.action
+    key.animation_data.action = None
+    track = key.animation_data.nla_tracks.new()
+    track.strips.new("blink", 60, hand)
+    scene.frame_set(63)
+    assert key.key_blocks["eyeBlinkLeft"].value == pytest.approx(1.0)
+    add_sound_strip(scene, front_center_wav, frame_start=31)
+    text = blender.data.texts.new("instruction")
+    text.write(INSTRUCTION)
+    line_of(scene).instruction_text = text
+    scene.avi_talking.dialogue = "front center"
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert key.animation_data.action.name.startswith("AVI_")
+    assert len(key.animation_data.nla_tracks) == 1  # the animator's track is kept
+    scene.frame_set(63)
+    assert key.key_blocks["eyeBlinkLeft"].value >= 0.99  # the hand blink still closes the eye
+    scene.frame_set(40)
+    assert key.key_blocks["jawOpen"].value > 0.05  # and the generated speech plays over it
+
+
+def test_export_keeps_the_generated_frames_outside_the_scene_range_with_time_zero_at_the_sound(
+        scene, blender, front_center_wav, tmp_path):
+    from .test_operators_e2e import read_glb
+
+    blender.ops.avi_talking.add_demo_head()
+    add_sound_strip(scene, front_center_wav, frame_start=50)
+    text = blender.data.texts.new("instruction")
+    text.write(INSTRUCTION)
+    line_of(scene).instruction_text = text
+    scene.avi_talking.dialogue = "front center"
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    scene.frame_start, scene.frame_end = 1001, 1100  # the shot's range lies elsewhere
+    action = scene.avi_talking.target.data.shape_keys.animation_data.action
+    first, last = (int(f) for f in action.frame_range)
+    assert first == 50
+    for fmt in ("GLB", "FBX"):
+        assert blender.ops.avi_talking.export_animation(filepath=str(tmp_path / f"face.{fmt.lower()}"),
+                                                     format=fmt) == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (1001, 1100)  # the animator's range is given back
+    gltf = read_glb(tmp_path / "face.glb")
+    times = [gltf["accessors"][a["samplers"][c["sampler"]]["input"]]
+             for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"][0]
+    assert times["min"][0] == pytest.approx(0.0)
+    assert times["max"][0] == pytest.approx((last - first) / 25, abs=1e-3)
+    # FBX read back by Blender's own importer (without the one frame it adds by default): the
+    # shape-key keys sit on the frames they had, time = frame / fps.
+    blender.ops.wm.read_homefile(use_empty=True)
+    blender.ops.import_scene.fbx(filepath=str(tmp_path / "face.fbx"), anim_offset=0.0)
+    keys = [o.data.shape_keys for o in blender.data.objects if o.type == "MESH" and o.data.shape_keys]
+    imported = keys[0].animation_data.action
+    assert [round(f) for f in imported.frame_range] == [first, last]
