@@ -35,6 +35,21 @@ def line_of(scene):
     return line
 
 
+NEUTRAL = "A neutral person speaks with relaxed face."
+
+
+def add_line(scene, path: Path, frame_start: int, *, dialogue: str | None = None, instruction: str = NEUTRAL,
+             name: str = "line"):
+    """A sound strip made active, with its line's instruction written (no agent needed) and its dialogue."""
+    strip = add_sound_strip(scene, path, frame_start=frame_start, name=name)
+    text = bpy.data.texts.new(f"instruction {name}")
+    text.write(instruction)
+    line_of(scene).instruction_text = text
+    if dialogue is not None:
+        scene.avi_talking.dialogue = dialogue
+    return strip
+
+
 def mesh_with_keys(name: str, key_names: list[str], vertices=None) -> bpy.types.Object:
     vertices = vertices if vertices is not None else [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
     mesh = bpy.data.meshes.new(name)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import add_sound_strip, line_of
-
-INSTRUCTION = "A neutral person speaks with relaxed face."
+from .helpers import add_line
 
 
 def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, blender, front_center_wav):
@@ -24,11 +22,7 @@ def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, bl
     track.strips.new("blink", 60, hand)
     scene.frame_set(63)
     assert key.key_blocks["eyeBlinkLeft"].value == pytest.approx(1.0)
-    add_sound_strip(scene, front_center_wav, frame_start=31)
-    text = blender.data.texts.new("instruction")
-    text.write(INSTRUCTION)
-    line_of(scene).instruction_text = text
-    scene.avi_talking.dialogue = "front center"
+    add_line(scene, front_center_wav, frame_start=31, dialogue="front center")
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     assert key.animation_data.action.name.startswith("AVI_")
     assert len(key.animation_data.nla_tracks) == 1  # the animator's track is kept
@@ -43,11 +37,7 @@ def test_export_keeps_the_generated_frames_outside_the_scene_range_with_time_zer
     from .test_operators_e2e import read_glb
 
     blender.ops.avi_talking.add_demo_head()
-    add_sound_strip(scene, front_center_wav, frame_start=50)
-    text = blender.data.texts.new("instruction")
-    text.write(INSTRUCTION)
-    line_of(scene).instruction_text = text
-    scene.avi_talking.dialogue = "front center"
+    add_line(scene, front_center_wav, frame_start=50, dialogue="front center")
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     scene.frame_start, scene.frame_end = 1001, 1100  # the shot's range lies elsewhere
     action = scene.avi_talking.target.data.shape_keys.animation_data.action

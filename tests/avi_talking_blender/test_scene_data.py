@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import add_sound_strip, line_of, mesh_with_keys
+from .helpers import add_line, add_sound_strip, line_of, mesh_with_keys
 from model_server.arkit import ARKIT_NAMES
 
 
@@ -30,11 +30,7 @@ def link_head(blender, path):
 
 
 def prepared(blender, scene, head, front_center_wav):
-    add_sound_strip(scene, front_center_wav, frame_start=1)
-    text = blender.data.texts.new("instruction")
-    text.write("A neutral person speaks with relaxed face.")
-    line_of(scene).instruction_text = text
-    scene.avi_talking.dialogue = "front center"
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center")
     scene.avi_talking.target = head
 
 

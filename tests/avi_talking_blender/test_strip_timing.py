@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from .helpers import add_sound_strip, line_of
+from .helpers import add_line
 
-INSTRUCTION = "A neutral person speaks with relaxed face."
 # "Please enter your password followed by the pound key." (5.5 s, a professional female voice)
 LINE = "agent-pass"
 
@@ -18,15 +17,6 @@ def line_scene(scene, blender, asterisk_recording):
     blender.ops.avi_talking.add_demo_head()
     path, _ = asterisk_recording(LINE)
     return scene, path
-
-
-def add_line(scene, blender, path, frame_start: int):
-    """The recording as the active sound strip, with its instruction written (the agent is not needed)."""
-    strip = add_sound_strip(scene, path, frame_start=frame_start)
-    text = blender.data.texts.new("instruction")
-    text.write(INSTRUCTION)
-    line_of(scene).instruction_text = text
-    return strip
 
 
 def jaw_keys(scene) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +44,7 @@ def mixdown_onset_frame(blender, scene, tmp_path, threshold: float = 0.05) -> fl
 
 def test_a_trimmed_strip_is_keyed_only_where_it_plays(line_scene, blender):
     scene, path = line_scene
-    strip = add_line(scene, blender, path, frame_start=1)
+    strip = add_line(scene, path, frame_start=1)
     strip.frame_offset_start, strip.frame_offset_end = 40, 30  # only the middle plays: frames 41 … 108
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     frames, values = jaw_keys(scene)
@@ -65,7 +55,7 @@ def test_a_trimmed_strip_is_keyed_only_where_it_plays(line_scene, blender):
 
 def test_a_strip_slid_before_the_scene_start_is_keyed_from_its_first_heard_frame(line_scene, blender):
     scene, path = line_scene
-    strip = add_line(scene, blender, path, frame_start=1)
+    strip = add_line(scene, path, frame_start=1)
     strip.frame_offset_start = 60
     strip.frame_start = -59  # the audible part starts at frame 1
     assert strip.frame_final_start == 1
@@ -77,7 +67,7 @@ def test_a_strip_slid_before_the_scene_start_is_keyed_from_its_first_heard_frame
 def test_sound_offset_moves_the_keys_with_the_sound(line_scene, blender, tmp_path):
     scene, path = line_scene
     scene.frame_start, scene.frame_end = 1, 250
-    strip = add_line(scene, blender, path, frame_start=11)
+    strip = add_line(scene, path, frame_start=11)
     scene.avi_talking.dialogue = "Please enter your password followed by the pound key."
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     plain_frames, plain = jaw_keys(scene)
@@ -98,7 +88,7 @@ def test_sound_offset_moves_the_keys_with_the_sound(line_scene, blender, tmp_pat
 
 def test_a_refused_generate_replaces_the_last_result_with_its_reason(line_scene, blender):
     scene, path = line_scene
-    add_line(scene, blender, path, frame_start=1)
+    add_line(scene, path, frame_start=1)
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     assert scene.avi_talking.last_status.startswith("keyed")
     scene.avi_talking.target = None  # no face chosen: refused before anything is sent
