@@ -20,6 +20,7 @@ from .formats import ARKIT_NAMES, FLAME_EXPRESSION_DIM
 FLAME_JAW_KEY = "FLAME_jaw"
 FLAME_JAW_KEY_RADIANS = 0.35  # FLAME_jaw = 1 is this much jaw pitch
 MIN_ARKIT_KEYS = 8  # fewer matches is more likely a coincidence than an ARKit rig
+MIN_FLAME_KEYS = 10  # FLAME heads carry 50 or 100 Exp keys; one stray "Exp1" on an ARKit rig is not FLAME
 _ARKIT_LOWER = {name.lower(): name for name in ARKIT_NAMES}
 
 
@@ -41,8 +42,12 @@ class Target:
 
 
 def arkit_channel(key_name: str) -> str | None:
-    """The ARKit name a shape key stands for: exact, any case, or after a prefix ("bs.jawOpen")."""
-    for candidate in (key_name, re.split(r"[.:|]", key_name)[-1], key_name.rsplit("_", 1)[-1]):
+    """The ARKit name a shape key stands for: exact, any case, or after a prefix ("bs.jawOpen",
+    "head_jawOpen"). A corrective that combines two ARKit shapes ("jawOpen_mouthClose") stands for neither."""
+    parts = key_name.split("_")
+    if len(parts) > 1 and sum(part.lower() in _ARKIT_LOWER for part in parts) >= 2:
+        return None
+    for candidate in (key_name, re.split(r"[.:|]", key_name)[-1], parts[-1]):
         found = _ARKIT_LOWER.get(candidate.lower())
         if found:
             return found
@@ -63,7 +68,7 @@ def find_target(obj: bpy.types.Object | None) -> Target:
         raise TargetError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh")
     keys = obj.data.shape_keys.key_blocks if obj.data.shape_keys else []
     flame = {flame_channel(k.name): k.name for k in keys if flame_channel(k.name)}
-    if flame:
+    if len(flame) >= MIN_FLAME_KEYS:
         target = Target(obj, "flame", flame)
         armature = obj.parent if obj.parent is not None and obj.parent.type == "ARMATURE" else None
         if armature is not None and "jaw" in armature.pose.bones:
@@ -74,7 +79,8 @@ def find_target(obj: bpy.types.Object | None) -> Target:
     arkit = {}
     for key in keys:
         channel = arkit_channel(key.name)
-        if channel and channel not in arkit:
+        # A key named exactly like the channel wins over one found by case or prefix, in any order.
+        if channel and (channel not in arkit or key.name == channel):
             arkit[channel] = key.name
     if len(arkit) >= MIN_ARKIT_KEYS:
         return Target(obj, "arkit", arkit)

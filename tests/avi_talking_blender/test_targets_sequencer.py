@@ -69,3 +69,18 @@ def test_the_only_sound_strip_is_used_when_none_is_active(scene, addon, front_ce
     scene.sequence_editor.active_strip = None
     assert addon("sequencer").active_sound_clip(scene).name == strip.name
     assert [s.name for s in addon("sequencer").all_strips(scene)] == [strip.name]
+
+
+def test_a_stray_exp1_key_on_an_arkit_rig_does_not_make_it_flame(scene, addon):
+    from model_server.arkit import ARKIT_NAMES
+
+    target = addon("targets").find_target(mesh_with_keys("Face", list(ARKIT_NAMES) + ["Exp1"]))
+    assert target.kind == "arkit" and len(target.key_for_channel) == 52
+
+
+def test_a_corrective_key_listed_first_does_not_take_the_shapes_curve(scene, addon):
+    names = ["jawOpen_mouthClose", "jawOpen", "mouthClose", "eyeBlinkLeft", "browInnerUp", "mouthSmileLeft",
+             "mouthSmileRight", "cheekPuff", "tongueOut"]
+    target = addon("targets").find_target(mesh_with_keys("Face", names))
+    assert target.key_for_channel["mouthClose"] == "mouthClose"
+    assert "jawOpen_mouthClose" not in target.key_for_channel.values()
