@@ -15,16 +15,48 @@ from . import jobs, server_process
 from .preferences import get_preferences
 from .properties import line_for
 from .sequencer import StripError, active_sound_clip
-from .targets import TargetError, find_target
+from .targets import TargetError, find_target, unmapped_keys
+
+
+def _draw_mapping(box, target) -> None:
+    """What Generate will key, what it leaves alone, and the face's own mapping table to edit."""
+    unmapped = unmapped_keys(target)
+    if unmapped:
+        shown = ", ".join(unmapped[:5]) + (f", … ({len(unmapped)})" if len(unmapped) > 5 else "")
+        box.label(text=f"Not keyed: {shown}", icon="INFO")
+    if target.kind == "flame":
+        return
+    _draw_mapping_table(box, target.obj)
+
+
+def _draw_mapping_table(box, obj) -> None:
+    """The face's own mapping table (curve → shape key × weight), and the buttons that make or drop it."""
+    table = obj.avi_key_mapping
+    for index, row_data in enumerate(table):
+        row = box.row(align=True)
+        row.prop(row_data, "channel", text="")
+        row.prop_search(row_data, "key", obj.data.shape_keys, "key_blocks", text="")
+        row.prop(row_data, "weight", text="")
+        row.operator("avi_talking.remove_key_mapping_row", text="", icon="X").index = index
+    row = box.row(align=True)
+    row.operator("avi_talking.fill_key_mapping", text="Edit Mapping" if not len(table) else "Refill from Names")
+    if len(table):
+        row.operator("avi_talking.add_key_mapping_row", text="", icon="ADD")
+        row.operator("avi_talking.clear_key_mapping", text="Use Names")
 
 
 def _draw_inputs(layout, context, settings) -> None:
     box = layout.box()
     box.prop(settings, "target")
     try:
-        box.label(text=find_target(settings.target).label, icon="SHAPEKEY_DATA")
+        target = find_target(settings.target)
+        box.label(text=target.label, icon="SHAPEKEY_DATA")
+        _draw_mapping(box, target)
     except TargetError as err:
         box.label(text=str(err).split(":")[0], icon="ERROR")
+        face = settings.target
+        if face is not None and face.type == "MESH" and face.data.shape_keys is not None:
+            _draw_mapping_table(box, face)  # names that say nothing: map the keys by hand
     row = box.row(align=True)
     row.operator("avi_talking.add_demo_head", icon="MONKEY")
     row.operator("avi_talking.add_flame_head", icon="USER")

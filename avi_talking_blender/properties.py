@@ -97,6 +97,15 @@ class AVI_TALKING_Line(bpy.types.PropertyGroup):
     analyzed: BoolProperty(default=False, description="Analyze wrote the instruction and segments for this strip")
 
 
+class AVI_TALKING_KeyMapping(bpy.types.PropertyGroup):
+    """One row of a face's own mapping table: which curve drives which shape key, and how strongly."""
+
+    channel: StringProperty(name="Curve", description="ARKit curve (jawOpen, mouthSmileLeft, …)")
+    key: StringProperty(name="Shape key", description="Shape key of this mesh that the curve drives")
+    weight: FloatProperty(name="Weight", default=1.0, soft_min=0.0, soft_max=2.0,
+                          description="The curve is multiplied by this before it is keyed")
+
+
 class AVI_TALKING_Take(bpy.types.PropertyGroup):
     """One take of a Generate: which seed made it and where its curves are kept."""
 
@@ -146,7 +155,8 @@ class AVI_TALKING_JobStatus(bpy.types.PropertyGroup):
     error: StringProperty()
 
 
-classes = (AVI_TALKING_Segment, AVI_TALKING_Line, AVI_TALKING_Take, AVI_TALKING_SceneSettings, AVI_TALKING_JobStatus)
+classes = (AVI_TALKING_Segment, AVI_TALKING_Line, AVI_TALKING_KeyMapping, AVI_TALKING_Take, AVI_TALKING_SceneSettings,
+           AVI_TALKING_JobStatus)
 
 
 def effective_seed(settings: AVI_TALKING_SceneSettings, prefs) -> int:
@@ -158,9 +168,12 @@ def effective_seed(settings: AVI_TALKING_SceneSettings, prefs) -> int:
 
 def register_properties() -> None:
     bpy.types.Scene.avi_talking = PointerProperty(type=AVI_TALKING_SceneSettings)
+    # A face's own mapping table, saved with the object; when it has rows, it replaces name matching.
+    bpy.types.Object.avi_key_mapping = CollectionProperty(type=AVI_TALKING_KeyMapping)
     bpy.types.WindowManager.avi_talking_job = PointerProperty(type=AVI_TALKING_JobStatus)
 
 
 def unregister_properties() -> None:
+    del bpy.types.Object.avi_key_mapping
     del bpy.types.WindowManager.avi_talking_job
     del bpy.types.Scene.avi_talking

@@ -23,6 +23,11 @@ class CheckingLayout:
         assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name}"
         self.drawn.append(("prop", name))
 
+    def prop_search(self, data, name, search_data, search_name, **kwargs):
+        assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name}"
+        assert search_name in search_data.bl_rna.properties, f"{type(search_data).__name__} has no {search_name}"
+        self.drawn.append(("prop_search", name))
+
     def operator(self, idname, **kwargs):
         group, name = idname.split(".")
         getattr(getattr(self.bpy.ops, group), name).get_rna_type()  # KeyError when not registered
