@@ -2,7 +2,8 @@
 
 FLAME is licensed by its authors and never ships with this project: users point to their own copy.
 The official pickles are Python-2 pickles of chumpy arrays; a small unpickler turns those into
-numpy arrays so chumpy (unmaintained) is not needed.
+numpy arrays so chumpy (unmaintained) is not needed. It loads only what a FLAME file contains
+(an allow-list): a hostile pickle is refused before any of it runs.
 """
 
 from __future__ import annotations
@@ -37,10 +38,32 @@ class _ChumpyArray:
         self.array = np.asarray(value)
 
 
+# The only globals a FLAME pickle refers to: numpy arrays and dtypes, scipy's sparse matrices (the
+# J_regressor), the bytes and object reconstructors of old pickle protocols, and chumpy's array
+# class (read as _ChumpyArray). A pickle can name any callable and have it called while loading
+# (os.system, eval, subprocess.Popen), so everything else is refused before it is looked up.
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("_codecs", "encode"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+    ("__builtin__", "object"), ("builtins", "object"),
+    *((f"scipy.sparse.{m}", f"{kind}_matrix") for m in ("csc", "_csc", "csr", "_csr", "coo", "_coo")
+      for kind in ("csc", "csr", "coo")),
+}
+
+
+class UnsafeFlameFile(pickle.UnpicklingError):
+    """The pickle names something a FLAME model file never contains."""
+
+
 class _FlameUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
-        if module.startswith("chumpy"):
+        if module == "chumpy" or module.startswith("chumpy."):
             return _ChumpyArray
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise UnsafeFlameFile(f"it asks to load {module}.{name}, which a FLAME model never contains; "
+                                  "nothing in it was run")
         return super().find_class(module, name)
 
 
@@ -109,6 +132,8 @@ def load_flame_model(path: str | Path, *, shape_components: int | None = None) -
                 data = {k: archive[k] for k in archive.files}
         else:
             data = _FlameUnpickler(__import__("io").BytesIO(raw), encoding="latin1").load()
+    except UnsafeFlameFile as exc:
+        raise InputError(f"{path.name} is not a FLAME model file and was refused: {exc}") from exc
     except Exception as exc:  # any decoding failure is a bad file from the user's point of view
         raise InputError(f"{path.name}: cannot read as a FLAME model ({exc})") from exc
     return flame_model_from_arrays(data, source=path.name, sha256=hashlib.sha256(raw).hexdigest(),

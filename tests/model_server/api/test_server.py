@@ -217,3 +217,21 @@ def test_server_exits_when_its_parent_closes_stdin():
     assert call(url, "/v1/health", token)[0] == 200
     proc.stdin.close()
     assert proc.wait(timeout=15) is not None
+
+
+def test_a_hostile_flame_pickle_is_refused_over_the_api_and_nothing_runs(server, tmp_path):
+    import os
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {tmp_path / 'ran'}",)
+
+    path = tmp_path / "generic_model.pkl"
+    path.write_bytes(pickle.dumps({"v_template": Payload()}, protocol=2))
+    url, token = server
+    for endpoint in ("/v1/retargets", "/v1/flame_head"):
+        status, answer = call(url, endpoint, token, {"flame_model_path": str(path)})
+        assert status == 400 and "not a FLAME model file and was refused" in answer["detail"]
+    assert not (tmp_path / "ran").exists()
+    assert call(url, "/v1/health", token)[0] == 200
