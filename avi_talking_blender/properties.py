@@ -58,6 +58,12 @@ def line_for(settings, strip_name: str, create: bool = True):
     return line
 
 
+def dialogue_for(settings, strip_name: str) -> str | None:
+    """The strip's dialogue text, or None when it has none (the words are then recognised)."""
+    line = line_for(settings, strip_name, create=False)
+    return (line.dialogue.strip() if line is not None else "") or None
+
+
 def _active_strip_name(settings) -> str | None:
     editor = settings.id_data.sequence_editor
     strip = editor.active_strip if editor is not None else None

@@ -126,7 +126,7 @@ class TalkingFacePipeline:
             "segments": segments,
             "transcript": analysis.alignment.transcript,
             "transcript_source": analysis.alignment.transcript_source,
-            "clip": {"start": audio.offset, "end": audio.offset + audio.duration},
+            "clip": dict(zip(("start", "end"), audio.span)),
             "phones": _phones_json(analysis),
             "alignment_method": analysis.alignment.method,
         }
@@ -217,7 +217,7 @@ def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnal
         segments=segments,
         transcript=analysis.alignment.transcript,
         transcript_source=analysis.alignment.transcript_source,
-        clip=(analysis.audio.offset, analysis.audio.offset + analysis.audio.duration),
+        clip=analysis.audio.span,
         phones=_phones_json(analysis),
         model=model,
         retarget=retarget.info,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs
-from ..properties import keep_recognized_dialogue, line_for
+from ..properties import dialogue_for, keep_recognized_dialogue, line_for
 from ..sequencer import StripError, active_sound_clip
 from .job_operator import JobOperator, connection_from_preferences
 
@@ -22,8 +22,7 @@ def instruct_job(context) -> jobs.Job:
     """Gather everything on the main thread; the worker only talks to the server."""
     settings = context.scene.avi_talking
     clip = active_sound_clip(context.scene)
-    line = line_for(settings, clip.name, create=False)
-    dialogue = (line.dialogue.strip() if line is not None else "") or None
+    dialogue = dialogue_for(settings, clip.name)
     return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue, clip.request_span),
                     lambda context, result: write_instruction(context.scene, result, clip.name),
                     connection_from_preferences(context))

@@ -13,7 +13,7 @@ from .. import jobs
 from ..formats import validate_curves
 from ..keyframes import check_keyable, resample_count, write_bone_rotation_action, write_shape_key_action
 from ..preferences import get_preferences
-from ..properties import effective_seed, keep_recognized_dialogue, line_for
+from ..properties import dialogue_for, effective_seed, keep_recognized_dialogue, line_for
 from ..sequencer import active_sound_clip, scene_fps
 from ..takes import replace_takes
 from ..targets import Target, TargetError, channel_values, find_target
@@ -77,8 +77,7 @@ def animate_job(context) -> jobs.Job:
     clip = active_sound_clip(scene)
     fps = scene_fps(scene)
     instruction, segments = edited_instructions(settings, clip.name)
-    line = line_for(settings, clip.name, create=False)
-    dialogue = (line.dialogue.strip() if line is not None else "") or None
+    dialogue = dialogue_for(settings, clip.name)
     prefs = get_preferences(context)
     seed = effective_seed(settings, prefs)
     samples, guidance, synthesis = settings.samples, settings.guidance, settings.synthesis

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bpy
-
 from bpy.props import IntProperty
 
 from ..formats import ARKIT_NAMES

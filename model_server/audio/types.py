@@ -20,6 +20,11 @@ class Audio:
     def duration(self) -> float:
         return len(self.samples) / SAMPLE_RATE
 
+    @property
+    def span(self) -> tuple[float, float]:
+        """(start, end) seconds into the source file that these samples cover."""
+        return self.offset, self.offset + self.duration
+
 
 @dataclass(frozen=True)
 class Phone:
