@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from .api.limits import ServerLimits
 from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, MAX_TAKES, PipelineConfig
 from .agent.registry import AGENTS, API_KEY_ENV, DEFAULT_AGENT
 from .errors import InputError
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"takes to make, 1-{MAX_TAKES}, seeds SEED, SEED+1, … (default: 1)")
     animate.add_argument("--guidance", type=float,
                          help="guidance scale of the learned model's style sampling, ≥ 0 (default: the model's own)")
+    animate.add_argument("--layers", action="store_true",
+                         help="also write each take as lips, expression and blinks layers that add up to it")
     animate.add_argument("-o", "--output", type=Path, required=True,
                          help="curves file to write (.json); with --samples N, take k ≥ 2 goes to OUT.take<k>.json")
     _add_pipeline_options(animate)
@@ -78,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--token", help="default: $AVI_TALKING_TOKEN or a random one, printed on start")
     serve.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when the parent closes stdin")
+    serve.add_argument("--file-root", type=Path, action="append", default=[], metavar="FOLDER",
+                       help="a folder whose files requests may name (audio_path, flame_model_path); repeatable. "
+                            "On loopback without it, any file this user can read; on another host without it, none")
+    serve.add_argument("--max-body-mb", type=float, default=ServerLimits.max_body_bytes / 2**20,
+                       help="largest request body, MiB (default: %(default)g)")
+    serve.add_argument("--max-queued-jobs", type=int, default=ServerLimits.max_queued_jobs,
+                       help="jobs queued or running at once; more get 429 (default: %(default)d)")
+    serve.add_argument("--request-timeout", type=float, default=ServerLimits.request_read_seconds,
+                       help="seconds a client has to send a whole request, headers and body (default: %(default)g)")
+    serve.add_argument("--job-retention", type=float, default=ServerLimits.job_keep_seconds,
+                       help="seconds a finished job's status is kept; 60 s (at most) once a client read it "
+                            "(default: %(default)g)")
     _add_pipeline_options(serve)
     return parser
 
@@ -93,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             from .api.serve import serve
 
             serve(config, host=args.host, port=args.port, token=args.token,
-                  exit_on_stdin_eof=args.exit_on_stdin_eof)
+                  exit_on_stdin_eof=args.exit_on_stdin_eof, limits=_server_limits(args),
+                  file_roots=tuple(args.file_root))
             return 0
         return _run_pipeline_command(args, config)
     except InputError as exc:
@@ -102,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+
+
+def _server_limits(args: argparse.Namespace) -> ServerLimits:
+    if min(args.max_body_mb, args.request_timeout, args.job_retention) <= 0 or args.max_queued_jobs < 1:
+        raise InputError("--max-body-mb, --request-timeout and --job-retention must be above 0, "
+                         "--max-queued-jobs at least 1")
+    return ServerLimits(max_body_bytes=int(args.max_body_mb * 2**20), max_queued_jobs=args.max_queued_jobs,
+                        request_read_seconds=args.request_timeout, job_keep_seconds=args.job_retention)
 
 
 def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> int:
@@ -117,7 +141,8 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
         print(json.dumps(result, indent=2))
         return 0
     takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
-                           samples=args.samples, guidance=args.guidance, fps=args.fps, progress=progress)
+                           samples=args.samples, guidance=args.guidance, fps=args.fps, layers=args.layers,
+                           progress=progress)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for index, curves in enumerate(takes, start=1):
         path = take_path(args.output, index)

@@ -20,6 +20,7 @@ CACHE_DIR = Path(os.environ.get("AVI_TALKING_CACHE", Path.home() / ".cache" / "a
 DEFAULT_FPS = 25.0  # the paper's frame rate
 DEFAULT_MAX_AUDIO_SECONDS = 30 * 60.0
 MAX_TAKES = 16  # takes (style samples) one animate request may ask for
+MAX_SEED = 2**32 - 1 - MAX_TAKES  # numpy seeds are 32-bit; take k uses seed + k - 1
 
 
 def _default_synthesis() -> str:

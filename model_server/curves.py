@@ -7,7 +7,9 @@ imports this module (bundled inside the extension) to read exactly what the serv
       "format": "avi-talking.curves", "version": 1,
       "fps": 25.0, "num_frames": T,               # frame i samples time i / fps
       "flame": {"expression": T x 50, "jaw": T x 3 (axis-angle, radians), "retarget": {...}},
-      "arkit": {"names": [52 ARKit names], "weights": T x 52},
+      "arkit": {"names": [52 ARKit names], "weights": T x 52,
+                "layers": {"lips", "expression", "blinks": T x 52}},   # optional; the layers add up to weights
+                                                      # (flame.layers: the same, each {expression, jaw})
       "instruction": "...", "segments": [{"start", "end", "instruction"}],
       "transcript": "...", "transcript_source": "given" | "recognized", "phones": [{"phone", "start", "end"}],
       "clip": {"start", "end"},                       # seconds into the audio file that frame 0 and the end are
@@ -28,6 +30,7 @@ from .arkit import ARKIT_NAMES, FLAME_EXPRESSION_DIM, FLAME_JAW_DIM
 FORMAT = "avi-talking.curves"
 VERSION = 1
 TRANSCRIPT_SOURCES = ("given", "recognized")  # the dialogue text, or the words the recogniser heard
+LAYERS = ("lips", "expression", "blinks")  # optional layers of a take, adding up to its weights
 
 
 class CurvesFormatError(ValueError):
@@ -129,8 +132,26 @@ def validate_curves(curves: Any) -> None:
     if clip is not None and not (isinstance(clip, dict) and all(
             isinstance(clip.get(k), (int, float)) and math.isfinite(clip[k]) for k in ("start", "end"))):
         raise CurvesFormatError("clip must be {start, end} in seconds")
+    _check_layers(arkit, flame, frames)
     if not isinstance(curves.get("model"), dict):
         raise CurvesFormatError("model must be an object naming what produced the curves")
+
+
+def _check_layers(arkit: dict, flame: dict, frames: int) -> None:
+    """Optional layers (lips, expression, blinks) that add up to the weights; absent unless asked for."""
+    arkit_layers, flame_layers = arkit.get("layers"), flame.get("layers")
+    if arkit_layers is None and flame_layers is None:
+        return
+    if not (isinstance(arkit_layers, dict) and isinstance(flame_layers, dict)
+            and list(arkit_layers) == list(LAYERS) == list(flame_layers)):
+        raise CurvesFormatError(f"arkit.layers and flame.layers must both hold {', '.join(LAYERS)}")
+    for name in LAYERS:
+        _check_matrix(arkit_layers[name], frames, len(ARKIT_NAMES), f"arkit.layers.{name}")
+        layer = flame_layers[name]
+        if not isinstance(layer, dict):
+            raise CurvesFormatError(f"flame.layers.{name} must be {{expression, jaw}}")
+        _check_matrix(layer.get("expression"), frames, FLAME_EXPRESSION_DIM, f"flame.layers.{name}.expression")
+        _check_matrix(layer.get("jaw"), frames, FLAME_JAW_DIM, f"flame.layers.{name}.jaw")
 
 
 def save_curves(curves: dict[str, Any], path: str | Path) -> None:

@@ -11,3 +11,8 @@ class AudioError(InputError):
 
 class JobCancelled(Exception):
     """Raised inside a pipeline when the user cancelled the job."""
+
+
+def path_problem(exc: Exception) -> str:
+    """Why a path could not be opened, without echoing it: "File name too long", "Permission denied"."""
+    return getattr(exc, "strerror", None) or "not a valid path"

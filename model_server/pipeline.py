@@ -22,11 +22,12 @@ from . import __version__
 from .agent.replies import ReplyCallback
 from .audio.front_end import SpeechFrontEnd
 from .audio.types import Audio, SpeechAnalysis
-from .config import DEFAULT_FPS, MAX_TAKES, PipelineConfig
-from .curves import build_curves
+from .config import DEFAULT_FPS, MAX_SEED, MAX_TAKES, PipelineConfig
+from .curves import build_curves, validate_curves
 from .errors import InputError, JobCancelled
 from .retarget.arkit_to_flame import FlameRetarget
 from .synthesis import registry
+from .synthesis.layers import layer_jaws, synthesize_layers
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -38,7 +39,7 @@ class InstructionAgent(Protocol):
 
 class Synthesizer(Protocol):
     def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
-                   guidance: float | None = None) -> Any: ...
+                   guidance: float | None = None, sampled: bool = True, blinks: bool = True) -> Any: ...
     def describe(self) -> dict: ...
 
 
@@ -150,6 +151,7 @@ class TalkingFacePipeline:
         synthesis: str | None = None,
         fps: float = DEFAULT_FPS,
         retarget: FlameRetarget | None = None,
+        layers: bool = False,
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
     ) -> list[dict]:
@@ -159,6 +161,7 @@ class TalkingFacePipeline:
         typical style; takes 2.. vary it where the synthesizer samples (the learned model's style
         from its diffusion prior; the baseline's expression strength). Blinks follow each take's seed.
         `guidance` is the learned model's classifier-free guidance scale (None: its own default).
+        `layers`: each document also carries the take as lips, expression and blinks layers (layers.py).
         """
         if not (0 < fps <= 240):
             raise InputError(f"fps must be between 0 and 240, got {fps}")
@@ -166,15 +169,17 @@ class TalkingFacePipeline:
             raise InputError(f"samples (takes) must be between 1 and {MAX_TAKES}, got {samples}")
         if guidance is not None and not (math.isfinite(guidance) and guidance >= 0):
             raise InputError(f"guidance must be a number ≥ 0, got {guidance}")
+        if not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
+            raise InputError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
+        if segments:  # checked before the analysis: a bad segment costs no recognition
+            segments = checked_segments(segments, audio.duration, instruction)
+            instruction = instruction or segments[0]["instruction"]
         name = synthesis or self.default_synthesis
         synthesizer = self.synthesizer_named(name)  # an unknown or missing model fails before the analysis
         analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.5)
-        if segments:
-            segments = _checked_segments(segments, audio.duration, instruction)
-            instruction = instruction or segments[0]["instruction"]
-        elif instruction and instruction.strip():
+        if not segments and instruction and instruction.strip():
             segments = [{"start": 0.0, "end": audio.duration, "instruction": instruction.strip()}]
-        else:
+        elif not segments:
             progress(0.55, "writing instruction")
             instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.55, 0.6))
         retarget = retarget or self.retarget
@@ -186,13 +191,19 @@ class TalkingFacePipeline:
             share = 0.6 + 0.4 * index / samples
             take = f" (take {index + 1} of {samples})" if samples > 1 else ""
             progress(share, "synthesizing motion" + take)
-            articulation = synthesizer.synthesize(analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
-                                                  sampled=index > 0)
+            options = dict(seed=seed + index, fps=fps, guidance=guidance, sampled=index > 0)
+            if layers:
+                articulation, arkit_layers = synthesize_layers(synthesizer, analysis, segments, **options)
+            else:
+                articulation, arkit_layers = synthesizer.synthesize(analysis, segments, **options), None
             _check_cancel(cancel)
             progress(share + 0.3 / samples, "retargeting to FLAME" + take)
             record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance,
                                        "style": "sampled" if index > 0 else "typical"})
-            documents.append(_curves_document(articulation, retarget, analysis, instruction, segments, fps, record))
+            document = _curves_document(articulation, retarget, analysis, instruction, segments, fps, record)
+            if arkit_layers is not None:
+                add_layers(document, arkit_layers, retarget)
+            documents.append(document)
         progress(1.0, "done")
         return documents
 
@@ -224,6 +235,17 @@ def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnal
     )
 
 
+def add_layers(document: dict, arkit_layers: dict, retarget: FlameRetarget) -> None:
+    """`arkit.layers` and `flame.layers` of a curves document: the take's curves as layers that add up."""
+    jaws = layer_jaws(arkit_layers)
+    document["arkit"]["layers"] = {name: _rounded(weights) for name, weights in arkit_layers.items()}
+    document["flame"]["layers"] = {}
+    for name, weights in arkit_layers.items():
+        expression, jaw = retarget.to_flame(weights, jaws[name])
+        document["flame"]["layers"][name] = {"expression": _rounded(expression), "jaw": _rounded(jaw)}
+    validate_curves(document)
+
+
 def _load_synthesizer(name: str) -> Synthesizer:
     try:
         return registry.load_synthesizer(name)
@@ -249,10 +271,12 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise JobCancelled("cancelled by the user")
 
 
-def _checked_segments(segments: list[dict], duration: float, fallback: str | None) -> list[dict]:
+def checked_segments(segments: list[dict], duration: float, fallback: str | None) -> list[dict]:
     """Per-segment instructions edited by the animator: sorted, clipped to the clip, never empty."""
     clean = []
     for seg in sorted(segments, key=lambda s: float(s["start"])):
+        if not (math.isfinite(float(seg["start"])) and math.isfinite(float(seg["end"]))):
+            raise InputError(f"segment times must be numbers, got {seg['start']} to {seg['end']}")
         start, end = max(0.0, float(seg["start"])), min(duration, float(seg["end"]))
         text = str(seg.get("instruction") or fallback or "").strip()
         if end <= start:
@@ -261,7 +285,8 @@ def _checked_segments(segments: list[dict], duration: float, fallback: str | Non
             raise InputError(f"segment {start:.2f}-{end:.2f} s has no instruction text")
         clean.append({"start": start, "end": end, "instruction": text})
     if not clean:
-        raise InputError("no segment overlaps the audio; re-run Analyze to get segments for this clip")
+        raise InputError(f"no segment overlaps the audio (0-{duration:.2f} s); re-run Analyze to get segments "
+                         f"for this clip")
     return clean
 
 

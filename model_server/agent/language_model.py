@@ -13,7 +13,16 @@ trained for one language model and records which (its hidden size and vocabulary
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from ..config import CACHE_DIR
 from ..errors import InputError
@@ -37,10 +46,48 @@ def packaged_gguf() -> Path:
 
 
 def default_lm_dir(cache_dir: Path = CACHE_DIR) -> Path:
-    """A transformers directory of the packaged SmolLM2, converted from its GGUF on first use."""
+    """A transformers directory of the packaged SmolLM2, converted from its GGUF on first use.
+
+    Safe when several model processes start at once on an empty cache: one converts under a lock
+    while the others wait for it, each writes to a folder of its own, and the finished folder
+    appears in one rename; parts left by a killed conversion are removed by the next one."""
     out = Path(cache_dir) / "lm" / DEFAULT_LM_NAME
     if (out / "config.json").is_file():
         return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out.parent / f".{DEFAULT_LM_NAME}.lock"):
+        if (out / "config.json").is_file():  # another process converted it while we waited
+            return out
+        for stale in out.parent.glob(f"{DEFAULT_LM_NAME}.partial*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        partial = Path(tempfile.mkdtemp(prefix=f"{DEFAULT_LM_NAME}.partial-", dir=out.parent))
+        try:
+            _convert_packaged_gguf(partial)
+            shutil.rmtree(out, ignore_errors=True)  # a folder without config.json is an unfinished one
+            try:
+                os.replace(partial, out)
+            except OSError:  # without the lock (Windows) another process may have renamed its copy first
+                if not (out / "config.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return out
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """An advisory lock across processes (POSIX); elsewhere the unique folder and rename still hold."""
+    with open(lock_path, "a+") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _convert_packaged_gguf(folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = packaged_gguf()
@@ -56,11 +103,8 @@ def default_lm_dir(cache_dir: Path = CACHE_DIR) -> Path:
         del config.quantization_config
     plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(model.state_dict())
-    partial = out.with_name(out.name + ".partial")
-    plain.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    partial.rename(out)  # a conversion killed half-way is never mistaken for a finished one
-    return out
+    plain.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
 
 
 def load_language_model(path: Path | None = None):

@@ -1,8 +1,15 @@
-"""Long requests run as jobs: one worker thread (one model in memory), progress, cancellation."""
+"""Long requests run as jobs: one worker thread (one model in memory), progress, cancellation.
+
+Retention: a finished job's status (and result) is kept for `keep_seconds` after it finished, or
+for `keep_after_read_seconds` after a client first read it finished, whichever ends first; a job
+never disappears while it is queued or running. At most `max_queued` jobs wait or run at once."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
+import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +18,12 @@ from typing import Any, Callable
 
 from ..errors import InputError, JobCancelled
 
-MAX_FINISHED_JOBS = 64  # results are large (curves): keep only the recent ones
+KEEP_AFTER_READ_SECONDS = 60.0  # long enough for a client to read a result twice (a retried poll)
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class QueueFull(Exception):
+    """More jobs are waiting than the server's limit; the client should retry later."""
 
 
 @dataclass
@@ -24,6 +36,8 @@ class Job:
     error: str | None = None
     result: dict | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    finished_at: float | None = None
+    read_at: float | None = None
 
     def status(self) -> dict[str, Any]:
         return {
@@ -32,9 +46,18 @@ class Job:
             "error": self.error, "result": self.result,
         }
 
+    def finish(self, state: str, *, error: str | None = None, result: dict | None = None) -> None:
+        self.error, self.result = error, result
+        if state == "succeeded":
+            self.progress = 1.0
+        self.state, self.stage = state, {"succeeded": "done"}.get(state, state)
+        self.finished_at = time.monotonic()
+
 
 class JobQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, max_queued: int, keep_seconds: float) -> None:
+        self.max_queued, self.keep_seconds = max_queued, keep_seconds
+        self.keep_after_read_seconds = min(KEEP_AFTER_READ_SECONDS, keep_seconds)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avi-job")
@@ -42,21 +65,31 @@ class JobQueue:
     def submit(self, kind: str, work: Callable[[Callable[[float, str], None], threading.Event], dict]) -> Job:
         job = Job(kind=kind)
         with self._lock:
-            self._jobs[job.job_id] = job
             self._forget_old_jobs()
+            waiting = sum(1 for j in self._jobs.values() if j.state not in FINISHED)
+            if waiting >= self.max_queued:
+                raise QueueFull(f"{waiting} jobs are queued or running, the limit of this server; "
+                                f"wait for one to finish")
+            self._jobs[job.job_id] = job
         self._executor.submit(self._run, job, work)
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """The job, marked read if it has finished (its retention clock then runs faster)."""
         with self._lock:
-            return self._jobs.get(job_id)
+            self._forget_old_jobs()
+            job = self._jobs.get(job_id)
+            if job is not None and job.state in FINISHED and job.read_at is None:
+                job.read_at = time.monotonic()
+            return job
 
     def cancel(self, job_id: str) -> Job | None:
-        job = self.get(job_id)
+        with self._lock:
+            job = self._jobs.get(job_id)
         if job is not None and job.state in ("queued", "running"):
             job.cancel_event.set()
             if job.state == "queued":
-                job.state, job.stage = "cancelled", "cancelled"
+                job.finish("cancelled")
         return job
 
     def shutdown(self) -> None:
@@ -66,7 +99,8 @@ class JobQueue:
 
     def _run(self, job: Job, work) -> None:
         if job.cancel_event.is_set():
-            job.state, job.stage = "cancelled", "cancelled"
+            if job.state != "cancelled":
+                job.finish("cancelled")
             return
         job.state, job.stage = "running", "starting"
 
@@ -78,16 +112,31 @@ class JobQueue:
         try:
             result = work(progress, job.cancel_event)
         except JobCancelled:
-            job.state, job.stage = "cancelled", "cancelled"
+            job.finish("cancelled")
         except InputError as exc:
-            job.state, job.stage, job.error = "failed", "failed", str(exc)
+            job.finish("failed", error=str(exc))
         except Exception as exc:  # a bug, not bad input: keep serving, report it
             traceback.print_exc()
-            job.state, job.stage, job.error = "failed", "failed", f"internal error: {exc}"
+            job.finish("failed", error=f"internal error: {exc}")
         else:
-            job.result, job.progress, job.state, job.stage = result, 1.0, "succeeded", "done"
+            job.finish("succeeded", result=result)
+        finally:
+            release_freed_memory()
 
     def _forget_old_jobs(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state in ("succeeded", "failed", "cancelled")]
-        for job in finished[:-MAX_FINISHED_JOBS]:
-            del self._jobs[job.job_id]
+        now = time.monotonic()
+        for job in [j for j in self._jobs.values() if j.finished_at is not None]:
+            read_long_ago = job.read_at is not None and now - job.read_at > self.keep_after_read_seconds
+            if read_long_ago or now - job.finished_at > self.keep_seconds:
+                del self._jobs[job.job_id]
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last job back to the system (glibc keeps it otherwise, and a server
+    that ran one long clip would hold that peak for ever)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -4,39 +4,81 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..config import MAX_TAKES
+from ..config import MAX_SEED, MAX_TAKES
 from ..synthesis.registry import SYNTHESIZERS
 
 API_VERSION = "v1"
+MAX_TEXT_CHARS = 20_000  # a transcript or instruction longer than this is not dialogue
 
 
-class AudioInput(BaseModel):
-    audio_path: str | None = Field(None, description="Path on the server's machine (local servers).")
+class Body(BaseModel):
+    """Every request body: NaN and infinity are refused in any number, unknown fields are ignored."""
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class ErrorReply(BaseModel):
+    detail: str | list[dict[str, Any]] = Field(description=(
+        "What was wrong, in words to show the user; for 422, a list of {loc, msg, type} per bad field."))
+
+
+ERROR_REPLIES = {
+    400: {"model": ErrorReply, "description": "Input the server cannot use (audio, mesh, file), with the reason."},
+    401: {"model": ErrorReply, "description": "Missing or wrong bearer token."},
+    403: {"model": ErrorReply, "description": "A path outside the folders this server reads (servers off loopback)."},
+    413: {"model": ErrorReply, "description": "The request body is larger than the server's limit."},
+    422: {"model": ErrorReply, "description": "A field has the wrong type or is out of range."},
+}
+JOB_ERROR_REPLIES = {**ERROR_REPLIES, 429: {"model": ErrorReply, "description": (
+    "Too many jobs queued; the reply's Retry-After header says when to try again.")}}
+NOT_FOUND_REPLY = {404: {"model": ErrorReply, "description": "No such job or retarget (see the job retention)."}}
+
+
+class AudioInput(Body):
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["audio_path"]}, {"required": ["audio_b64"]}]})
+
+    audio_path: str | None = Field(None, max_length=4096, description=(
+        "Path on the server's machine. A server on another host than loopback reads only files under its "
+        "--audio-root folders, or refuses audio_path without them."))
     audio_b64: str | None = Field(None, description="Base64 file bytes (remote servers).")
-    filename: str = Field("<upload>", description="Name used in messages and to guess the format.")
+    filename: str = Field("<upload>", max_length=255, description="Name used in messages and to guess the format.")
     clip_start: float | None = Field(None, ge=0, allow_inf_nan=False,
                                      description="Seconds into the file where the part to animate begins "
                                                  "(a trimmed sound strip); curves frame 0 is this time.")
     clip_end: float | None = Field(None, gt=0, allow_inf_nan=False,
                                    description="Seconds into the file where the part to animate ends.")
 
+    @model_validator(mode="after")
+    def exactly_one_audio_source(self):
+        if (self.audio_path is None) == (self.audio_b64 is None):
+            raise ValueError("give exactly one of audio_path or audio_b64")
+        return self
+
 
 class InstructRequest(AudioInput):
-    transcript: str | None = Field(None, description="Dialogue text: forced alignment instead of recognition.")
+    transcript: str | None = Field(None, max_length=MAX_TEXT_CHARS,
+                                   description="Dialogue text: forced alignment instead of recognition.")
 
 
-class Segment(BaseModel):
-    start: float
-    end: float
-    instruction: str
+class Segment(Body):
+    start: float = Field(ge=0, description="Seconds from the start of the part animated.")
+    end: float = Field(gt=0)
+    instruction: str = Field(max_length=MAX_TEXT_CHARS, description="Empty: the request's `instruction`.")
+
+    @model_validator(mode="after")
+    def ends_after_it_starts(self):
+        if self.end <= self.start:
+            raise ValueError(f"the segment ends ({self.end:g} s) before it starts ({self.start:g} s)")
+        return self
 
 
 class AnimateRequest(InstructRequest):
-    instruction: str | None = Field(None, description="Whole-clip instruction; omitted: the agent writes one.")
-    segments: list[Segment] | None = Field(None, description="Per-segment instructions, overriding `instruction`.")
-    seed: int = Field(0, description="Seed of take 1; take k uses seed + k - 1.")
+    instruction: str | None = Field(None, max_length=MAX_TEXT_CHARS,
+                                    description="Whole-clip instruction; omitted: the agent writes one.")
+    segments: list[Segment] | None = Field(None, max_length=10_000, description=(
+        "Per-segment instructions, overriding `instruction`; each must overlap the part animated."))
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of take 1; take k uses seed + k - 1.")
     samples: int = Field(1, ge=1, le=MAX_TAKES, description="Takes to make (different seeds, one speech analysis).")
     guidance: float | None = Field(None, ge=0, allow_inf_nan=False,
                                    description="Guidance scale of the learned model's style sampling; "
@@ -45,6 +87,8 @@ class AnimateRequest(InstructRequest):
                                                     "omitted: the server's default (see /v1/health).")
     fps: float = Field(25.0, gt=0, le=240)
     retarget_id: str | None = Field(None, description="From POST /v1/retargets; omitted: the server's default.")
+    layers: bool = Field(False, description="Also return each take as lips, expression and blinks layers "
+                                            "(arkit.layers, flame.layers) that add up to it.")
 
 
 class JobCreated(BaseModel):
@@ -64,10 +108,10 @@ class JobStatus(BaseModel):
         "document, plus `takes`: every take's curves document, take 1 first."))
 
 
-class RetargetRequest(BaseModel):
-    flame_model_path: str | None = None
-    num_vertices: int | None = None
-    num_expressions: int | None = None
+class RetargetRequest(Body):
+    flame_model_path: str | None = Field(None, max_length=4096)
+    num_vertices: int | None = Field(None, ge=1, le=10_000_000)
+    num_expressions: int | None = Field(None, ge=1, le=1000)
     vertices_b64: str | None = Field(None, description="float32 little-endian, V*3")
     expression_basis_b64: str | None = Field(None, description="float32 little-endian, K*V*3 (key minus basis)")
 
@@ -77,8 +121,8 @@ class RetargetCreated(BaseModel):
     info: dict[str, Any]
 
 
-class FlameHeadRequest(BaseModel):
-    flame_model_path: str
+class FlameHeadRequest(Body):
+    flame_model_path: str = Field(max_length=4096)
 
 
 class FlameHead(BaseModel):

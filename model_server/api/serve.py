@@ -8,6 +8,7 @@ import secrets
 import socket
 import sys
 import threading
+from pathlib import Path
 
 import uvicorn
 
@@ -16,12 +17,15 @@ from ..config import PipelineConfig
 from ..errors import InputError
 from ..pipeline import TalkingFacePipeline
 from .app import create_app
+from .file_access import FileAccess
+from .limits import ServerLimits, deadline_protocol
 
 READY_PREFIX = "AVI_TALKING_READY "
 
 
 def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-          exit_on_stdin_eof: bool = False) -> None:
+          exit_on_stdin_eof: bool = False, limits: ServerLimits = ServerLimits(),
+          file_roots: tuple[Path, ...] = ()) -> None:
     token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
     pipeline = TalkingFacePipeline.from_config(config)
     pipeline.agent.loaded()  # before announcing: a bad agent setting stops the start with its message
@@ -29,7 +33,8 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
         pipeline.synthesizer  # the default model loads once, before announcing; others on first request
     except InputError as exc:  # requests naming another model still work
         print(f"warning: {exc}", file=sys.stderr, flush=True)
-    app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds)
+    app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds, limits=limits,
+                     files=FileAccess.for_host(host, file_roots))
 
     # Bind first so the port is known (port 0 = any free port) before uvicorn starts.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -38,7 +43,8 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
     sock.listen(64)
     bound_port = sock.getsockname()[1]
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           http=deadline_protocol(limits.request_read_seconds)))
     if exit_on_stdin_eof:
         threading.Thread(target=_exit_when_stdin_closes, args=(server,), daemon=True).start()
     announcement = {"port": bound_port, "token": token, "pid": os.getpid(), "version": __version__}

@@ -12,11 +12,14 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
-from ..errors import AudioError
+from ..errors import AudioError, path_problem
 from .types import SAMPLE_RATE, Audio
 
 MIN_SECONDS = 0.1
 SILENCE_PEAK_DBFS = -60.0
+# Rates outside this range are not speech recordings (and 16 kHz could not be reached from them
+# with a polyphase filter of sane size); 768 kHz is the highest rate audio interfaces record at.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 768_000
 
 
 def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_seconds: float = 1800.0) -> Audio:
@@ -28,16 +31,23 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
         opener = lambda: soundfile.SoundFile(io.BytesIO(source))  # noqa: E731
     else:
         path = Path(source)
-        name = path.name
-        if not path.is_file():
-            raise AudioError(f"{name}: no such audio file ({path})")
-        if path.stat().st_size == 0:
+        name = path.name[:80]
+        try:
+            size = path.stat().st_size if path.is_file() else None
+        except (OSError, ValueError) as exc:  # a name too long for the filesystem, a loop of links, …
+            raise AudioError(f"{name}: cannot open this path ({path_problem(exc)})") from exc
+        if size is None:
+            raise AudioError(f"{name}: no such audio file ({str(path)[:200]})")
+        if size == 0:
             raise AudioError(f"{name}: the audio file is empty (0 bytes)")
         opener = lambda: soundfile.SoundFile(str(path))  # noqa: E731
 
     try:
         with opener() as sound:
             source_rate = sound.samplerate
+            if not MIN_SAMPLE_RATE <= source_rate <= MAX_SAMPLE_RATE:
+                raise AudioError(f"{name}: a sample rate of {source_rate} Hz is not a speech recording "
+                                 f"(use {MIN_SAMPLE_RATE // 1000}-{MAX_SAMPLE_RATE // 1000} kHz)")
             # Refuse over-long input from the header, before decoding hours of samples.
             if sound.frames > 0 and sound.frames / source_rate > max_seconds:
                 raise AudioError(
@@ -46,8 +56,12 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
             samples = sound.read(dtype="float32", always_2d=True)
     except AudioError:
         raise
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{name}: cannot decode audio ({exc}); use WAV, FLAC, OGG or MP3") from exc
+    except soundfile.LibsndfileError as exc:  # its own words, without the file object's repr or path
+        reason = exc.error_string.strip().rstrip(".") or "not a format libsndfile reads"
+        raise AudioError(f"{name}: cannot decode audio ({reason}); use WAV, FLAC, OGG or MP3") from exc
+    except (RuntimeError, TypeError, ValueError, MemoryError, OSError) as exc:
+        raise AudioError(f"{name}: cannot decode audio (the file is damaged or not audio); "
+                         f"use WAV, FLAC, OGG or MP3") from exc
 
     if samples.shape[0] == 0:
         raise AudioError(f"{name}: the audio has no samples")
@@ -56,6 +70,10 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
         raise AudioError(f"{name}: {duration / 60:.1f} min is longer than the limit of {max_seconds / 60:g} min")
     if duration < MIN_SECONDS:
         raise AudioError(f"{name}: {duration * 1000:.0f} ms is too short to animate (at least {MIN_SECONDS:g} s)")
+    broken = int(np.count_nonzero(~np.isfinite(samples)))
+    if broken:  # float WAVs can carry NaN or infinity, which would poison every feature downstream
+        raise AudioError(f"{name}: {broken} samples are not numbers (NaN or infinity); the file is damaged, "
+                         f"re-export it from the audio editor")
     mono = samples.mean(axis=1)
     peak = float(np.max(np.abs(mono)))
     if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
@@ -87,6 +105,10 @@ def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate == SAMPLE_RATE:
         return samples.astype(np.float32)
+    # An odd rate (22051 Hz) has no small exact ratio: the nearest small one is off by < 0.01 %, and
+    # the result is cut or padded to the exact length so frame times stay true.
     ratio = Fraction(SAMPLE_RATE, rate).limit_denominator(1000)
     out = resample_poly(samples, ratio.numerator, ratio.denominator)
+    length = int(round(samples.shape[0] * SAMPLE_RATE / rate))
+    out = np.pad(out[:length], (0, max(0, length - out.shape[0])))
     return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -24,6 +24,7 @@ from .arkit_fields import JAW_SHAPES, arkit_displacements, face_weights
 from .face_frame import landmarks_from_mesh
 from .flame_model import load_flame_model
 
+MIN_FACE_VERTICES = 100  # fewer cannot carry the mouth and eyes the fit measures (FLAME has 5023)
 RIDGE = 1e-3  # relative to the basis energy: keeps coefficients small where the fit is ambiguous
 _CACHE: dict[str, "FlameRetarget"] = {}
 _CACHE_LOCK = threading.Lock()
@@ -80,7 +81,12 @@ class FlameRetarget:
 
     @classmethod
     def fit(cls, vertices: np.ndarray, expression_basis: np.ndarray, faces: np.ndarray | None, info: dict) -> "FlameRetarget":
-        landmarks = landmarks_from_mesh(vertices, faces)
+        check_face_mesh(vertices, expression_basis)
+        try:
+            landmarks = landmarks_from_mesh(vertices, faces)
+        except (ValueError, IndexError) as exc:
+            raise InputError("cannot find a face on this mesh (it must be upright, facing +z, with a nose, "
+                             "mouth and eyes)") from exc
         targets = arkit_displacements(vertices, landmarks).reshape(len(ARKIT_NAMES), -1)  # (52, 3V)
         weight = np.repeat(face_weights(vertices, landmarks), 3)  # (3V,) per coordinate
         basis = expression_basis.reshape(expression_basis.shape[0], -1).T  # (3V, 50)
@@ -104,6 +110,19 @@ class FlameRetarget:
     def to_flame(self, arkit: np.ndarray, jaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, 52) weights and (T, 3) jaw → (T, 50) expression coefficients and (T, 3) jaw pose."""
         return np.asarray(arkit) @ self.matrix, np.asarray(jaw)
+
+
+def check_face_mesh(vertices: np.ndarray, expression_basis: np.ndarray) -> None:
+    """Refuse a mesh the fit cannot use, before it turns into NaN coefficients or an empty search."""
+    if len(vertices) < MIN_FACE_VERTICES:
+        raise InputError(f"the mesh has {len(vertices)} vertices; a face to retarget to needs at least "
+                         f"{MIN_FACE_VERTICES} (FLAME's has 5023)")
+    if not (np.isfinite(vertices).all() and np.isfinite(expression_basis).all()):
+        raise InputError("the mesh or its expression shapes hold values that are not numbers (NaN or infinity)")
+    if np.ptp(vertices, axis=0).min() <= 0:
+        raise InputError("the mesh is flat or a single point: every vertex shares one coordinate")
+    if not np.any(expression_basis):
+        raise InputError("the expression shapes move no vertex (every Exp key equals the basis)")
 
 
 def fit_residuals(matrix: np.ndarray, basis: np.ndarray, targets: np.ndarray, weight: np.ndarray) -> dict[str, float]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arkit import FLAME_EXPRESSION_DIM
-from ..errors import InputError
+from ..errors import InputError, path_problem
 from .face_frame import FaceLandmarks, landmarks_from_mesh
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -123,9 +123,13 @@ def expression_offset(shapedirs_components: int, shape_components: int | None) -
 def load_flame_model(path: str | Path, *, shape_components: int | None = None) -> FlameModel:
     """Read a FLAME model file; `shape_components` overrides the identity/expression split of shapedirs."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"FLAME model not found: {path}. Download FLAME from its authors and point to the .pkl or .npz")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes() if path.is_file() else None
+    except (OSError, ValueError) as exc:  # a name too long for the filesystem, no permission, …
+        raise InputError(f"{path.name[:80]}: cannot open this FLAME model path ({path_problem(exc)})") from exc
+    if raw is None:
+        raise InputError(f"FLAME model not found: {str(path)[:200]}. Download FLAME from its authors and point "
+                         f"to the .pkl or .npz")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
@@ -135,7 +139,9 @@ def load_flame_model(path: str | Path, *, shape_components: int | None = None) -
     except UnsafeFlameFile as exc:
         raise InputError(f"{path.name} is not a FLAME model file and was refused: {exc}") from exc
     except Exception as exc:  # any decoding failure is a bad file from the user's point of view
-        raise InputError(f"{path.name}: cannot read as a FLAME model ({exc})") from exc
+        # The decoder's own words would echo the file's bytes ("invalid load key 'v'"): say what it is not.
+        raise InputError(f"{path.name[:80]}: cannot read as a FLAME model (not a FLAME .pkl pickle or .npz "
+                         f"archive, or a damaged one)") from exc
     return flame_model_from_arrays(data, source=path.name, sha256=hashlib.sha256(raw).hexdigest(),
                                    shape_components=shape_components)
 

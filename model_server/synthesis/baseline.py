@@ -39,10 +39,10 @@ class BaselineArticulator:
         return {"name": self.name, "kind": "baseline"}
 
     def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
-                   guidance: float | None = None, sampled: bool = True) -> Articulation:
+                   guidance: float | None = None, sampled: bool = True, blinks: bool = True) -> Articulation:
         """`sampled`: expression strength varied by `seed` (False: exactly as the instruction says)."""
         controls = [parse_instruction(seg["instruction"]) for seg in segments]
-        return self.articulate(analysis, segments, controls, seed=seed, fps=fps,
+        return self.articulate(analysis, segments, controls, seed=seed, fps=fps, blinks=blinks,
                                take_jitter=TAKE_JITTER if sampled else 0.0)
 
     def articulate(self, analysis: SpeechAnalysis, segments: list[dict], controls: list[StyleControls], *,

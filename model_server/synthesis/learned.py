@@ -181,7 +181,7 @@ class LearnedSynthesizer:
         return np.clip(out / total[:, None], 0.0, 1.0)
 
     def synthesize(self, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
-                   guidance: float | None = None, sampled: bool = True) -> Articulation:
+                   guidance: float | None = None, sampled: bool = True, blinks: bool = True) -> Articulation:
         """`sampled`: each segment's style drawn by the prior from `seed` (False: its typical style)."""
         audio = analysis.audio
         prosody = prosody_at(analysis, MODEL_FPS)
@@ -196,9 +196,10 @@ class LearnedSynthesizer:
         # The decoder rounds short closures off and resampling moves frames: close the lips at the
         # scene's own rate, the frames the animator will see.
         arkit = close_lips(arkit, analysis.alignment.phones, fps)
-        blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)
-        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-            arkit[:, ARKIT_INDEX[name]] = np.maximum(arkit[:, ARKIT_INDEX[name]], blink)
+        if blinks:
+            blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)
+            for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+                arkit[:, ARKIT_INDEX[name]] = np.maximum(arkit[:, ARKIT_INDEX[name]], blink)
         return Articulation(arkit=arkit, jaw=jaw_pose_from_arkit(arkit))
 
 

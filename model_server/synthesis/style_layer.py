@@ -89,7 +89,9 @@ def prosodic_brows(prosody: Prosody, energy: np.ndarray) -> np.ndarray:
     accent = np.clip((semitones - 1.5) / 4.0, 0, 1) * prosody.voicing
     raise_ = np.maximum(accent, 0.5 * np.clip((prosody.loudness_norm - 0.8) / 0.2, 0, 1))
     kernel = np.hanning(max(3, int(round(0.3 * prosody.fps)) | 1))
-    smooth = np.convolve(raise_, kernel / kernel.sum(), mode="same")
+    # "full" then the centred part: mode="same" returns the kernel's length when the clip is shorter.
+    half = (len(kernel) - 1) // 2
+    smooth = np.convolve(raise_, kernel / kernel.sum(), mode="full")[half:half + len(raise_)]
     return np.clip(smooth * 0.45 * energy, 0, 1)
 
 

@@ -55,6 +55,17 @@ def test_bad_audio_exits_2_with_a_message(tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_hostile_arguments_exit_2_with_a_message_and_no_traceback(front_center_wav, tmp_path):
+    out = tmp_path / "x.json"
+    for args, fragment in (([str(tmp_path / ("a" * 300 + ".wav"))], "File name too long"),
+                           (["/tmp/" + "a" * 5000], "File name too long"),
+                           ([str(front_center_wav), "--seed", "-1"], "seed must be"),
+                           ([str(front_center_wav), "--flame-model", str(front_center_wav)], "cannot read as a FLAME")):
+        done = run_cli("animate", *args, "--instruction", "A neutral person speaks.", "-o", str(out))
+        assert done.returncode == 2 and fragment in done.stderr, done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and not out.exists()
+
+
 def test_animate_with_samples_writes_one_file_per_take(front_center_wav, tmp_path):
     out = tmp_path / "line.json"
     done = run_cli("animate", str(front_center_wav), "--transcript", "front center", "--seed", "4",

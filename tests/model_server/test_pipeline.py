@@ -61,6 +61,10 @@ def test_one_call_is_one_take_and_the_baseline_ignores_guidance(pipeline, audio)
 @pytest.mark.parametrize("options, fragment", [
     ({"samples": 0}, "samples"), ({"samples": 17}, "samples"), ({"guidance": -0.5}, "guidance"),
     ({"guidance": float("nan")}, "guidance"), ({"synthesis": "nope"}, "available: learned, baseline"),
+    ({"seed": -1}, "seed"), ({"seed": 2**33}, "seed"),
+    ({"segments": [{"start": 9.0, "end": 12.0, "instruction": ANGRY}]}, "no segment overlaps"),
+    ({"segments": [{"start": 0.0, "end": 1.0, "instruction": ""}]}, "no instruction text"),
+    ({"segments": [{"start": float("nan"), "end": 1.0, "instruction": ANGRY}]}, "must be numbers"),
 ])
 def test_bad_options_are_refused_with_a_message(pipeline, audio, options, fragment):
     with pytest.raises(InputError, match=fragment):
@@ -74,3 +78,27 @@ def test_synthesizers_are_loaded_once_by_name_and_the_default_is_one_constant(pi
     assert pipeline.describe("baseline")["synthesis"]["name"] == "baseline-dominance-visemes"
     with pytest.raises(InputError, match="unknown synthesis model"):
         TalkingFacePipeline.from_config(PipelineConfig(synthesis="nope"))
+
+
+@pytest.mark.parametrize("synthesis", SYNTHESIZERS)
+@pytest.mark.parametrize("fps", [24.0, 25.0, 60.0])
+def test_clips_of_a_tenth_to_three_tenths_of_a_second_animate(front_center_wav, fps, synthesis):
+    """Shorter than the brow-smoothing window: the style layer used to fail on a shape mismatch."""
+    import soundfile
+
+    speech, rate = soundfile.read(str(front_center_wav), dtype="float32")
+    shared = TalkingFacePipeline.from_config(PipelineConfig(synthesis=synthesis))
+    for start, seconds in ((0.0, 0.1), (0.2, 0.13), (0.5, 0.19), (0.0, 0.25), (0.7, 0.3)):
+        clip = load_audio(_wav(speech[int(start * rate):int((start + seconds) * rate)], rate))
+        curves = shared.takes(clip, transcript="front", instruction=ANGRY, fps=fps, samples=2)[1]
+        assert curves["num_frames"] >= 2 and np.isfinite(np.asarray(curves["arkit"]["weights"])).all()
+
+
+def _wav(samples: np.ndarray, rate: int) -> bytes:
+    import io
+
+    import soundfile
+
+    out = io.BytesIO()
+    soundfile.write(out, samples, rate, format="WAV")
+    return out.getvalue()

@@ -106,3 +106,32 @@ def test_trimmed_refuses_parts_that_cannot_be_animated(front_center_wav, start, 
 
     with pytest.raises(AudioError, match=fragment):
         trimmed(load_audio(front_center_wav), start, end)
+
+
+@pytest.mark.parametrize("rate", [4000, 8000, 11025, 22050, 22051, 44100, 48000, 96000, 192000, 768000])
+def test_every_rate_a_recording_uses_resamples_to_the_exact_length(tmp_path, rate):
+    path = tmp_path / f"tone{rate}.wav"
+    seconds = 0.73
+    times = np.arange(int(seconds * rate)) / rate
+    soundfile.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * times)).astype(np.float32), rate, subtype="FLOAT")
+    audio = load_audio(path)
+    assert len(audio.samples) == round(int(seconds * rate) * 16000 / rate)
+    assert audio.source_sample_rate == rate and np.isfinite(audio.samples).all()
+
+
+@pytest.mark.parametrize("rate", [1000, 3999, 768001, 24_000_000, 32_000_000])
+def test_rates_no_recording_uses_are_refused_from_the_header(tmp_path, rate):
+    path = tmp_path / f"odd{rate}.wav"
+    soundfile.write(str(path), np.random.default_rng(0).normal(0, 0.1, max(rate // 5, 1000)).astype(np.float32),
+                    rate, subtype="PCM_16")
+    with pytest.raises(AudioError, match=f"{rate} Hz is not a speech recording"):
+        load_audio(path)
+
+
+def test_non_numbers_in_float_samples_are_refused(tmp_path, front_center_wav):
+    samples, rate = soundfile.read(str(front_center_wav), dtype="float32")
+    samples[1000] = np.nan
+    path = tmp_path / "damaged.wav"
+    soundfile.write(str(path), samples, rate, subtype="FLOAT")
+    with pytest.raises(AudioError, match="1 samples are not numbers"):
+        load_audio(path)
