@@ -79,12 +79,15 @@ class ApiClient:
     def submit_animate(self, audio_path: str, *, transcript: str | None, instruction: str | None,
                        segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None,
                        samples: int = 1, guidance: float | None = None, synthesis: str | None = None,
-                       span: dict | None = None) -> str:
+                       span: dict | None = None, layers: bool = False) -> str:
         """The job's result is take 1's curves document; with samples > 1 its `takes` holds all of them.
-        `span` ({clip_start, clip_end}, seconds into the file) animates only that part of the file."""
+        `span` ({clip_start, clip_end}, seconds into the file) animates only that part of the file;
+        `layers`: each take also as lips, expression and blinks layers."""
         body = dict(self.audio_fields(audio_path), transcript=transcript or None, instruction=instruction or None,
                     segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id,
                     samples=samples, guidance=guidance, synthesis=synthesis, **(span or {}))
+        if layers:  # only when asked: an older server refuses no field, but a newer one is not assumed
+            body["layers"] = True
         return self.request("POST", "/animate", body)["job_id"]
 
     def job(self, job_id: str) -> dict:

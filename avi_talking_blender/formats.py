@@ -6,10 +6,10 @@ the sibling package. The modules imported here are stdlib-only.
 """
 
 try:
-    from .model_server import arkit, curves  # packaged extension
+    from .model_server import arkit, curves, live_link  # packaged extension
     from .model_server.synthesis import registry
 except ImportError:  # repo checkout: avi_talking_blender/ and model_server/ side by side
-    from model_server import arkit, curves  # type: ignore[no-redef]
+    from model_server import arkit, curves, live_link  # type: ignore[no-redef]
     from model_server.synthesis import registry  # type: ignore[no-redef]
 
 ARKIT_NAMES = arkit.ARKIT_NAMES
@@ -20,6 +20,10 @@ load_curves = curves.load_curves
 SYNTHESIS_MODELS = tuple(registry.SYNTHESIZERS)
 DEFAULT_SYNTHESIS = registry.DEFAULT_SYNTHESIS
 DEFAULT_GUIDANCE = registry.DEFAULT_GUIDANCE
+LiveLinkFormatError = live_link.LiveLinkFormatError
+write_live_link_csv = live_link.write_live_link_csv
+read_live_link_csv = live_link.read_live_link_csv
 
 __all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "load_curves",
-           "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE"]
+           "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE", "LiveLinkFormatError", "write_live_link_csv",
+           "read_live_link_csv"]

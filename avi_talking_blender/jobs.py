@@ -103,27 +103,112 @@ class Job:
             self._update(state="failed", stage="failed", error=f"unexpected error: {err}")
 
     def _follow(self, client: ApiClient, job_id: str) -> None:
-        cancel_sent = False
-        while True:
-            if self.cancel_requested.is_set() and not cancel_sent:
-                client.cancel(job_id)
-                cancel_sent = True
-            status = client.job(job_id)
-            if status["state"] == "succeeded":
-                self.result = status["result"]  # published before the state says so
-                self._update(state="succeeded", stage="done", progress=1.0)
-                return
-            if status["state"] == "failed":
-                self._update(state="failed", stage="failed", error=status["error"] or "the model server failed")
-                return
-            if status["state"] == "cancelled":
-                raise _Cancelled
-            self._update(progress=float(status["progress"]), stage=status["stage"])
-            time.sleep(POLL_S)
+        try:
+            self.result = follow(client, job_id, self.cancel_requested,
+                                 lambda progress, stage: self._update(progress=progress, stage=stage))
+        except JobFailed as failure:
+            self._update(state="failed", stage="failed", error=str(failure))
+            return
+        self._update(state="succeeded", stage="done", progress=1.0)  # after the result is published
 
 
 class _Cancelled(Exception):
     pass
+
+
+class JobFailed(Exception):
+    """The server job failed; the message is the server's."""
+
+
+def follow(client: ApiClient, job_id: str, cancel_requested: threading.Event,
+           report: Callable[[float, str], None]) -> dict:
+    """Poll a server job to its end: its result; JobFailed or _Cancelled otherwise (a cancel request
+    is passed on to the server once)."""
+    cancel_sent = False
+    while True:
+        if cancel_requested.is_set() and not cancel_sent:
+            client.cancel(job_id)
+            cancel_sent = True
+        status = client.job(job_id)
+        if status["state"] == "succeeded":
+            return status["result"]
+        if status["state"] == "failed":
+            raise JobFailed(status["error"] or "the model server failed")
+        if status["state"] == "cancelled":
+            raise _Cancelled
+        report(float(status["progress"]), status["stage"])
+        time.sleep(POLL_S)
+
+
+@dataclass
+class LineOutcome:
+    """What became of one line of a batch: keyed, refused (before sending), failed or cancelled."""
+
+    line: str
+    state: str  # keyed | refused | failed | cancelled
+    message: str = ""
+    result: dict | None = None
+
+
+class BatchJob(Job):
+    """Several lines in a row (Generate All): one progress bar ("line k of n"), Cancel stops inside
+    the line being made and skips the rest, and `apply` keys every finished line on the main thread
+    at the end (one undo step). A line that fails does not stop the others; the message lists each."""
+
+    def __init__(self, kind: str, requests: list, refused: list[LineOutcome], connection: Connection,
+                 order: list[str]):
+        super().__init__(kind, None, self._apply_all, connection)
+        self.requests, self.outcomes, self.order = requests, list(refused), order
+        self.total = len(requests) + len(refused)
+
+    def run(self) -> None:
+        try:
+            client = self.connection.client(lambda stage: self._update(stage=stage))
+            for index, request in enumerate(self.requests):
+                self._run_line(client, index, request)
+            cancelled = self.cancel_requested.is_set()
+            self._update(state="succeeded", stage="cancelled" if cancelled else "done", progress=1.0)
+        except (ServerError, ServerUnavailable, server_process.ServerStartError) as err:
+            self._update(state="failed", stage="failed", error=str(err))
+        except Exception as err:  # never let a worker die silently: the UI would wait forever
+            traceback.print_exc()
+            self._update(state="failed", stage="failed", error=f"unexpected error: {err}")
+
+    def _run_line(self, client: ApiClient, index: int, request) -> None:
+        count, label = len(self.requests), f"line {index + 1} of {len(self.requests)} ('{request.strip}')"
+        if self.cancel_requested.is_set():
+            self.outcomes.append(LineOutcome(request.strip, "cancelled", "cancelled before it started"))
+            return
+
+        def report(progress: float, stage: str) -> None:
+            self._update(progress=(index + progress) / count, stage=f"{label}: {stage}")
+
+        report(0.0, "sending request")
+        try:
+            result = follow(client, request.submit(client), self.cancel_requested, report)
+        except _Cancelled:
+            self.outcomes.append(LineOutcome(request.strip, "cancelled", "cancelled while it was made"))
+        except (JobFailed, ServerError) as err:
+            self.outcomes.append(LineOutcome(request.strip, "failed", str(err)))
+        else:
+            self.outcomes.append(LineOutcome(request.strip, "keyed", result=result))
+
+    def _apply_all(self, context, _result) -> str:
+        applies = {request.strip: request.apply for request in self.requests}
+        for outcome in self.outcomes:
+            if outcome.state == "keyed":
+                try:
+                    outcome.message = applies[outcome.line](context, outcome.result)
+                except (ValueError, LookupError) as err:  # the face went away or cannot take keys now
+                    outcome.state, outcome.message = "failed", str(err)
+                outcome.result = None  # curves are large: keep only what is reported
+        keyed = sum(o.state == "keyed" for o in self.outcomes)
+        head = f"{keyed} of {self.total} lines keyed"
+        if self.cancel_requested.is_set():
+            head += " (cancelled: the lines after it were skipped)"
+        self.outcomes.sort(key=lambda o: self.order.index(o.line) if o.line in self.order else len(self.order))
+        return "\n".join([head] + [f"{o.line}: {o.state}" + (f" — {o.message}" if o.message else "")
+                                    for o in self.outcomes])
 
 
 _active: Job | None = None

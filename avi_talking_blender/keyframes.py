@@ -17,6 +17,8 @@ import math
 
 import bpy
 
+from .key_poses import ROTATION_TOLERANCE, SHAPE_KEY_TOLERANCE, fill_key_poses
+
 LINEAR = 1  # enum value of 'LINEAR' in keyframe interpolation: per-frame samples, no overshoot
 SLIDER_LIMIT = 10.0  # Blender's widest shape-key slider range
 
@@ -94,7 +96,13 @@ def _assign(id_data: bpy.types.ID, action: bpy.types.Action, slot) -> bpy.types.
     return previous
 
 
-def _fill(fcurve: bpy.types.FCurve, start_frame: float, values: list[float]) -> None:
+def _fill(fcurve: bpy.types.FCurve, start_frame: float, values: list[float], tolerance: float,
+          key_poses_at: frozenset[int] | None) -> None:
+    """Every frame keyed (linear); or, with `key_poses_at` (indices that must keep a key), only the
+    key poses within `tolerance` (key_poses.py)."""
+    if key_poses_at is not None:
+        fill_key_poses(fcurve, start_frame, values, tolerance, key_poses_at)
+        return
     count = len(values)
     fcurve.keyframe_points.add(count)
     co = [0.0] * (2 * count)
@@ -106,8 +114,19 @@ def _fill(fcurve: bpy.types.FCurve, start_frame: float, values: list[float]) -> 
 
 
 def write_shape_key_action(obj: bpy.types.Object, channel_values: dict[str, list[float]], *, start_frame: float,
-                           curves_fps: float, scene_fps: float, action_name: str) -> bpy.types.Action:
-    """Key the named shape keys of `obj` (key block name → value per curve sample) in a new Action."""
+                           curves_fps: float, scene_fps: float, action_name: str,
+                           key_poses_at: frozenset[int] | None = None) -> bpy.types.Action:
+    """Key the named shape keys of `obj` (key block name → value per curve sample) in a new Action,
+    made the active one."""
+    action, slot = build_shape_key_action(obj, channel_values, start_frame=start_frame, curves_fps=curves_fps,
+                                          scene_fps=scene_fps, action_name=action_name, key_poses_at=key_poses_at)
+    _assign(obj.data.shape_keys, action, slot)
+    return action
+
+
+def build_shape_key_action(obj: bpy.types.Object, channel_values: dict[str, list[float]], *, start_frame: float,
+                           curves_fps: float, scene_fps: float, action_name: str, key_poses_at: frozenset[int] | None = None):
+    """(a new Action keying the named shape keys of `obj`, its slot or None before 4.4); not assigned."""
     key = obj.data.shape_keys
     missing = [name for name in channel_values if name not in key.key_blocks]
     if missing:
@@ -122,26 +141,56 @@ def write_shape_key_action(obj: bpy.types.Object, channel_values: dict[str, list
             block.slider_min = max(-SLIDER_LIMIT, math.floor(low))
         if high > block.slider_max:
             block.slider_max = min(SLIDER_LIMIT, math.ceil(high))
-        _fill(new_fcurve(f'key_blocks["{name}"].value'), start_frame, series)
-    _assign(key, action, slot)
-    return action
+        _fill(new_fcurve(f'key_blocks["{name}"].value'), start_frame, series, SHAPE_KEY_TOLERANCE, key_poses_at)
+    return action, slot
 
 
 def write_bone_rotation_action(armature: bpy.types.Object, bone: str, axis_angles: list[list[float]], *,
                                start_frame: float, curves_fps: float, scene_fps: float,
-                               action_name: str) -> bpy.types.Action:
-    """Jaw pose (axis-angle radians per sample) → Euler XYZ keys on a pose bone, in a new Action."""
+                               action_name: str, key_poses_at: frozenset[int] | None = None) -> bpy.types.Action:
+    """Jaw pose (axis-angle radians per sample) → Euler XYZ keys on a pose bone, in a new active Action."""
+    action, slot = build_bone_rotation_action(armature, bone, axis_angles, start_frame=start_frame,
+                                              curves_fps=curves_fps, scene_fps=scene_fps, action_name=action_name,
+                                              key_poses_at=key_poses_at)
+    _assign(armature, action, slot)
+    return action
+
+
+def rest_action(name: str, id_data: bpy.types.ID, data_paths: list[str]):
+    """(an Action holding 0 on every path in `data_paths` over two frames, its slot)."""
+    action, slot, new_fcurve = _new_action(name, id_data)
+    for path in data_paths:
+        fcurve = new_fcurve(path)
+        fcurve.keyframe_points.add(2)
+        fcurve.keyframe_points.foreach_set("co", [0.0, 0.0, 1.0, 0.0])
+        fcurve.update()
+    return action, slot
+
+
+def build_bone_rotation_action(armature: bpy.types.Object, bone: str, axis_angles: list[list[float]], *,
+                               start_frame: float, curves_fps: float, scene_fps: float, action_name: str,
+                               key_poses_at: frozenset[int] | None = None, minus: list[list[float]] | None = None):
+    """(a new Action of Euler XYZ keys on a pose bone from axis-angle radians, its slot); not assigned.
+    `minus`: axis-angles whose Euler angles are subtracted (a layer keyed as the rise of a running sum,
+    so that the layers' Euler keys add up to the whole rotation's)."""
     pose_bone = armature.pose.bones[bone]
     if pose_bone.rotation_mode != "XYZ":
         pose_bone.rotation_mode = "XYZ"
-    # The jaw turns through small angles, so resampling axis-angle components linearly is exact enough.
-    components = [resample_linear([v[i] for v in axis_angles], curves_fps, scene_fps) for i in range(3)]
-    eulers = [_axis_angle_to_euler(v) for v in zip(*components)]
+    eulers = _resampled_eulers(axis_angles, curves_fps, scene_fps)
+    if minus is not None:
+        below = _resampled_eulers(minus, curves_fps, scene_fps)
+        eulers = [tuple(a - b for a, b in zip(e, f)) for e, f in zip(eulers, below)]
     action, slot, new_fcurve = _new_action(action_name, armature)
     for index in range(3):
-        _fill(new_fcurve(f'pose.bones["{bone}"].rotation_euler', index), start_frame, [e[index] for e in eulers])
-    _assign(armature, action, slot)
-    return action
+        _fill(new_fcurve(f'pose.bones["{bone}"].rotation_euler', index), start_frame, [e[index] for e in eulers],
+              ROTATION_TOLERANCE, key_poses_at)
+    return action, slot
+
+
+def _resampled_eulers(axis_angles: list[list[float]], curves_fps: float, scene_fps: float) -> list[tuple]:
+    # The jaw turns through small angles, so resampling axis-angle components linearly is exact enough.
+    components = [resample_linear([v[i] for v in axis_angles], curves_fps, scene_fps) for i in range(3)]
+    return [_axis_angle_to_euler(v) for v in zip(*components)]
 
 
 def _axis_angle_to_euler(rotation) -> tuple[float, float, float]:

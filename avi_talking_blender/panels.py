@@ -69,6 +69,8 @@ def _draw_inputs(layout, context, settings) -> None:
                    f"{clip.audio_start:.2f}–{clip.audio_end:.2f} s of its file", icon="SOUND")
     box.prop(settings, "dialogue")
     line = line_for(settings, clip.name, create=False)
+    if line is not None:
+        box.prop(line, "face", text="Line's face")  # empty: the scene's Face above
     if line is not None and line.dialogue_recognized:
         box.label(text="Heard by speech recognition: correct any word, then run again", icon="INFO")
 
@@ -166,12 +168,24 @@ def draw_avi_talking(layout, context) -> None:
     layout.operator("avi_talking.analyze", icon="VIEWZOOM")
     _draw_instruction(layout, context, settings)
     _draw_sampling(layout, context, settings)
-    layout.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
+    row = layout.row(align=True)
+    row.prop(settings, "use_layers")
+    row.prop(settings, "key_density", text="")
+    row = layout.row(align=True)
+    row.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
+    if settings.use_layers:
+        row.operator("avi_talking.generate", text="Expression Only").expression_only = True
+    row = layout.row(align=True)
+    row.operator("avi_talking.generate_all", text="Generate All", icon="SEQ_STRIP_DUPLICATE")
+    row.operator("avi_talking.generate_all", text="Selected").selected_only = True
     _draw_job(layout, context, settings)
     _draw_takes(layout, settings)
     row = layout.row(align=True)
     row.operator("avi_talking.export_animation", text="Export glTF").format = "GLB"
     row.operator("avi_talking.export_animation", text="Export FBX").format = "FBX"
+    row = layout.row(align=True)
+    row.operator("avi_talking.export_live_link", text="Live Link CSV", icon="EXPORT")
+    row.operator("avi_talking.import_live_link", text="Import CSV", icon="IMPORT")
     _draw_server(layout, context)
 
 

@@ -22,6 +22,12 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         description="Python with the model server's packages (README set-up creates .venv/bin/python). "
                     "Empty: Blender's own Python",
     )
+    setup_python: StringProperty(
+        name="Python for set-up", subtype="FILE_PATH",
+        description="The Python that Set Up Model Environment makes the environment with (3.10-3.12). "
+                    "Empty: Blender's own Python",
+    )
+    setup_status: StringProperty(name="Set-up", description="Outcome of the last set-up")
     remote_url: StringProperty(name="Server URL", default="http://127.0.0.1:8765")
     remote_token: StringProperty(name="Token", subtype="PASSWORD")
     flame_model_path: StringProperty(
@@ -60,6 +66,14 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
         layout = self.layout
         layout.prop(self, "server_mode")
         if self.server_mode == "LOCAL":
+            box = layout.box()
+            row = box.row(align=True)
+            row.operator("avi_talking.setup_environment", icon="PACKAGE")
+            row.operator("avi_talking.remove_environment", text="", icon="TRASH")
+            row.operator("avi_talking.open_setup_log", text="", icon="TEXT")
+            box.prop(self, "setup_python")
+            if self.setup_status:
+                box.label(text=self.setup_status[:160], icon="ERROR" if "failed" in self.setup_status else "INFO")
             layout.prop(self, "python_path")
         else:
             layout.prop(self, "remote_url")

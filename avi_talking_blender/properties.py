@@ -58,6 +58,12 @@ def line_for(settings, strip_name: str, create: bool = True):
     return line
 
 
+def face_for(settings, strip_name: str):
+    """The face `strip_name`'s line animates: its own, else the scene's Face."""
+    line = line_for(settings, strip_name, create=False)
+    return (line.face if line is not None and line.face is not None else None) or settings.target
+
+
 def dialogue_for(settings, strip_name: str) -> str | None:
     """The strip's dialogue text, or None when it has none (the words are then recognised)."""
     line = line_for(settings, strip_name, create=False)
@@ -101,6 +107,8 @@ class AVI_TALKING_Line(bpy.types.PropertyGroup):
                                       description="Visual instruction for the whole line (editable text)")
     segments: CollectionProperty(type=AVI_TALKING_Segment)
     analyzed: BoolProperty(default=False, description="Analyze wrote the instruction and segments for this strip")
+    face: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
+                          description="The face this line animates (a character per strip); empty: the scene's Face")
 
 
 class AVI_TALKING_KeyMapping(bpy.types.PropertyGroup):
@@ -133,6 +141,15 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     dialogue: StringProperty(name="Dialogue", get=_get_active_dialogue, set=_set_active_dialogue,
                              description="What the active sound strip says (optional): exact phone timing by "
                                          "forced alignment; left empty, the words are recognised and written here")
+    use_layers: BoolProperty(name="Layers", default=True,
+                             description="Write lips, expression and blinks as NLA strips on tracks of their own "
+                                         "(AVI lips, AVI expression, AVI blinks), one strip per line: mute, weight "
+                                         "or move each, and regenerate the expression alone. Off: one new Action")
+    key_density: EnumProperty(name="Keys", default="FRAMES", items=[
+        ("FRAMES", "Every Frame", "A linear key on every frame: exactly what the model made"),
+        ("POSES", "Key Poses", "Keys only where the motion turns or needs one, Bézier between: every frame within "
+                               "0.02 of the dense curve (0.003 rad for the jaw bone), easy to adjust by hand"),
+    ], description="How densely the generated curves are keyed")
     use_segments: BoolProperty(name="Per-segment instructions", default=True,
                                description="Use each segment's own instruction instead of the whole-clip text")
     seed: IntProperty(name="Seed", default=0, min=0, update=_seed_edited,

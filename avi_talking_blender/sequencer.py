@@ -52,6 +52,12 @@ def all_strips(scene: bpy.types.Scene) -> list:
     return list(strips or [])
 
 
+def sound_strips(scene: bpy.types.Scene, *, selected_only: bool = False) -> list:
+    """The scene's sound strips that play (not muted), in the order they play (then by channel)."""
+    strips = [s for s in all_strips(scene) if s.type == "SOUND" and not s.mute and (s.select or not selected_only)]
+    return sorted(strips, key=lambda s: (s.frame_final_start, s.channel, s.name))
+
+
 def active_sound_clip(scene: bpy.types.Scene) -> SoundClip:
     editor = scene.sequence_editor
     strip = editor.active_strip if editor is not None else None
@@ -61,6 +67,11 @@ def active_sound_clip(scene: bpy.types.Scene) -> SoundClip:
             raise StripError("select a sound strip in the Video Sequencer (it must be the active strip)"
                              if sounds else "add the dialogue as a sound strip in the Video Sequencer first")
         strip = sounds[0]
+    return sound_clip(scene, strip)
+
+
+def sound_clip(scene: bpy.types.Scene, strip) -> SoundClip:
+    """What `strip` plays: its file and the part of it between the strip's handles."""
     if strip.type != "SOUND" or strip.sound is None:
         raise StripError(f"the active strip '{strip.name}' is not a sound strip")
     path = Path(bpy.path.abspath(strip.sound.filepath, library=strip.sound.library))

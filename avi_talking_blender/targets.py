@@ -169,3 +169,31 @@ def channel_values(target: Target, curves: dict) -> dict[str, list[float]]:
             index = int(channel[3:])
             values[key] = [row[index] for row in expression]
     return values
+
+
+def layer_channel_values(target: Target, curves: dict, layers: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+    """Per layer of a layered curves document, per key block: what that layer adds at every frame.
+
+    Read as the rise between running sums (lips; lips + expression; the whole take), so the layers
+    add up to `channel_values` of the take for every rig, the viseme rigs' derived channels too."""
+    order = list(curves["arkit"]["layers"])
+    running, previous, out = None, None, {}
+    for name in order:
+        running = _add_layer(running, curves, name)
+        values = channel_values(target, dict(curves, arkit=dict(curves["arkit"], weights=running[0]),
+                                             flame=dict(curves["flame"], expression=running[1], jaw=running[2])))
+        if name in layers:
+            out[name] = values if previous is None else {
+                key: [a - b for a, b in zip(series, previous[key])] for key, series in values.items()}
+        previous = values
+    return out
+
+
+def _add_layer(running, curves: dict, name: str):
+    """(arkit weights, flame expression, flame jaw) of the layers so far, plus layer `name`."""
+    layer = (curves["arkit"]["layers"][name], curves["flame"]["layers"][name]["expression"],
+             curves["flame"]["layers"][name]["jaw"])
+    if running is None:
+        return layer
+    return tuple([[a + b for a, b in zip(row, new_row)] for row, new_row in zip(total, part)]
+                 for total, part in zip(running, layer))

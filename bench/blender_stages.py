@@ -42,6 +42,12 @@ def flame_rig() -> bpy.types.Object:
     return obj
 
 
+def key_count(action) -> int:
+    bags = [s.channelbag(slot) for layer in action.layers for s in layer.strips for slot in action.slots] \
+        if hasattr(action, "layers") else [action]
+    return sum(len(fc.keyframe_points) for bag in bags if bag is not None for fc in bag.fcurves)
+
+
 def main() -> None:
     curves = json.loads(Path(sys.argv[1]).read_text())
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -56,6 +62,18 @@ def main() -> None:
     start = time.perf_counter()
     apply_curves(scene, head, curves, start_frame=1, action_name="AVI_bench")
     rows.append(["curves → keyframes, 52 ARKit curves (demo head)", time.perf_counter() - start])
+    dense_keys = key_count(head.data.shape_keys.animation_data.action)
+    bpy.ops.avi_talking.add_demo_head()
+    posed = scene.avi_talking.target
+    scene.avi_talking.key_density = "POSES"
+    start = time.perf_counter()
+    apply_curves(scene, posed, curves, start_frame=1, action_name="AVI_bench_poses")
+    seconds = time.perf_counter() - start
+    pose_keys = key_count(posed.data.shape_keys.animation_data.action)
+    rows.append([f"curves → key poses, 52 ARKit curves: {pose_keys} keys instead of {dense_keys} "
+                 f"({dense_keys / pose_keys:.1f}× fewer, within 0.02)", seconds])
+    scene.avi_talking.key_density = "FRAMES"
+    bpy.data.objects.remove(posed)  # the exports below evaluate the scene: one head in it, as before
     rig = flame_rig()
     start = time.perf_counter()
     apply_curves(scene, rig, curves, start_frame=1, action_name="AVI_bench")

@@ -7,12 +7,12 @@ importer places the keys on the frames they had in Blender.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from ..nla_layers import generated_frame_range
 from ..targets import TargetError, find_target
 
 
@@ -36,26 +36,22 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
 
     def execute(self, context):
         try:
-            target = find_target(context.scene.avi_talking.target)
+            target, frames = animated_face(context.scene, find_target)
         except TargetError as err:
             self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        key = target.obj.data.shape_keys
-        if key is None or key.animation_data is None or key.animation_data.action is None:
-            self.report({"ERROR"}, f"'{target.obj.name}' has no shape-key animation: run Generate first")
             return {"CANCELLED"}
         path = Path(bpy.path.abspath(self.filepath))
         suffix = ".glb" if self.format == "GLB" else ".fbx"
         path = path.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
-        first, last = (int(math.floor(f)) for f in key.animation_data.action.frame_range)
+        first, last = frames
         # Both exporters bake the scene's playback range: it becomes the generated frames for the export
         # (keys outside the scene's range were dropped), and the animator's range comes back after.
         with _selection(context, objects), _frame_range(context.scene, first, max(last, first + 1)):
             if self.format == "GLB":
-                # The evaluated scene, sampled per frame: the animator's NLA layers under the generated
-                # Action are in it. Time 0 is the first generated frame, where the strip's sound starts.
+                # The evaluated scene, sampled per frame: the generated layers and the animator's own
+                # NLA tracks are in it. Time 0 is the first generated frame, where the strip's sound starts.
                 bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
                                           export_animations=True, export_morph=True, export_morph_normal=False,
                                           export_force_sampling=True, export_animation_mode="SCENE",
@@ -69,6 +65,15 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
             return {"CANCELLED"}
         self.report({"INFO"}, f"AVI-Talking: exported {path}")
         return {"FINISHED"}
+
+
+def animated_face(scene, find=find_target):
+    """(the scene's Face as a target, first and last generated frame); TargetError without animation."""
+    target = find(scene.avi_talking.target)
+    frames = generated_frame_range(target.obj.data.shape_keys)
+    if frames is None:
+        raise TargetError(f"'{target.obj.name}' has no shape-key animation: run Generate first")
+    return target, frames
 
 
 class _frame_range:

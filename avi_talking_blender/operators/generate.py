@@ -5,18 +5,28 @@ from __future__ import annotations
 import base64
 import math
 from array import array
+from dataclasses import dataclass
+from typing import Callable
 
 import bpy
+from bpy.props import BoolProperty
 from mathutils import Vector
 
 from .. import jobs
 from ..formats import validate_curves
-from ..keyframes import check_keyable, resample_count, write_bone_rotation_action, write_shape_key_action
+from ..keyframes import (
+    build_bone_rotation_action, build_shape_key_action, check_keyable, resample_count, rest_action,
+    write_bone_rotation_action, write_shape_key_action,
+)
+from ..key_poses import closure_indices
+from ..nla_layers import LAYER_TRACKS, ensure_rest, place_layer
 from ..preferences import get_preferences
-from ..properties import dialogue_for, effective_seed, keep_recognized_dialogue, line_for
-from ..sequencer import active_sound_clip, scene_fps
+from ..properties import dialogue_for, effective_seed, face_for, keep_recognized_dialogue, line_for
+from ..sequencer import SoundClip, StripError, active_sound_clip, scene_fps
 from ..takes import replace_takes
-from ..targets import Target, TargetError, channel_values, find_target
+from ..targets import Target, TargetError, channel_values, find_target, layer_channel_values
+
+LAYERS = tuple(LAYER_TRACKS)
 from .job_operator import JobOperator, connection_from_preferences
 
 
@@ -67,14 +77,24 @@ def mesh_retarget_body(target: Target) -> dict:
             "vertices_b64": encode(flame_frame(basis)), "expression_basis_b64": encode(deltas)}
 
 
-def animate_job(context) -> jobs.Job:
-    """Gather everything on the main thread (target, strip, edited instruction); the worker only talks
-    to the server, and the result is keyed by `apply_curves` back on the main thread."""
+@dataclass
+class LineRequest:
+    """One line (sound strip → face) gathered on the main thread: the worker only calls `submit`;
+    `apply` keys the result back on the main thread."""
+
+    strip: str
+    face: str
+    submit: Callable
+    apply: Callable
+
+
+def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | None) -> LineRequest:
+    """What to send for `clip` animating `face`, and how to key the answer (`layers`: the NLA layers to
+    write, None: one Action). Refuses (TargetError, NotKeyable) before anything is sent."""
     scene = context.scene
     settings = scene.avi_talking
-    target = find_target(settings.target)
+    target = find_target(face)
     check_target_keyable(target)  # refused now, before the model process spends a minute on it
-    clip = active_sound_clip(scene)
     fps = scene_fps(scene)
     instruction, segments = edited_instructions(settings, clip.name)
     dialogue = dialogue_for(settings, clip.name)
@@ -92,7 +112,7 @@ def animate_job(context) -> jobs.Job:
         return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
                                      segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
                                      samples=samples, guidance=guidance, synthesis=synthesis,
-                                     span=clip.request_span)
+                                     span=clip.request_span, layers=layers is not None)
 
     def apply(context, result: dict) -> str:
         takes = result.get("takes") or [result]  # the result itself is take 1
@@ -102,24 +122,51 @@ def animate_job(context) -> jobs.Job:
         if obj is None:
             raise TargetError(f"the face '{target_name}' was removed while its animation was generated")
         actions = apply_curves(context.scene, obj, takes[0], start_frame=clip.start_frame,
-                               action_name=f"AVI_{clip.name}")
+                               action_name=f"AVI_{clip.name}", line=clip.name, layers=layers)
         replace_takes(context.scene.avi_talking, clip.name, obj, takes, seed)
         keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
-        message = f"keyed {keyed} frames on '{target_name}' in Action '{actions[0].name}'"
+        where = (f"NLA layers {', '.join(layers)}" if layers else f"Action '{actions[0].name}'")
+        message = f"keyed {keyed} frames of '{clip.name}' on '{target_name}' ({where})"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
-    return jobs.Job("generate", submit, apply, connection_from_preferences(context))
+    return LineRequest(clip.name, target_name, submit, apply)
+
+
+def layers_to_write(settings, *, expression_only: bool = False) -> tuple[str, ...] | None:
+    if not settings.use_layers:
+        return None
+    return ("expression",) if expression_only else LAYERS
+
+
+def animate_job(context, *, expression_only: bool = False) -> jobs.Job:
+    """Generate for the active sound strip, on its line's face (or the scene's Face)."""
+    scene = context.scene
+    try:
+        clip = active_sound_clip(scene)
+    except StripError:
+        find_target(scene.avi_talking.target)  # no face either: that is the first thing to set
+        raise
+    if expression_only and not scene.avi_talking.use_layers:
+        raise TargetError("Expression Only needs Layers on: the lips can only be kept when they are a layer of their own")
+    request = line_request(context, clip, face_for(scene.avi_talking, clip.name),
+                           layers=layers_to_write(scene.avi_talking, expression_only=expression_only))
+    return jobs.Job("generate", request.submit, request.apply, connection_from_preferences(context))
 
 
 class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
-    """Animate the face from the active sound strip and the instruction (a new Action, undoable; takes are kept)"""
+    """Animate the face from the active sound strip and the instruction (NLA layers or a new Action, undoable; takes are kept)"""
 
     bl_idname = "avi_talking.generate"
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
 
-    make_job = staticmethod(animate_job)
+    expression_only: BoolProperty(name="Expression Only", default=False, options={"SKIP_SAVE"},
+                                  description="Write only the expression layer (after an instruction edit): "
+                                              "the line's lips and blinks layers stay as they are")
+
+    def make_job(self, context):
+        return animate_job(context, expression_only=self.expression_only)
 
 
 def check_target_keyable(target: Target) -> None:
@@ -129,21 +176,60 @@ def check_target_keyable(target: Target) -> None:
         check_keyable(target.jaw_bone[0], target.jaw_bone[0].name)
 
 
-def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: str) -> list:
-    """Write a curves document onto a target as new Actions; returns the Actions made.
+def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: str, line: str | None = None,
+                 layers: tuple[str, ...] | None = None) -> list:
+    """Write a curves document onto a target; returns the Actions made. With `layers` (and a layered
+    document), each layer is an NLA strip of `line` on its own track; otherwise one new active Action.
 
     Everything that can refuse (target, channels) is checked before the first write.
     """
     target = find_target(obj)
     check_target_keyable(target)
-    values = channel_values(target, curves)
-    timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": scene_fps(scene)}
-    actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]
-    if target.jaw_bone is not None:
-        armature, bone = target.jaw_bone
-        actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
-                                                  action_name=f"{action_name}_jaw", **timing))
+    fps = scene_fps(scene)
+    poses = (closure_indices(curves["phones"], fps, resample_count(curves["num_frames"], curves["fps"], fps))
+             if scene.avi_talking.key_density == "POSES" else None)
+    timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": fps, "key_poses_at": poses}
+    if layers and "layers" in curves["arkit"]:
+        actions = _write_layers(target, curves, layers, line or action_name, action_name, timing)
+    else:
+        values = channel_values(target, curves)
+        actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]
+        if target.jaw_bone is not None:
+            armature, bone = target.jaw_bone
+            actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
+                                                      action_name=f"{action_name}_jaw", **timing))
     end = math.ceil(start_frame + resample_count(curves["num_frames"], curves["fps"], scene_fps(scene)) - 1)
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
     return actions
+
+
+def _write_layers(target, curves: dict, layers: tuple[str, ...], line: str, action_name: str, timing: dict) -> list:
+    actions = []
+    key = target.obj.data.shape_keys
+    values_by_layer = layer_channel_values(target, curves, layers)
+    paths = sorted({f'key_blocks["{name}"].value' for values in values_by_layer.values() for name in values})
+    ensure_rest(key, paths, lambda name, wanted: rest_action(name, key, wanted))
+    for layer, values in values_by_layer.items():
+        action, slot = build_shape_key_action(target.obj, values, action_name=f"{action_name} {layer}", **timing)
+        place_layer(target.obj.data.shape_keys, action, slot, line=line, layer=layer)
+        actions.append(action)
+        if target.jaw_bone is not None and layer != "blinks":
+            armature, bone = target.jaw_bone
+            below, total = _jaw_running_sums(curves, layer)
+            jaw, jaw_slot = build_bone_rotation_action(armature, bone, total, minus=below,
+                                                       action_name=f"{action_name} {layer} jaw", **timing)
+            place_layer(armature, jaw, jaw_slot, line=line, layer=layer)
+            actions.append(jaw)
+    return actions
+
+
+def _jaw_running_sums(curves: dict, layer: str) -> tuple[list | None, list]:
+    """The jaw axis-angles of the layers below `layer` (None for the first) and up to it."""
+    below, total = None, None
+    for name, data in curves["flame"]["layers"].items():
+        below = total
+        total = data["jaw"] if total is None else [[a + b for a, b in zip(x, y)] for x, y in zip(total, data["jaw"])]
+        if name == layer:
+            return below, total
+    raise KeyError(layer)

@@ -47,7 +47,7 @@ def redraw_panels(context) -> None:
 
 
 class JobOperator:
-    """Mixin: subclasses set `make_job`, a function `(context) -> jobs.Job`."""
+    """Mixin: subclasses set `make_job`, a function `(context) -> jobs.Job` (or a method `(self, context)`)."""
 
     make_job = None
     _timer = None
@@ -59,7 +59,7 @@ class JobOperator:
 
     def _start(self, context) -> bool:
         try:
-            self._job = jobs.start(type(self).make_job(context))
+            self._job = jobs.start(self.make_job(context))
         except USER_ERRORS as err:
             self.report({"ERROR"}, str(err))
             # The panel's "Last result" says so too: a stale success there would read as this run's.

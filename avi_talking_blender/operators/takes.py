@@ -10,7 +10,7 @@ from ..keyframes import resample_count
 from ..sequencer import StripError, all_strips, key_start_frame, scene_fps
 from ..takes import mark_in_use, read_take
 from ..targets import TargetError
-from .generate import apply_curves
+from .generate import apply_curves, layers_to_write
 from .job_operator import USER_ERRORS
 
 
@@ -28,11 +28,12 @@ def use_take(scene, index: int) -> str:
         raise StripError(f"the sound strip '{take.strip}' of take {take.number} was removed or renamed")
     clip_start = (curves.get("clip") or {}).get("start", 0.0)  # the part of the file the take was made from
     actions = apply_curves(scene, take.face, curves, start_frame=key_start_frame(strip, scene_fps(scene), clip_start),
-                           action_name=f"AVI_{take.strip}_take{take.number}")
+                           action_name=f"AVI_{take.strip}_take{take.number}", line=take.strip,
+                           layers=layers_to_write(settings))
     mark_in_use(settings, index)
     keyed = resample_count(curves["num_frames"], curves["fps"], scene_fps(scene))
-    return (f"take {take.number} (seed {take.seed}): keyed {keyed} frames on '{take.face.name}' "
-            f"in Action '{actions[0].name}'")
+    where = "its NLA layers" if "layers" in curves["arkit"] and settings.use_layers else f"Action '{actions[0].name}'"
+    return f"take {take.number} (seed {take.seed}): keyed {keyed} frames on '{take.face.name}' in {where}"
 
 
 class AVI_TALKING_OT_use_take(bpy.types.Operator):

@@ -42,6 +42,25 @@ curves = build_curves(fps=30 / 1.001, arkit_weights=weights, flame_expression=[[
                       model={})
 action = apply_curves(scene, head, curves, start_frame=101, action_name="AVI_line")[0]
 scene.frame_set(121)
+jaw_single = head.data.shape_keys.key_blocks["jawOpen"].value
+
+# The same line as NLA layers (lips carries the jaw, expression a brow), keyed as key poses.
+bpy.ops.avi_talking.add_demo_head()
+layered = scene.avi_talking.target
+zero = [[0.0] * 52 for _ in range(frames)]
+brow = [[0.3 if n == ARKIT_NAMES.index("browInnerUp") else 0.0 for n in range(52)] for _ in range(frames)]
+both = [[a + b for a, b in zip(x, y)] for x, y in zip(weights, brow)]
+layered_curves = build_curves(fps=30 / 1.001, arkit_weights=both, flame_expression=[[0.0] * 50] * frames,
+                              flame_jaw=[[0.0] * 3] * frames, instruction="", segments=[], transcript="",
+                              phones=[], model={})
+layered_curves["arkit"]["layers"] = {"lips": weights, "expression": brow, "blinks": zero}
+layered_curves["flame"]["layers"] = {name: {"expression": [[0.0] * 50] * frames, "jaw": [[0.0] * 3] * frames}
+                                     for name in ("lips", "expression", "blinks")}
+scene.avi_talking.key_density = "POSES"
+apply_curves(scene, layered, layered_curves, start_frame=101, action_name="AVI_layered", line="line",
+             layers=("lips", "expression", "blinks"))
+scene.frame_set(121)
+blocks = layered.data.shape_keys.key_blocks
 print(json.dumps({
     "version": bpy.app.version_string,
     "keys": len(head.data.shape_keys.key_blocks) - 1,
@@ -49,6 +68,11 @@ print(json.dumps({
     "action": action.name,
     "fcurves": len(action.fcurves),
     "previous_kept": previous.name in bpy.data.actions and previous.use_fake_user,
+    "jaw_single_at_121": jaw_single,
+    "layered_at_121": {"jawOpen": blocks["jawOpen"].value, "browInnerUp": blocks["browInnerUp"].value},
+    "layer_tracks": [t.name for t in layered.data.shape_keys.animation_data.nla_tracks],
+    "pose_keys": sum(len(fc.keyframe_points) for t in layered.data.shape_keys.animation_data.nla_tracks
+                     for st in t.strips if t.name != "AVI rest" for fc in st.action.fcurves),
 }))
 sys.stdout.flush()
 # The bpy 4.2 module crashes in its own interpreter-exit teardown once the glTF importer has run

@@ -117,3 +117,31 @@ def preferences_set(prefs, **values):
     finally:
         for name, value in before.items():
             setattr(prefs, name, value)
+
+
+def generated_strip(id_data, layer: str = "lips"):
+    """The newest NLA strip of the generated `layer` on `id_data` (Layers on), or None."""
+    animation = id_data.animation_data
+    strips = [s for t in (animation.nla_tracks if animation else ()) if t.name.startswith(f"AVI {layer}")
+              for s in t.strips]
+    return strips[-1] if strips else None
+
+
+def generated_action(id_data, layer: str = "lips"):
+    """The generated Action on `id_data`: the active one (Layers off), else its `layer` strip's."""
+    animation = id_data.animation_data
+    if animation is None:
+        return None
+    if animation.action is not None:
+        return animation.action
+    strip = generated_strip(id_data, layer)
+    return strip.action if strip is not None else None
+
+
+def generated_fcurves(id_data, layer: str = "lips"):
+    """The F-curves of `generated_action` (through the slot it plays on Blender 4.4+)."""
+    animation, action = id_data.animation_data, generated_action(id_data, layer)
+    if hasattr(action, "layers") and action.layers:
+        slot = animation.action_slot if animation.action is not None else generated_strip(id_data, layer).action_slot
+        return action.layers[0].strips[0].channelbag(slot).fcurves
+    return action.fcurves

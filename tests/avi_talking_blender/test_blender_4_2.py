@@ -25,3 +25,8 @@ def test_writer_and_demo_head_on_blender_4_2(extension_zip):
     assert result["jaw_at_121"] == pytest.approx(20 / 39, abs=1e-4)  # sample 20 lands on frame 101 + 20
     assert result["action"].startswith("AVI_line") and result["fcurves"] == 52
     assert result["previous_kept"]
+    # NLA layers and key poses on 4.2's unslotted Actions: the layers add up, a ramp needs two keys.
+    assert result["layer_tracks"] == ["AVI rest", "AVI lips", "AVI expression", "AVI blinks"]
+    assert result["layered_at_121"]["jawOpen"] == pytest.approx(20 / 39, abs=0.02)
+    assert result["layered_at_121"]["browInnerUp"] == pytest.approx(0.3, abs=0.02)
+    assert result["pose_keys"] < 52 * 3 * 4

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from .helpers import add_sound_strip, flame_addon_rig, line_of, preferences_set
+from .helpers import add_sound_strip, flame_addon_rig, generated_action, line_of, preferences_set
 
 DIALOGUE = "front center"
 
@@ -59,19 +59,19 @@ def test_generate_keys_the_whole_line_from_the_strip_start_and_undo_removes_it(d
     head_name = head.name
     bpy.ops.ed.undo_push(message="before generate")
     assert bpy.ops.avi_talking.generate() == {"FINISHED"}
-    action = head.data.shape_keys.animation_data.action
+    action = generated_action(head.data.shape_keys)
     assert action.name.startswith("AVI_fc")
     frames = math.ceil(soundfile.info(str(front_center_wav)).duration * 25 - 1e-6)
     jaw = jaw_curve(demo_scene, head, range(31, 31 + frames))
     assert jaw.max() > 0.2  # the mouth opens on "front" and "center"
-    assert jaw_curve(demo_scene, head, [25])[0] == pytest.approx(jaw[0], abs=1e-6)  # held before the strip
+    assert jaw_curve(demo_scene, head, [25])[0] == pytest.approx(0.0, abs=1e-6)  # at rest before the strip
     # In the UI Blender records the step itself when an UNDO operator finishes; bpy.ops in background
     # mode does not, so the test records it as the UI would, then steps back once.
     bpy.ops.ed.undo_push(message="AVI-Talking Generate")
     bpy.ops.ed.undo()
     head = bpy.data.objects[head_name]  # undo rebuilt the data: old references are gone
     animation = head.data.shape_keys.animation_data
-    assert animation is None or animation.action is None
+    assert animation is None or (animation.action is None and not animation.nla_tracks)
 
 
 def test_edited_instruction_changes_the_face_but_not_the_lips(demo_scene, blender):
@@ -136,8 +136,25 @@ def test_flame_rig_is_retargeted_from_its_own_shape_keys(scene, blender, front_c
         scene.frame_set(frame)
         expression.append([keys[f"Exp{k}"].value for k in range(1, 51)])
     assert np.abs(np.array(expression)).max() > 0.05  # the fitted retarget drives FLAME's expression space
-    jaw = head.parent.animation_data.action
-    assert jaw is not None and jaw.name.startswith("AVI_line_jaw")
+    jaw = generated_action(head.parent)
+    assert jaw is not None and jaw.name == "AVI_line lips jaw"
+    layered = jaw_rotations(scene, head.parent, range(1, 35))
+    for id_data in (head.parent, head.data.shape_keys):  # the same line as one Action, for comparison
+        for track in list(id_data.animation_data.nla_tracks):
+            id_data.animation_data.nla_tracks.remove(track)
+    scene.avi_talking.use_layers = False
+    assert bpy.ops.avi_talking.generate() == {"FINISHED"}
+    single = jaw_rotations(scene, head.parent, range(1, 35))
+    assert np.abs(single).max() > 0.02  # the jaw turns
+    np.testing.assert_allclose(layered, single, atol=1e-4)  # the jaw layers add up to the whole rotation
+
+
+def jaw_rotations(scene, armature, frames) -> np.ndarray:
+    out = []
+    for frame in frames:
+        scene.frame_set(frame)
+        out.append(list(armature.pose.bones["jaw"].rotation_euler))
+    return np.array(out)
 
 
 def read_glb(path):
@@ -204,7 +221,7 @@ def test_the_ui_path_applies_the_result_on_the_main_thread(demo_scene, blender, 
         assert bpy.context.window_manager.avi_talking_job.state == "running"
         time.sleep(0.05)
     assert done is job and job.state == "succeeded", job.error
-    assert head.data.shape_keys.animation_data.action.name.startswith("AVI_fc")
+    assert generated_action(head.data.shape_keys).name.startswith("AVI_fc")
     assert demo_scene.avi_talking.last_status.startswith("keyed ")
     status = bpy.context.window_manager.avi_talking_job
     assert (status.state, status.progress) == ("succeeded", 1.0)

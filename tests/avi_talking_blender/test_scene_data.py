@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import add_line, add_sound_strip, line_of, mesh_with_keys
+from .helpers import add_line, add_sound_strip, generated_action, line_of, mesh_with_keys
 from model_server.arkit import ARKIT_NAMES
 
 
@@ -82,7 +82,7 @@ def test_each_strip_keeps_its_own_dialogue_instruction_and_segments_through_save
     b_text.write("A very happy person speaks with lip corners strongly pulled up.")
     line_of(scene).instruction_text = b_text
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
-    action = scene.avi_talking.target.data.shape_keys.animation_data.action
+    action = generated_action(scene.avi_talking.target.data.shape_keys)
     assert action.name.startswith("AVI_line B")
     path = tmp_path / "two_lines.blend"
     blender.ops.wm.save_as_mainfile(filepath=str(path))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from .helpers import add_line
+from .helpers import add_line, generated_fcurves
 
 # "Please enter your password followed by the pound key." (5.5 s, a professional female voice)
 LINE = "agent-pass"
@@ -20,14 +20,8 @@ def line_scene(scene, blender, asterisk_recording):
 
 
 def jaw_keys(scene) -> tuple[np.ndarray, np.ndarray]:
-    """(frames, values) of the jawOpen keys of the face's Action."""
-    animation = scene.avi_talking.target.data.shape_keys.animation_data
-    action = animation.action
-    if hasattr(action, "layers") and action.layers:  # Blender 4.4+ slotted actions
-        fcurves = action.layers[0].strips[0].channelbag(animation.action_slot).fcurves
-    else:
-        fcurves = action.fcurves
-    curve = fcurves.find('key_blocks["jawOpen"].value')
+    """(frames, values) of the jawOpen keys of the face's generated lips."""
+    curve = generated_fcurves(scene.avi_talking.target.data.shape_keys).find('key_blocks["jawOpen"].value')
     co = np.zeros(2 * len(curve.keyframe_points))
     curve.keyframe_points.foreach_get("co", co)
     return co[0::2], co[1::2]

@@ -9,7 +9,7 @@ import pytest
 
 from model_server.synthesis.registry import DEFAULT_GUIDANCE, DEFAULT_SYNTHESIS, SYNTHESIZERS
 
-from .helpers import add_sound_strip, line_of
+from .helpers import add_sound_strip, generated_action, line_of
 
 ANGRY = "A very angry person speaks with brow strongly lowered and lips fairly pressed."
 
@@ -54,7 +54,7 @@ def test_two_takes_are_kept_and_use_take_switches_to_take_2(angry_scene, blender
     settings.samples = 2
     head = settings.target
     assert bpy.ops.avi_talking.generate() == {"FINISHED"}
-    first = head.data.shape_keys.animation_data.action
+    first = generated_action(head.data.shape_keys)
     assert [(t.number, t.seed, t.strip, t.in_use) for t in settings.takes] == [(1, 5, "fc", True), (2, 6, "fc", False)]
     assert all(t.face == head for t in settings.takes) and take_texts(bpy) == ["AVI_fc_take1.json", "AVI_fc_take2.json"]
     assert "2 takes kept" in settings.last_status
@@ -63,7 +63,7 @@ def test_two_takes_are_kept_and_use_take_switches_to_take_2(angry_scene, blender
 
     bpy.ops.ed.undo_push(message="before Use Take")
     assert bpy.ops.avi_talking.use_take(index=1) == {"FINISHED"}
-    second = head.data.shape_keys.animation_data.action
+    second = generated_action(head.data.shape_keys)
     assert second != first and second.name.startswith("AVI_fc_take2")
     assert first.name in bpy.data.actions and first.use_fake_user  # the previous Action is kept
     assert [t.in_use for t in settings.takes] == [False, True]
@@ -75,7 +75,7 @@ def test_two_takes_are_kept_and_use_take_switches_to_take_2(angry_scene, blender
     bpy.ops.ed.undo_push(message="AVI-Talking Use Take")  # what the UI records after an UNDO operator
     bpy.ops.ed.undo()  # one step back: take 1 again (undo rebuilt the data, so look everything up anew)
     settings = bpy.context.scene.avi_talking
-    assert settings.target.data.shape_keys.animation_data.action.name == first_name
+    assert generated_action(settings.target.data.shape_keys).name == first_name
     assert [t.in_use for t in settings.takes] == [True, False]
 
     path = tmp_path / "takes.blend"
@@ -105,8 +105,8 @@ def test_use_take_refuses_a_take_whose_strip_is_gone(angry_scene, blender):
     bpy, scene = blender, angry_scene
     scene.avi_talking.samples = 2
     assert bpy.ops.avi_talking.generate() == {"FINISHED"}
-    action = scene.avi_talking.target.data.shape_keys.animation_data.action
+    action = generated_action(scene.avi_talking.target.data.shape_keys)
     scene.sequence_editor.active_strip.name = "renamed"
     with pytest.raises(RuntimeError, match="sound strip 'fc' of take 2 was removed or renamed"):
         bpy.ops.avi_talking.use_take(index=1)
-    assert scene.avi_talking.target.data.shape_keys.animation_data.action == action
+    assert generated_action(scene.avi_talking.target.data.shape_keys) == action

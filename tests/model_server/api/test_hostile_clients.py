@@ -15,17 +15,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from .test_server import call, start_server, wait_for
+from .test_server import call, server, start_server, wait_for  # noqa: F401  (server: the fixture)
 
 NEUTRAL = "A neutral person speaks with relaxed face."
-
-
-@pytest.fixture(scope="module")
-def server():
-    proc, url, token = start_server()
-    yield url, token
-    proc.stdin.close()
-    proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

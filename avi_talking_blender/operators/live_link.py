@@ -1,0 +1,117 @@
+"""Live Link Face CSV: export the face's animation as played (every layer composed) for Unreal /
+MetaHuman, Maya and Houdini, and import such a CSV onto an ARKit rig as a new Action (undoable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+from bpy.props import FloatProperty, StringProperty
+
+from ..formats import LiveLinkFormatError, read_live_link_csv, write_live_link_csv
+from ..keyframes import NotKeyable, check_keyable, resample_linear, write_shape_key_action
+from ..sequencer import scene_fps
+from ..targets import TargetError, find_target
+from .export import animated_face
+
+
+def arkit_target(obj):
+    target = find_target(obj)
+    if target.kind != "arkit":
+        raise TargetError(f"'{target.obj.name}' is a {target.kind} face: Live Link Face CSV carries ARKit's 52 "
+                          "blendshapes, so it needs a face with ARKit shape keys")
+    return target
+
+
+def played_weights(scene, target, first: int, last: int) -> list[dict[str, float]]:
+    """{ARKit name: value} of every frame first..last as Blender plays it (layers, NLA and all)."""
+    blocks = target.obj.data.shape_keys.key_blocks
+    current = scene.frame_current
+    frames = []
+    try:
+        for frame in range(first, last + 1):
+            scene.frame_set(frame)
+            frames.append({channel: blocks[key].value for key, channel in target.keyed.items()})
+    finally:
+        scene.frame_set(current)
+    return frames
+
+
+class AVI_TALKING_OT_export_live_link(bpy.types.Operator):
+    """Write the face's animation as a Live Link Face CSV (time 0 at the first generated frame)"""
+
+    bl_idname = "avi_talking.export_live_link"
+    bl_label = "Export Live Link CSV"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = f"//{bpy.path.display_name_from_filepath(bpy.data.filepath) or 'face'}.csv"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        scene = context.scene
+        try:
+            target, frames = animated_face(scene, arkit_target)
+        except TargetError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        text = write_live_link_csv(played_weights(scene, target, *frames), scene_fps(scene))
+        path = Path(bpy.path.abspath(self.filepath)).with_suffix(".csv")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)  # a half-written file never replaces a good one
+        except OSError as err:
+            self.report({"ERROR"}, f"cannot write {path}: {err.strerror or err}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"AVI-Talking: wrote {path} ({frames[1] - frames[0] + 1} frames at "
+                              f"{scene_fps(scene):g} fps)")
+        return {"FINISHED"}
+
+
+class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
+    """Key a Live Link Face CSV onto the face (ARKit shape keys) from the current frame, as a new Action"""
+
+    bl_idname = "avi_talking.import_live_link"
+    bl_label = "Import Live Link CSV"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
+    source_fps: FloatProperty(name="Recorded at (fps)", default=60.0, min=1.0, max=240.0,
+                              description="Frame rate the CSV's timecodes count (Live Link Face records at 60 by default)")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        scene = context.scene
+        path = Path(bpy.path.abspath(self.filepath))
+        try:
+            target = arkit_target(scene.avi_talking.target)
+            check_keyable(target.obj.data.shape_keys, target.obj.name)
+            times, values = read_live_link_csv(path.read_text(encoding="utf-8-sig"), self.source_fps)
+        except (TargetError, NotKeyable, LiveLinkFormatError) as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        except (OSError, UnicodeDecodeError) as err:
+            self.report({"ERROR"}, f"cannot read {path.name}: {getattr(err, 'strerror', None) or err}")
+            return {"CANCELLED"}
+        rate = (len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else self.source_fps
+        channel_key = {channel: key for key, channel in target.keyed.items()}
+        keyed = {channel_key[name]: series for name, series in values.items() if name in channel_key}
+        if not keyed:
+            self.report({"ERROR"}, f"none of the CSV's blendshapes is a shape key of '{target.obj.name}'")
+            return {"CANCELLED"}
+        action = write_shape_key_action(target.obj, keyed, start_frame=scene.frame_current, curves_fps=rate,
+                                        scene_fps=scene_fps(scene), action_name=f"LiveLink_{path.stem}")
+        count = len(resample_linear(next(iter(keyed.values())), rate, scene_fps(scene)))
+        self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from "
+                              f"{path.name} in Action '{action.name}'")
+        return {"FINISHED"}

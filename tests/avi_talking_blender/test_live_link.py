@@ -1,0 +1,59 @@
+"""Live Link Face CSV: the played animation out in the app's layout, and back in onto another rig."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from .helpers import add_line
+from .test_scene_batch import HAPPY, demo_head, shape_values
+
+
+def test_export_then_import_onto_another_head_plays_the_same(scene, blender, front_center_wav, tmp_path):
+    settings = scene.avi_talking
+    source, copy = demo_head(blender, "Source"), demo_head(blender, "Copy")
+    settings.target = source
+    add_line(scene, front_center_wav, frame_start=21, dialogue="front center", instruction=HAPPY)
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}  # layers: the CSV holds what plays
+    path = tmp_path / "take.csv"
+    assert blender.ops.avi_talking.export_live_link(filepath=str(path)) == {"FINISHED"}
+
+    rows = list(csv.reader(path.open()))
+    assert rows[0][:4] == ["Timecode", "BlendShapeCount", "EyeBlinkLeft", "EyeLookDownLeft"]
+    assert rows[0][-9:] == ["HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+                            "RightEyeYaw", "RightEyePitch", "RightEyeRoll"]
+    assert len(rows[0]) == 63 and rows[1][:2] == ["00:00:00:00.000", "61"]
+    assert rows[26][0] == "00:00:01:00.000"  # 25 fps: row 26 is one second in
+    frames = len(rows) - 1
+    assert frames == 36
+
+    settings.target = copy
+    scene.frame_set(21)
+    assert blender.ops.avi_talking.import_live_link(filepath=str(path), source_fps=25.0) == {"FINISHED"}
+    names = ["jawOpen", "mouthSmileLeft", "mouthClose", "eyeBlinkLeft", "browInnerUp", "cheekSquintRight"]
+    played = shape_values(scene, source, range(21, 21 + frames), names)
+    imported = shape_values(scene, copy, range(21, 21 + frames), names)
+    np.testing.assert_allclose(imported, played, atol=2e-6)
+    assert played[:, 1].max() > 0.3  # the smile is in the file, not just zeros
+
+
+def test_bad_csvs_and_non_arkit_faces_are_refused_with_a_message(scene, blender, tmp_path):
+    from .helpers import mesh_with_keys
+
+    settings = scene.avi_talking
+    settings.target = demo_head(blender, "Face")
+    cases = {"empty.csv": "", "other.csv": "a,b,c\n1,2,3\n",
+             "short.csv": "Timecode,BlendShapeCount,JawOpen,MouthClose,EyeBlinkLeft,EyeBlinkRight,BrowInnerUp,"
+                          "CheekPuff,TongueOut,MouthPucker\n00:00:00:00.000,61,0.5\n",
+             "nan.csv": "Timecode,BlendShapeCount,JawOpen,MouthClose,EyeBlinkLeft,EyeBlinkRight,BrowInnerUp,"
+                        "CheekPuff,TongueOut,MouthPucker\n00:00:00:00.000,61,nan,0,0,0,0,0,0,0\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(RuntimeError, match="Live Link|columns|finite|Timecode"):
+            blender.ops.avi_talking.import_live_link(filepath=str(tmp_path / name))
+    assert settings.target.data.shape_keys.animation_data is None  # nothing was written
+    settings.target = mesh_with_keys("FLAME-ish", [f"Exp{k}" for k in range(1, 51)])
+    with pytest.raises(RuntimeError, match="needs a face with ARKit shape keys"):
+        blender.ops.avi_talking.export_live_link(filepath=str(tmp_path / "x.csv"))

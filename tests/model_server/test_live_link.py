@@ -1,0 +1,41 @@
+"""The Live Link Face CSV layout: column order, timecodes, and reading back what was written."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_server.arkit import ARKIT_NAMES
+from model_server.live_link import (HEADER, LIVE_LINK_SHAPES, LiveLinkFormatError, arkit_name, read_live_link_csv,
+                                    timecode, write_live_link_csv)
+
+
+def test_the_52_columns_are_the_arkit_names_in_the_apps_order():
+    assert sorted(arkit_name(c) for c in LIVE_LINK_SHAPES) == sorted(ARKIT_NAMES)
+    assert len(HEADER) == 63 and HEADER[:3] == ("Timecode", "BlendShapeCount", "EyeBlinkLeft")
+
+
+@pytest.mark.parametrize("frame, fps, expected", [
+    (0, 60.0, "00:00:00:00.000"), (59, 60.0, "00:00:00:59.000"), (60, 60.0, "00:00:01:00.000"),
+    (25 * 3661, 25.0, "01:01:01:00.000"), (30, 30 / 1.001, "00:00:01:00.030"),
+])
+def test_timecodes_count_frames_within_the_second(frame, fps, expected):
+    assert timecode(frame, fps) == expected
+
+
+def test_what_is_written_reads_back_at_its_rate():
+    frames = [{"jawOpen": i / 10, "mouthSmileLeft": 0.25} for i in range(11)]
+    times, values = read_live_link_csv(write_live_link_csv(frames, 24.0), 24.0)
+    assert times == pytest.approx([i / 24 for i in range(11)])
+    assert values["jawOpen"] == pytest.approx([i / 10 for i in range(11)])
+    assert values["mouthSmileLeft"] == pytest.approx([0.25] * 11) and values["tongueOut"] == [0.0] * 11
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "Timecode"), ("Timecode,JawOpen\n", "only 1 ARKit"),
+    (",".join(HEADER) + "\n" + "00:00:00:00.000,61\n", "columns"),
+    (",".join(HEADER) + "\n", "no frames"),
+    (",".join(HEADER) + "\nnot-a-time," + ",".join(["0"] * 62) + "\n", "timecode"),
+])
+def test_broken_files_are_refused_with_what_is_wrong(text, fragment):
+    with pytest.raises(LiveLinkFormatError, match=fragment):
+        read_live_link_csv(text, 60.0)
