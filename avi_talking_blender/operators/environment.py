@@ -12,7 +12,7 @@ from pathlib import Path
 import bpy
 
 from .. import server_process
-from ..model_environment import ENV_FOLDER, EnvironmentSetup, environment_python, remove_environment
+from ..model_environment import ENV_FOLDER, LOG_NAME, EnvironmentSetup, environment_python, remove_environment
 from ..preferences import AVI_TALKING_Preferences, get_preferences
 from .job_operator import connection_from_preferences
 
@@ -134,7 +134,7 @@ class AVI_TALKING_OT_open_setup_log(bpy.types.Operator):
     bl_options = {"REGISTER"}
 
     def execute(self, context):
-        log = environment_folder().parent / "setup.log"
+        log = environment_folder().parent / LOG_NAME
         if not log.is_file():
             self.report({"WARNING"}, "AVI-Talking: no set-up has run yet")
             return {"CANCELLED"}
