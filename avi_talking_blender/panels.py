@@ -69,8 +69,11 @@ def _draw_inputs(layout, context, settings) -> None:
                    f"{clip.audio_start:.2f}–{clip.audio_end:.2f} s of its file", icon="SOUND")
     box.prop(settings, "dialogue")
     line = line_for(settings, clip.name, create=False)
+    row = box.row(align=True)
     if line is not None:
-        box.prop(line, "face", text="Line's face")  # empty: the scene's Face above
+        row.prop(line, "face", text="Line's face")  # empty: the scene's Face above
+    row.operator("avi_talking.use_selected_as_line_face", text="" if line is not None else "Use Selected as Line's Face",
+                 icon="EYEDROPPER")
     if line is not None and line.dialogue_recognized:
         box.label(text="Heard by speech recognition: correct any word, then run again", icon="INFO")
 

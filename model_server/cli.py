@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="guidance scale of the learned model's style sampling, ≥ 0 (default: the model's own)")
     animate.add_argument("--layers", action="store_true",
                          help="also write each take as lips, expression and blinks layers that add up to it")
+    animate.add_argument("--live-link", type=Path, metavar="OUT.csv",
+                         help="also write each take as a Live Link Face CSV (Unreal/MetaHuman, Maya, Houdini); "
+                              "take k ≥ 2 to OUT.take<k>.csv")
     animate.add_argument("-o", "--output", type=Path, required=True,
                          help="curves file to write (.json); with --samples N, take k ≥ 2 goes to OUT.take<k>.json")
     _add_pipeline_options(animate)
@@ -131,6 +134,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits:
 def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> int:
     from .audio.loading import load_audio, trimmed
     from .curves import save_curves
+    from .live_link import curves_to_live_link_csv
     from .pipeline import TalkingFacePipeline
 
     progress = (lambda fraction, stage: None) if args.quiet else _progress_to_stderr
@@ -149,6 +153,11 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
         save_curves(curves, path)
         print(f"wrote {path}: take {index}, seed {curves['model']['take']['seed']}, "
               f"{curves['num_frames']} frames at {curves['fps']:g} fps")
+        if args.live_link:
+            csv_path = take_path(args.live_link, index)
+            csv_path.parent.mkdir(parents=True, exist_ok=True)
+            csv_path.write_text(curves_to_live_link_csv(curves), encoding="utf-8")
+            print(f"wrote {csv_path}: take {index} as a Live Link Face CSV")
     return 0
 
 

@@ -104,9 +104,15 @@ def test_generate_all_keys_each_line_on_its_face_and_reports_the_refused_one(sce
     shutil.copy(front_center_wav, second)
     add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="one")
     add_line(scene, second, frame_start=60, dialogue="front center", name="two", instruction=HAPPY)
-    line_of(scene).face = guest
+    blender.context.view_layer.objects.active = guest  # what an animator does: select, then click
+    assert blender.ops.avi_talking.use_selected_as_line_face() == {"FINISHED"}
+    assert line_of(scene).face == guest
     add_line(scene, front_center_wav, frame_start=120, dialogue="front center", name="three")
-    line_of(scene).face = mesh_with_keys("Prop", [])  # a mesh without the keys: refused, the others run
+    prop = mesh_with_keys("Prop", [])
+    blender.context.view_layer.objects.active = prop
+    with pytest.raises(RuntimeError, match="Prop"):  # the button refuses a mesh that cannot be animated
+        blender.ops.avi_talking.use_selected_as_line_face()
+    line_of(scene).face = prop  # set anyway (the field takes any mesh): Generate All refuses it, the others run
     muted = add_line(scene, front_center_wav, frame_start=200, name="muted")
     muted.mute = True
 

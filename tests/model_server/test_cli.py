@@ -55,6 +55,22 @@ def test_bad_audio_exits_2_with_a_message(tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_animate_writes_live_link_csvs_beside_the_curves(front_center_wav, tmp_path):
+    import csv
+
+    done = run_cli("animate", str(front_center_wav), "--transcript", "front center", "--samples", "2",
+                   "--instruction", "A happy person speaks.", "--live-link", str(tmp_path / "line.csv"),
+                   "-o", str(tmp_path / "line.json"))
+    assert done.returncode == 0, done.stderr
+    for csv_name, curves_name in (("line.csv", "line.json"), ("line.take2.csv", "line.take2.json")):
+        rows = list(csv.reader((tmp_path / csv_name).open()))
+        curves = load_curves(tmp_path / curves_name)
+        assert rows[0][:3] == ["Timecode", "BlendShapeCount", "EyeBlinkLeft"] and len(rows) - 1 == curves["num_frames"]
+        jaw = rows[0].index("JawOpen")
+        expected = [row[curves["arkit"]["names"].index("jawOpen")] for row in curves["arkit"]["weights"]]
+        assert [float(r[jaw]) for r in rows[1:]] == [round(v, 6) for v in expected]
+
+
 def test_hostile_arguments_exit_2_with_a_message_and_no_traceback(front_center_wav, tmp_path):
     out = tmp_path / "x.json"
     for args, fragment in (([str(tmp_path / ("a" * 300 + ".wav"))], "File name too long"),
