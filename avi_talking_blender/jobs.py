@@ -86,14 +86,9 @@ class Job:
         self.cancel_requested.set()
 
     def run(self) -> None:
-        """The worker thread's body: submit, follow, store the result. Never raises."""
+        """The worker thread's body: reach the server, do the work, store the outcome. Never raises."""
         try:
-            client = self.connection.client(lambda stage: self._update(stage=stage))
-            if self.cancel_requested.is_set():
-                raise _Cancelled
-            self._update(stage="sending request")
-            job_id = self.submit(client)
-            self._follow(client, job_id)
+            self._work(self.connection.client(lambda stage: self._update(stage=stage)))
         except _Cancelled:
             self._update(state="cancelled", stage="cancelled")
         except (ServerError, ServerUnavailable, server_process.ServerStartError) as err:
@@ -102,7 +97,12 @@ class Job:
             traceback.print_exc()
             self._update(state="failed", stage="failed", error=f"unexpected error: {err}")
 
-    def _follow(self, client: ApiClient, job_id: str) -> None:
+    def _work(self, client: ApiClient) -> None:
+        """Submit, follow, store the result (BatchJob does several lines here instead)."""
+        if self.cancel_requested.is_set():
+            raise _Cancelled
+        self._update(stage="sending request")
+        job_id = self.submit(client)
         try:
             self.result = follow(client, job_id, self.cancel_requested,
                                  lambda progress, stage: self._update(progress=progress, stage=stage))
@@ -158,24 +158,17 @@ class BatchJob(Job):
     def __init__(self, kind: str, requests: list, refused: list[LineOutcome], connection: Connection,
                  order: list[str]):
         super().__init__(kind, None, self._apply_all, connection)
-        self.requests, self.outcomes, self.order = requests, list(refused), order
-        self.total = len(requests) + len(refused)
+        self.requests, self.outcomes, self.order = requests, list(refused), order  # order: every line
 
-    def run(self) -> None:
-        try:
-            client = self.connection.client(lambda stage: self._update(stage=stage))
-            for index, request in enumerate(self.requests):
-                self._run_line(client, index, request)
-            cancelled = self.cancel_requested.is_set()
-            self._update(state="succeeded", stage="cancelled" if cancelled else "done", progress=1.0)
-        except (ServerError, ServerUnavailable, server_process.ServerStartError) as err:
-            self._update(state="failed", stage="failed", error=str(err))
-        except Exception as err:  # never let a worker die silently: the UI would wait forever
-            traceback.print_exc()
-            self._update(state="failed", stage="failed", error=f"unexpected error: {err}")
+    def _work(self, client: ApiClient) -> None:
+        for index, request in enumerate(self.requests):
+            self._run_line(client, index, request)
+        cancelled = self.cancel_requested.is_set()
+        self._update(state="succeeded", stage="cancelled" if cancelled else "done", progress=1.0)
 
     def _run_line(self, client: ApiClient, index: int, request) -> None:
-        count, label = len(self.requests), f"line {index + 1} of {len(self.requests)} ('{request.strip}')"
+        count = len(self.requests)
+        label = f"line {index + 1} of {count} ('{request.strip}')"
         if self.cancel_requested.is_set():
             self.outcomes.append(LineOutcome(request.strip, "cancelled", "cancelled before it started"))
             return
@@ -203,10 +196,10 @@ class BatchJob(Job):
                     outcome.state, outcome.message = "failed", str(err)
                 outcome.result = None  # curves are large: keep only what is reported
         keyed = sum(o.state == "keyed" for o in self.outcomes)
-        head = f"{keyed} of {self.total} lines keyed"
+        head = f"{keyed} of {len(self.order)} lines keyed"
         if self.cancel_requested.is_set():
             head += " (cancelled: the lines after it were skipped)"
-        self.outcomes.sort(key=lambda o: self.order.index(o.line) if o.line in self.order else len(self.order))
+        self.outcomes.sort(key=lambda o: self.order.index(o.line))
         return "\n".join([head] + [f"{o.line}: {o.state}" + (f" — {o.message}" if o.message else "")
                                     for o in self.outcomes])
 

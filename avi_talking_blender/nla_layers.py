@@ -85,17 +85,6 @@ def remove_line(id_data: bpy.types.ID, line: str, layers: tuple[str, ...] = tupl
                 track.strips.remove(strip)
 
 
-def line_strips(id_data: bpy.types.ID, line: str) -> dict[str, bpy.types.NlaStrip]:
-    """`line`'s strips on the face, by layer."""
-    found = {}
-    animation = id_data.animation_data
-    for track in (animation.nla_tracks if animation is not None else ()):
-        for strip in track.strips:
-            if strip.action is not None and strip.action.get(LINE_PROPERTY) == line:
-                found[strip.action.get(LAYER_PROPERTY)] = strip
-    return found
-
-
 def generated_frame_range(id_data: bpy.types.ID | None) -> tuple[int, int] | None:
     """First and last frame of the generated animation: every AVI layer strip and the active Action."""
     animation = id_data.animation_data if id_data is not None else None

@@ -171,15 +171,15 @@ def channel_values(target: Target, curves: dict) -> dict[str, list[float]]:
     return values
 
 
-def layer_channel_values(target: Target, curves: dict, layers: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+def layer_channel_values(target: Target, curves: dict, layers: tuple[str, ...],
+                         sums: list[tuple[str, tuple]]) -> dict[str, dict[str, list[float]]]:
     """Per layer of a layered curves document, per key block: what that layer adds at every frame.
 
-    Read as the rise between running sums (lips; lips + expression; the whole take), so the layers
-    add up to `channel_values` of the take for every rig, the viseme rigs' derived channels too."""
-    order = list(curves["arkit"]["layers"])
-    running, previous, out = None, None, {}
-    for name in order:
-        running = _add_layer(running, curves, name)
+    Read as the rise between running sums (`running_layer_sums`: lips; lips + expression; the whole
+    take), so the layers add up to `channel_values` of the take for every rig, the viseme rigs'
+    derived channels too."""
+    previous, out = None, {}
+    for name, running in sums:
         values = channel_values(target, dict(curves, arkit=dict(curves["arkit"], weights=running[0]),
                                              flame=dict(curves["flame"], expression=running[1], jaw=running[2])))
         if name in layers:
@@ -189,11 +189,14 @@ def layer_channel_values(target: Target, curves: dict, layers: tuple[str, ...]) 
     return out
 
 
-def _add_layer(running, curves: dict, name: str):
-    """(arkit weights, flame expression, flame jaw) of the layers so far, plus layer `name`."""
-    layer = (curves["arkit"]["layers"][name], curves["flame"]["layers"][name]["expression"],
-             curves["flame"]["layers"][name]["jaw"])
-    if running is None:
-        return layer
-    return tuple([[a + b for a, b in zip(row, new_row)] for row, new_row in zip(total, part)]
-                 for total, part in zip(running, layer))
+def running_layer_sums(curves: dict) -> list[tuple[str, tuple]]:
+    """Per layer in order: (name, (ARKit weights, FLAME expression, FLAME jaw) of the layers up to it)."""
+    sums, running = [], None
+    for name in curves["arkit"]["layers"]:
+        layer = (curves["arkit"]["layers"][name], curves["flame"]["layers"][name]["expression"],
+                 curves["flame"]["layers"][name]["jaw"])
+        running = layer if running is None else tuple(
+            [[a + b for a, b in zip(row, new_row)] for row, new_row in zip(total, part)]
+            for total, part in zip(running, layer))
+        sums.append((name, running))
+    return sums

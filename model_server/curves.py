@@ -132,14 +132,16 @@ def validate_curves(curves: Any) -> None:
     if clip is not None and not (isinstance(clip, dict) and all(
             isinstance(clip.get(k), (int, float)) and math.isfinite(clip[k]) for k in ("start", "end"))):
         raise CurvesFormatError("clip must be {start, end} in seconds")
-    _check_layers(arkit, flame, frames)
+    check_layers(curves)
     if not isinstance(curves.get("model"), dict):
         raise CurvesFormatError("model must be an object naming what produced the curves")
 
 
-def _check_layers(arkit: dict, flame: dict, frames: int) -> None:
-    """Optional layers (lips, expression, blinks) that add up to the weights; absent unless asked for."""
-    arkit_layers, flame_layers = arkit.get("layers"), flame.get("layers")
+def check_layers(curves: dict) -> None:
+    """Optional layers (lips, expression, blinks) that add up to the weights; absent unless asked for.
+    (Part of `validate_curves`; on its own for a document already validated without them.)"""
+    frames = curves["num_frames"]
+    arkit_layers, flame_layers = curves["arkit"].get("layers"), curves["flame"].get("layers")
     if arkit_layers is None and flame_layers is None:
         return
     if not (isinstance(arkit_layers, dict) and isinstance(flame_layers, dict)

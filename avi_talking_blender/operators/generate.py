@@ -24,10 +24,10 @@ from ..preferences import get_preferences
 from ..properties import dialogue_for, effective_seed, face_for, keep_recognized_dialogue, line_for
 from ..sequencer import SoundClip, StripError, active_sound_clip, scene_fps
 from ..takes import replace_takes
-from ..targets import Target, TargetError, channel_values, find_target, layer_channel_values
+from ..targets import Target, TargetError, channel_values, find_target, layer_channel_values, running_layer_sums
+from .job_operator import JobOperator, connection_from_preferences
 
 LAYERS = tuple(LAYER_TRACKS)
-from .job_operator import JobOperator, connection_from_preferences
 
 
 def edited_instructions(settings, strip_name: str) -> tuple[str | None, list[dict] | None]:
@@ -186,8 +186,8 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
     target = find_target(obj)
     check_target_keyable(target)
     fps = scene_fps(scene)
-    poses = (closure_indices(curves["phones"], fps, resample_count(curves["num_frames"], curves["fps"], fps))
-             if scene.avi_talking.key_density == "POSES" else None)
+    count = resample_count(curves["num_frames"], curves["fps"], fps)  # keys at the scene's rate
+    poses = closure_indices(curves["phones"], fps, count) if scene.avi_talking.key_density == "POSES" else None
     timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": fps, "key_poses_at": poses}
     if layers and "layers" in curves["arkit"]:
         actions = _write_layers(target, curves, layers, line or action_name, action_name, timing)
@@ -198,7 +198,7 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
             armature, bone = target.jaw_bone
             actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
                                                       action_name=f"{action_name}_jaw", **timing))
-    end = math.ceil(start_frame + resample_count(curves["num_frames"], curves["fps"], scene_fps(scene)) - 1)
+    end = math.ceil(start_frame + count - 1)
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
     return actions
@@ -207,16 +207,17 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
 def _write_layers(target, curves: dict, layers: tuple[str, ...], line: str, action_name: str, timing: dict) -> list:
     actions = []
     key = target.obj.data.shape_keys
-    values_by_layer = layer_channel_values(target, curves, layers)
+    sums = running_layer_sums(curves)
+    values_by_layer = layer_channel_values(target, curves, layers, sums)
     paths = sorted({f'key_blocks["{name}"].value' for values in values_by_layer.values() for name in values})
     ensure_rest(key, paths, lambda name, wanted: rest_action(name, key, wanted))
     for layer, values in values_by_layer.items():
         action, slot = build_shape_key_action(target.obj, values, action_name=f"{action_name} {layer}", **timing)
-        place_layer(target.obj.data.shape_keys, action, slot, line=line, layer=layer)
+        place_layer(key, action, slot, line=line, layer=layer)
         actions.append(action)
         if target.jaw_bone is not None and layer != "blinks":
             armature, bone = target.jaw_bone
-            below, total = _jaw_running_sums(curves, layer)
+            below, total = _jaw_running_sums(sums, layer)
             jaw, jaw_slot = build_bone_rotation_action(armature, bone, total, minus=below,
                                                        action_name=f"{action_name} {layer} jaw", **timing)
             place_layer(armature, jaw, jaw_slot, line=line, layer=layer)
@@ -224,12 +225,11 @@ def _write_layers(target, curves: dict, layers: tuple[str, ...], line: str, acti
     return actions
 
 
-def _jaw_running_sums(curves: dict, layer: str) -> tuple[list | None, list]:
+def _jaw_running_sums(sums: list[tuple[str, tuple]], layer: str) -> tuple[list | None, list]:
     """The jaw axis-angles of the layers below `layer` (None for the first) and up to it."""
-    below, total = None, None
-    for name, data in curves["flame"]["layers"].items():
-        below = total
-        total = data["jaw"] if total is None else [[a + b for a, b in zip(x, y)] for x, y in zip(total, data["jaw"])]
+    below = None
+    for name, (_, _, jaw) in sums:
         if name == layer:
-            return below, total
+            return below, jaw
+        below = jaw
     raise KeyError(layer)

@@ -9,7 +9,7 @@ import bpy
 from bpy.props import FloatProperty, StringProperty
 
 from ..formats import LiveLinkFormatError, read_live_link_csv, write_live_link_csv
-from ..keyframes import NotKeyable, check_keyable, resample_linear, write_shape_key_action
+from ..keyframes import NotKeyable, check_keyable, resample_count, write_shape_key_action
 from ..sequencer import scene_fps
 from ..targets import TargetError, find_target
 from .export import animated_face
@@ -111,7 +111,7 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
             return {"CANCELLED"}
         action = write_shape_key_action(target.obj, keyed, start_frame=scene.frame_current, curves_fps=rate,
                                         scene_fps=scene_fps(scene), action_name=f"LiveLink_{path.stem}")
-        count = len(resample_linear(next(iter(keyed.values())), rate, scene_fps(scene)))
+        count = resample_count(len(times), rate, scene_fps(scene))
         self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from "
                               f"{path.name} in Action '{action.name}'")
         return {"FINISHED"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
-from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request

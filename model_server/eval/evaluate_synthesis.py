@@ -36,6 +36,7 @@ from ..audio.loading import load_audio
 from ..audio.types import SAMPLE_RATE, Audio, SpeechAnalysis
 from ..errors import AudioError, InputError
 from ..synthesis.baseline import BaselineArticulator
+from ..synthesis.layers import NEUTRAL_INSTRUCTION
 from ..synthesis.registry import LEARNED_WEIGHTS_DIR
 from ..train.model_card import write_evaluation
 from ..train.synthesis_data import clip_path, read_manifest
@@ -48,7 +49,6 @@ from .real_recordings import ALSA_SOUNDS, KLETTRES_EN, alsa_recordings, folder_r
 
 FPS = 25.0
 SEED = 0
-NEUTRAL_INSTRUCTION = "A neutral person speaks with relaxed face."
 SHARED_SPEECH = Path(__file__).resolve().parents[3] / "shared"
 STYLE_SAMPLES = 10
 MIN_CONTENT_CORRELATION = 0.9  # jawOpen / mouthClose under two instructions: the lips must keep their timing

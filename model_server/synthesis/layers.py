@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..curves import LAYERS
 from .jaw import jaw_pose_from_arkit
 
-__all__ = ["LAYERS", "NEUTRAL_INSTRUCTION", "layer_jaws", "synthesize_layers"]
 NEUTRAL_INSTRUCTION = "A neutral person speaks with relaxed face."
 
 

@@ -9,7 +9,6 @@ import json
 import struct
 
 import numpy as np
-import pytest
 import soundfile
 
 from .test_hostile_clients import NEUTRAL, raw_post, server, wav_bytes  # noqa: F401  (server: the fixture)
