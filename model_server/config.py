@@ -12,7 +12,7 @@ from .agent.registry import DEFAULT_AGENT
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEMO_AUDIO = ASSETS_DIR / "demo_speech.wav"
 DEMO_TRANSCRIPT = ASSETS_DIR / "demo_speech.txt"
-DEMO_HEAD = ASSETS_DIR / "demo_head.glb"
+REFERENCE_HEAD = ASSETS_DIR / "reference_head.glb"  # the evaluation's measuring mesh (scripts/reference_head_geometry.py)
 LEARNED_AGENT_DIR = ASSETS_DIR / "models" / "agent"
 # What the model process derives once and keeps (the default language model converted from its GGUF).
 CACHE_DIR = Path(os.environ.get("AVI_TALKING_CACHE", Path.home() / ".cache" / "avi-talking-blender"))

@@ -19,7 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # Caches, Blender's .blend1 backups and editor leftovers never ship.
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.blend[0-9]", "*.blend@", "*~", ".*", "tests")
+IGNORE_NAMES = ("__pycache__", "*.pyc", "*.blend[0-9]", "*.blend@", "*~", ".*", "tests")
+IGNORE = shutil.ignore_patterns(*IGNORE_NAMES)
 
 
 def blender_ext_cli() -> Path:
@@ -44,7 +45,9 @@ def build(output_dir: Path) -> Path:
         stage = Path(tmp) / manifest["id"]
         shutil.copytree(REPO / "avi_talking_blender", stage, ignore=IGNORE)
         shutil.copytree(REPO / "model_server", stage / "model_server", ignore=IGNORE)
-        shutil.copytree(REPO / "assets", stage / "assets", ignore=IGNORE)
+        # The reference head is the evaluation's measuring mesh; nothing in Blender reads it.
+        shutil.copytree(REPO / "assets", stage / "assets",
+                        ignore=shutil.ignore_patterns(*IGNORE_NAMES, "reference_head.glb"))
         shutil.copy2(REPO / "blender_manifest.toml", stage / "blender_manifest.toml")
         shutil.copy2(REPO / "LICENSE", stage / "LICENSE")
         shutil.copy2(REPO / "requirements.txt", stage / "requirements.txt")

@@ -1,5 +1,6 @@
 """The main job on the embedded defaults, in headless Blender:
-demo speech → instruction → animation on the demo head → .blend, .glb, .fbx and a preview image.
+demo speech → instruction → animation on the demo head → .blend, .glb, .fbx, and a preview image of
+the same line under two opposite instructions, side by side.
 
     python scripts/run_demo.py --out out        (after scripts/setup.sh; `make demo` does both)
 
@@ -21,6 +22,10 @@ from build_extension import build  # noqa: E402
 
 DEMO_AUDIO = REPO / "assets" / "demo_speech.wav"
 DEMO_TRANSCRIPT = REPO / "assets" / "demo_speech.txt"
+# The preview: the demo line under two opposite instructions, one head each.
+CONTRAST = (("furious", "A very angry person speaks with brow greatly lowered, lips pressed, nose wrinkled."),
+            ("delighted", "A very happy person speaks with a wide smile, cheeks raised, brow lifted."))
+CONTRAST_SPACING = 0.2  # metres between the two heads' centres
 
 
 def install_extension(bpy, zip_path: Path) -> None:
@@ -38,31 +43,60 @@ def add_sound_strip(scene, path: Path, frame_start: int):
     return strip
 
 
-def add_preview_rig(bpy, scene, head) -> None:
-    """A portrait camera and a soft key light on the face (the head faces -Y, Blender's front view)."""
+def add_contrast_heads(bpy, scene, line) -> list[tuple[str, object]]:
+    """Two more demo heads side by side: the same line generated under two opposite instructions.
+
+    Done as an animator would: Add Demo Head, make it the line's face, edit the instruction, Generate.
+    """
+    settings = scene.avi_talking
+    settings.use_segments = False  # one instruction for the whole line
+    heads = []
+    for offset, (label, instruction) in zip((-CONTRAST_SPACING / 2, CONTRAST_SPACING / 2), CONTRAST):
+        bpy.ops.avi_talking.add_demo_head()
+        head = settings.target
+        head.name = f"AVI_DemoHead_{label}"
+        head.location.x += offset
+        line.face = head
+        line.instruction_text.clear()
+        line.instruction_text.write(instruction)
+        if bpy.ops.avi_talking.generate() != {"FINISHED"}:
+            sys.exit(f"generating the {label} take failed (see the message above)")
+        print(f"{label}: {instruction}")
+        heads.append((label, head))
+    return heads
+
+
+def add_preview_rig(bpy, scene, heads) -> None:
+    """A camera on both heads, a soft key light, and each head's label under it (heads face -Y)."""
     import math
 
-    centre = head.matrix_world.translation
     camera = bpy.data.objects.new("AVI_DemoCamera", bpy.data.cameras.new("AVI_DemoCamera"))
-    camera.location = (centre.x, centre.y - 0.62, centre.z)
+    camera.location = (0.0, -1.05, 0.0)
     camera.rotation_euler = (math.pi / 2, 0.0, 0.0)
     camera.data.lens = 85
     light = bpy.data.objects.new("AVI_DemoLight", bpy.data.lights.new("AVI_DemoLight", "AREA"))
-    light.data.energy, light.data.size = 14, 0.5
-    light.location = (centre.x + 0.35, centre.y - 0.6, centre.z + 0.35)
-    light.rotation_euler = (math.radians(55), 0.0, math.radians(30))
+    light.data.energy, light.data.size = 40, 0.8
+    light.location = (0.45, -0.9, 0.45)
+    light.rotation_euler = (math.radians(55), 0.0, math.radians(25))
     for obj in (camera, light):
         scene.collection.objects.link(obj)
+    for label, head in heads:
+        text = bpy.data.curves.new(f"AVI_Label_{label}", "FONT")
+        text.body, text.size, text.align_x = label, 0.022, "CENTER"
+        caption = bpy.data.objects.new(f"AVI_Label_{label}", text)
+        caption.location = (head.location.x, head.location.y - 0.07, head.location.z - 0.13)  # on the neck
+        caption.rotation_euler = (math.pi / 2, 0.0, 0.0)
+        scene.collection.objects.link(caption)
     scene.camera = camera
     scene.world = scene.world or bpy.data.worlds.new("AVI_DemoWorld")
     scene.world.color = (0.25, 0.27, 0.3)
 
 
-def render_preview(bpy, scene, head, out: Path) -> Path:
-    """A few frames side by side, chosen where the mouth is most open and closed while speaking."""
+def render_preview(bpy, scene, heads, out: Path) -> Path:
+    """Three frames of both heads, side by side: where the line's mouth is most open, half open, closed."""
     import numpy as np
 
-    key = head.data.shape_keys.key_blocks
+    key = heads[0][1].data.shape_keys.key_blocks
     frames, apertures = [], []
     for frame in range(scene.frame_start, scene.frame_end + 1, 2):
         scene.frame_set(frame)
@@ -70,12 +104,11 @@ def render_preview(bpy, scene, head, out: Path) -> Path:
         apertures.append(key["jawOpen"].value - key["mouthClose"].value)
     order = np.argsort(apertures)
     speaking = [f for f, a in zip(frames, apertures) if a > 0.02]
-    picks = sorted({frames[order[-1]], frames[order[len(order) // 2]],
-                    min(speaking, default=frames[0]) + 6, frames[order[-len(order) // 4]]})[:4]
+    picks = sorted({frames[order[-1]], frames[order[-len(order) // 4]], min(speaking, default=frames[0]) + 6})
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.samples = 12
-    scene.render.resolution_x = scene.render.resolution_y = 360
+    scene.render.resolution_x, scene.render.resolution_y = 560, 400
     tiles = []
     for frame in picks:
         scene.frame_set(frame)
@@ -131,9 +164,11 @@ def main() -> None:
         bpy.ops.wm.save_as_mainfile(filepath=str(out / "demo.blend"))
         for fmt in ("GLB", "FBX"):
             bpy.ops.avi_talking.export_animation(filepath=str(out / f"demo.{fmt.lower()}"), format=fmt)
-        if not args.no_render:
-            add_preview_rig(bpy, scene, head)
-            render_preview(bpy, scene, head, out)
+        if not args.no_render:  # after saving: the preview's heads are not part of the demo scene
+            head.hide_render = True
+            heads = add_contrast_heads(bpy, scene, line)
+            add_preview_rig(bpy, scene, heads)
+            render_preview(bpy, scene, heads, out)
     finally:
         bpy.ops.avi_talking.stop_server()
     for name in ("demo.blend", "demo.glb", "demo.fbx", "demo_preview.png"):

@@ -4,7 +4,7 @@
         [--flame PATH] [--json PATH] [--speech-dir DIR ...]
 
 Prints one markdown table per section, models as rows, and writes them as JSON with --json:
-- held-out synthetic (test split, phone-aligned clips): LVE on the demo head and on FLAME geometry (mm²),
+- held-out synthetic (test split, phone-aligned clips): LVE on the reference head and on FLAME geometry (mm²),
   FDD (1e-5 m);
 - instruction following: instruction → motion-style retrieval top-1, emotion recognised in the
   generated motion by a classifier trained on the train split's ground truth;
@@ -41,7 +41,7 @@ from ..synthesis.registry import LEARNED_WEIGHTS_DIR
 from ..train.model_card import write_evaluation
 from ..train.synthesis_data import clip_path, read_manifest
 from .emotion_classifier import EmotionClassifier
-from .geometry import FaceGeometry, demo_head_geometry, load_flame_geometry
+from .geometry import FaceGeometry, reference_head_geometry, load_flame_geometry
 from .metrics import (BILABIALS, OPEN_VOWELS, bilabial_closure, channel_correlation, lip_vertex_error,
                       mean_jaw_opening, retrieval_top1, same_label_top1, speech_lip_correlation, style_diversity,
                       upper_face_difference, upper_face_dynamics_deviation, without_blinks)
@@ -159,7 +159,7 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
                         demo: FaceGeometry, flame: FaceGeometry, timing: dict, notes: list[str]) -> list[Table]:
     records = read_split(config.corpus, "test", config.limit)
     held_out = Table(f"Held-out synthetic (test split, {len(records)} clips)",
-                     ["LVE demo head (mm²)", "LVE FLAME (mm²)", "FDD demo head (1e-5 m)", "FDD FLAME (1e-5 m)",
+                     ["LVE reference head (mm²)", "LVE FLAME (mm²)", "FDD reference head (1e-5 m)", "FDD FLAME (1e-5 m)",
                       "/p b m/ closure (clean timing)"])
     disentangle = Table("Disentanglement (same speech, own vs partner instruction)",
                         ["jawOpen corr", "mouthClose corr", "upper-face diff", "style diversity"])
@@ -202,7 +202,7 @@ def evaluate_test_split(config: EvalConfig, candidates: list[Candidate], front_e
 
     # The ground truth is the baseline articulator's motion on the clean speech's timing: where the heard
     # speech aligns phone by phone, the baseline nearly reproduces it; where it does not, timing must be heard.
-    by_timing = Table("Held-out LVE (mm², demo head) by how the heard speech aligned",
+    by_timing = Table("Held-out LVE (mm², reference head) by how the heard speech aligned",
                       [f"{group} ({count} clips)" for group, count in heard_counts.items()] + ["median LVE, all clips"])
     for name, s in scores.items():
         held_out.rows[name] = {
@@ -319,7 +319,7 @@ def evaluate(config: EvalConfig, out=None) -> dict:
     timing: dict[str, float] = {}
     candidates = load_candidates(config.weights, notes)
     start = time.perf_counter()
-    demo, flame = demo_head_geometry(), load_flame_geometry(config.flame)
+    demo, flame = reference_head_geometry(), load_flame_geometry(config.flame)
     timing["geometry (s)"] = time.perf_counter() - start
     front_end = SpeechFrontEnd()
     tables = evaluate_test_split(config, candidates, front_end, demo, flame, timing, notes)

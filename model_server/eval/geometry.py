@@ -1,7 +1,7 @@
 """Vertex geometry to measure motion on: ARKit weights (T, 52) → vertex positions, lips and upper face.
 
 Two heads, both in FLAME's frame (metres, +x the subject's left, +y up, +z out of the face):
-- the demo head (assets/demo_head.glb): vertices = base + weights @ deltas; its jawOpen morph
+- the reference head (assets/reference_head.glb): vertices = base + weights @ deltas; its jawOpen morph
   already rotates the lower face, so the jaw needs nothing more;
 - a FLAME-format model: expression = weights @ M (the ARKit → FLAME retarget fitted to the model),
   vertices = template + expression · expression basis, then the jaw pose rotates the jaw-skinned
@@ -9,7 +9,7 @@ Two heads, both in FLAME's frame (metres, +x the subject's left, +y up, +z out o
   are millimetre-small at speech jaw angles). The jaw pose comes from the ARKit weights by the
   mapping every synthesizer uses (synthesis/jaw.py), so predicted and ground-truth motion, which
   are ARKit-only, get their jaw the same way. Without a user's FLAME file the synthetic
-  FLAME-format model of the demo head's skin stands in (retarget/synthetic_flame.py).
+  FLAME-format model of the reference head's skin stands in (retarget/synthetic_flame.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
-from ..config import DEMO_HEAD
+from ..config import REFERENCE_HEAD
 from ..errors import InputError
 from ..retarget.arkit_fields import JAW_SHAPES
 from ..retarget.arkit_to_flame import FlameRetarget
@@ -31,7 +31,7 @@ from ..synthesis.jaw import jaw_pose_from_arkit
 from .glb import read_glb_mesh
 
 _I = ARKIT_INDEX
-SKIN_MATERIALS = ("AVI_skin", "AVI_lips")  # the demo head's outer surface (not eyeballs, teeth, mouth cavity)
+SKIN_MATERIALS = ("AVI_skin", "AVI_lips")  # the reference head's outer surface (not eyeballs, teeth, mouth cavity)
 # Shapes that move the lips themselves (not the jaw): where they move the mouth's vertices is the lip set.
 LIP_SHAPES = ("mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
               "mouthShrugUpper", "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight",
@@ -116,18 +116,18 @@ def upper_face_vertex_set(base: np.ndarray, landmarks: FaceLandmarks) -> np.ndar
     return np.flatnonzero(upper)
 
 
-def demo_head_geometry(path: str | Path = DEMO_HEAD) -> FaceGeometry:
-    """The demo head: every primitive (skin, lips, eyes, teeth, cavity), morphs in ARKIT_NAMES order."""
+def reference_head_geometry(path: str | Path = REFERENCE_HEAD) -> FaceGeometry:
+    """The reference head: every primitive (skin, lips, eyes, teeth, cavity), morphs in ARKIT_NAMES order."""
     mesh = read_glb_mesh(path)
     order = _arkit_order(mesh.target_names, Path(path).name)
     base = np.concatenate([p.positions for p in mesh.primitives])
     deltas = np.concatenate([p.morph_deltas for p in mesh.primitives], axis=1)[order]
     vertices, faces = _skin(mesh)
-    return FaceGeometry("demo head", base, deltas, landmarks_from_mesh(vertices, faces))
+    return FaceGeometry("reference head", base, deltas, landmarks_from_mesh(vertices, faces))
 
 
-def demo_head_skin(path: str | Path = DEMO_HEAD) -> tuple[np.ndarray, np.ndarray]:
-    """The demo head's outer surface, welded into one mesh: vertices (V, 3), triangles (F, 3)."""
+def reference_head_skin(path: str | Path = REFERENCE_HEAD) -> tuple[np.ndarray, np.ndarray]:
+    """The reference head's outer surface, welded into one mesh: vertices (V, 3), triangles (F, 3)."""
     return _skin(read_glb_mesh(path))
 
 
@@ -143,10 +143,10 @@ def flame_geometry(model: FlameModel, retarget: FlameRetarget | None = None) -> 
 
 
 def load_flame_geometry(path: str | Path | None = None) -> FaceGeometry:
-    """The user's FLAME file if given, else the synthetic FLAME-format model of the demo head's skin."""
+    """The user's FLAME file if given, else the synthetic FLAME-format model of the reference head's skin."""
     if path is not None:
         return flame_geometry(load_flame_model(path), FlameRetarget.from_flame_model(path))
-    vertices, faces = demo_head_skin()
+    vertices, faces = reference_head_skin()
     model = synthetic_flame_model(vertices, faces, landmarks_from_mesh(vertices, faces), source="synthetic-flame-demo-head")
     return flame_geometry(model)
 

@@ -2,7 +2,7 @@
 
     python -m model_server.eval.style_sources --corpus data/corpus [--weights DIR] [--limit 60]
 
-Prints held-out LVE (demo head, mm²) per style source, on the test clips' stored content features:
+Prints held-out LVE (reference head, mm²) per style source, on the test clips' stored content features:
 - the true motion's style (the oracle: what the speech path can reach),
 - the typical-style head (take 1: the expected style of the instruction),
 - one prior draw at several guidance scales (with the style diversity of 10 draws),
@@ -22,7 +22,7 @@ from ..synthesis.instruction_controls import instruction_controls
 from ..synthesis.learned import LearnedSynthesizer
 from ..synthesis.registry import LEARNED_WEIGHTS_DIR
 from ..train.synthesis_data import CorpusClip, load_clips
-from .geometry import demo_head_geometry
+from .geometry import reference_head_geometry
 from .evaluate_synthesis import MM2_PER_M2
 from .metrics import lip_vertex_error, style_diversity, without_blinks
 
@@ -49,7 +49,7 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 
 def style_source_rows(model: LearnedSynthesizer, clips: list[CorpusClip], train: list[CorpusClip]) -> list[tuple]:
-    geometry = demo_head_geometry()
+    geometry = reference_head_geometry()
     texts = [c.instruction for c in clips]
     oracle = model.encode_motion_styles([c.motion for c in clips])
     rows = [("style of the true motion (oracle)", lve_under(model, clips, oracle, geometry), None),
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = load_clips(args.corpus, "test", args.limit)
     train = load_clips(args.corpus, "train", TRAIN_CLIPS)
     print(f"{len(clips)} test clips, {len(train)} training clips searched\n")
-    print("| style code | LVE demo head (mm²) | style diversity |\n|---|---:|---:|")
+    print("| style code | LVE reference head (mm²) | style diversity |\n|---|---:|---:|")
     for name, lve, diversity in style_source_rows(model, clips, train):
         print(f"| {name} | {lve:.2f} | {'' if diversity is None else f'{diversity:.3f}'} |")
     return 0

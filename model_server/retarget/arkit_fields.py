@@ -33,7 +33,7 @@ def _bump(q: np.ndarray, centre, radii) -> np.ndarray:
     return np.exp(-np.sum(((q - np.asarray(centre)) / np.asarray(radii)) ** 2, axis=1))
 
 
-def _rotate_x(q: np.ndarray, pivot: np.ndarray, angle: float) -> np.ndarray:
+def rotate_about_x(q: np.ndarray, pivot: np.ndarray, angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     r = q - pivot
     rotated = np.stack([r[:, 0], c * r[:, 1] - s * r[:, 2], s * r[:, 1] + c * r[:, 2]], axis=1)
@@ -50,7 +50,8 @@ class FaceRegions:
         # The jaw carries everything below the lip line: the upper lip's rim (y ≥ 0) stays put, the
         # lower one goes fully; beyond the corners the cheek shears over a wider band.
         shear = 0.02 + 0.35 * _ramp((np.abs(x) - 0.35) / 0.5)
-        self.lower_face = _ramp(-y / shear) * _box(x, 1.15, 0.5) * front * (y > -2.2)
+        self.jaw_sides = _box(x, 1.15, 0.5)  # how far across the face the jaw reaches
+        self.lower_face = _ramp(-y / shear) * self.jaw_sides * front * (y > -2.2)
         # Lips: full weight from the rim out to ~0.25 eye distances, fading over the next 0.3, so
         # mouthClose can bring the whole rim together without a visible edge on the skin.
         across = _ramp((0.85 - np.abs(x)) / 0.35)
@@ -95,7 +96,7 @@ def arkit_displacements(vertices: np.ndarray, landmarks: FaceLandmarks) -> np.nd
     def along(weight: np.ndarray, direction) -> np.ndarray:
         return weight[:, None] * np.asarray(direction, dtype=np.float64)[None, :]
 
-    jaw_open = _rotate_x(q, pivot, JAW_OPEN_RADIANS) * r.lower_face[:, None]
+    jaw_open = rotate_about_x(q, pivot, JAW_OPEN_RADIANS) * r.lower_face[:, None]
     put("jawOpen", jaw_open)
     put("jawLeft", along(r.lower_face, (0.12, 0, 0)))
     put("jawRight", along(r.lower_face, (-0.12, 0, 0)))

@@ -38,7 +38,7 @@ from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from ..arkit import ARKIT_INDEX, ARKIT_NAMES
-from ..eval.geometry import FaceGeometry, demo_head_geometry
+from ..eval.geometry import FaceGeometry, reference_head_geometry
 from ..synthesis.diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from ..synthesis.instruction_controls import instruction_controls
 from ..synthesis.learned import CONFIG_FILE, MODEL_FILE, MODEL_FPS, save_weights
@@ -89,7 +89,7 @@ def lip_opening_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
 
 def lip_vertex_metric(geometry: FaceGeometry) -> torch.Tensor:
     """(52, 52) M such that e @ M @ e is the mean squared displacement (mm²) of the lip vertices under
-    an ARKit weight error e, on a face whose shapes are linear morphs (the demo head): the smooth
+    an ARKit weight error e, on a face whose shapes are linear morphs (the reference head): the smooth
     counterpart of LVE, which takes the largest vertex instead of the mean."""
     deltas = torch.from_numpy(np.asarray(geometry.deltas[:, geometry.lip_vertices], np.float32))  # (52, L, 3)
     flat = deltas.reshape(len(deltas), -1) * 1e3  # metres → millimetres
@@ -247,10 +247,10 @@ def fit_on_pairs(module, loss_of, count: int, *, stage: str, steps: int, lr: flo
 
 def refine_typical_style(model, head, clips, embed, args, log) -> None:
     """Stage D: the head's codes decoded with the frozen content encoder and decoder, scored on the
-    lips (lip_vertex_loss on the demo head) and, lightly, on every channel, so the upper face stays."""
+    lips (lip_vertex_loss on the reference head) and, lightly, on every channel, so the upper face stays."""
     rng = np.random.default_rng(args.seed + 2)
     model.eval()
-    metric = lip_vertex_metric(demo_head_geometry()).to(args.device)
+    metric = lip_vertex_metric(reference_head_geometry()).to(args.device)
     weights = CHANNEL_WEIGHTS.to(args.device)
     instructions = [c.instruction for c in clips], [c.partner_instruction for c in clips]
     text = [embed(i).to(args.device) for i in instructions]
@@ -294,7 +294,7 @@ def validation_metrics(model, head, clips: list[CorpusClip], embed) -> dict:
     emotions = np.array([c.emotion for c in clips])
     instructions = [c.instruction for c in clips]
     typical = head(embed(instructions), torch.from_numpy(instruction_controls(instructions)))
-    metric = lip_vertex_metric(demo_head_geometry())
+    metric = lip_vertex_metric(reference_head_geometry())
     lips = [lip_vertex_loss(model(torch.from_numpy(c.content)[None], code[None]).clamp(0, 1),
                             torch.from_numpy(c.motion)[None], torch.ones(1, len(c.motion)), metric).item()
             for c, code in zip(clips, typical)]

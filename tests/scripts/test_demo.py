@@ -17,10 +17,17 @@ def run_in_blender(code: str) -> str:
     return done.stdout
 
 
-def test_demo_command_writes_blend_glb_and_fbx(tmp_path):
-    done = subprocess.run([sys.executable, "scripts/run_demo.py", "--out", str(tmp_path), "--no-render"], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+def test_demo_command_writes_blend_glb_fbx_and_the_side_by_side_preview(tmp_path):
+    done = subprocess.run([sys.executable, "scripts/run_demo.py", "--out", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     for name in ("demo.blend", "demo.glb", "demo.fbx"):
         assert (tmp_path / name).stat().st_size > 10_000, name
     assert "instruction: A" in done.stdout
+    assert "furious: A very angry" in done.stdout and "delighted: A very happy" in done.stdout
+    size = run_in_blender(f"""
+        import bpy
+        image = bpy.data.images.load({str(tmp_path / "demo_preview.png")!r})
+        print("size", *image.size)
+    """).split("size")[-1].split()
+    assert [int(n) for n in size] == [3 * 560, 400]  # three frames, both heads in each

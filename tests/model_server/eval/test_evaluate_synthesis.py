@@ -46,10 +46,10 @@ def test_table_has_every_section_with_a_baseline_row(report):
 def test_baseline_numbers_are_finite_where_they_apply(report):
     _, result = report
     held_out = section(result, "Held-out synthetic")["rows"]["baseline"]
-    vertex_metrics = ("LVE demo head (mm²)", "LVE FLAME (mm²)", "FDD demo head (1e-5 m)", "FDD FLAME (1e-5 m)")
+    vertex_metrics = ("LVE reference head (mm²)", "LVE FLAME (mm²)", "FDD reference head (1e-5 m)", "FDD FLAME (1e-5 m)")
     assert set(vertex_metrics) <= set(held_out)
     assert all(math.isfinite(held_out[name]) for name in vertex_metrics)
-    assert held_out["LVE demo head (mm²)"] > 0  # the tiny corpus's ground truth is not the baseline's motion
+    assert held_out["LVE reference head (mm²)"] > 0  # the tiny corpus's ground truth is not the baseline's motion
     disentangle = section(result, "Disentanglement")["rows"]["baseline"]
     assert disentangle["jawOpen corr"] >= 0.9  # the instruction must not move the lip timing
     assert disentangle["upper-face diff"] > 0  # but it does change the upper face
@@ -62,7 +62,7 @@ def test_baseline_numbers_are_finite_where_they_apply(report):
 def test_held_out_lve_is_split_by_how_the_heard_speech_aligned(report):
     _, result = report
     clips = int(section(result, "Held-out synthetic")["title"].split("split, ")[1].split(" clips")[0])
-    by_timing = section(result, "Held-out LVE (mm², demo head) by how the heard speech aligned")
+    by_timing = section(result, "Held-out LVE (mm², reference head) by how the heard speech aligned")
     counts = [int(column.rsplit("(", 1)[1].split(" clips")[0]) for column in by_timing["columns"][:2]]
     assert sum(counts) == clips
     row = by_timing["rows"]["baseline"]

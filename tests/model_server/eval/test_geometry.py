@@ -1,4 +1,4 @@
-"""Geometry for the vertex metrics: the demo head read from its .glb, FLAME-format heads, lip and upper-face sets."""
+"""Geometry for the vertex metrics: the reference head read from its .glb, FLAME-format heads, lip and upper-face sets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model_server.arkit import ARKIT_INDEX, ARKIT_NAMES
-from model_server.eval.geometry import demo_head_geometry, load_flame_geometry
+from model_server.eval.geometry import reference_head_geometry, load_flame_geometry
 from model_server.eval.glb import read_glb_mesh
 from model_server.retarget.flame_model import load_flame_model
 from model_server.synthesis.jaw import jaw_pose_from_arkit
@@ -17,7 +17,7 @@ from ..retarget.flame_fixtures import write_npz
 
 @pytest.fixture(scope="module")
 def demo():
-    return demo_head_geometry()
+    return reference_head_geometry()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def weights(**channels) -> np.ndarray:
 
 
 def test_glb_reader_gives_the_demo_heads_morphs_by_arkit_name(repo_root):
-    mesh = read_glb_mesh(repo_root / "assets" / "demo_head.glb")
+    mesh = read_glb_mesh(repo_root / "assets" / "reference_head.glb")
     assert sorted(mesh.target_names) == sorted(ARKIT_NAMES)
     skin = next(p for p in mesh.primitives if p.material == "AVI_skin")
     assert skin.morph_deltas.shape == (52, len(skin.positions), 3)
@@ -70,7 +70,7 @@ def test_lip_set_is_around_the_mouth_and_upper_face_above_the_nose(geometry, req
 
 
 def test_demo_head_lip_set_leaves_out_teeth_and_mouth_cavity(demo, repo_root):
-    mesh = read_glb_mesh(repo_root / "assets" / "demo_head.glb")
+    mesh = read_glb_mesh(repo_root / "assets" / "reference_head.glb")
     sizes = np.cumsum([0] + [len(p.positions) for p in mesh.primitives])
     inner = [i for i, p in enumerate(mesh.primitives) if p.material in ("AVI_teeth", "AVI_mouth")]
     inner_vertices = np.concatenate([np.arange(sizes[i], sizes[i + 1]) for i in inner])

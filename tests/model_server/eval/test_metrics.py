@@ -9,7 +9,7 @@ from model_server.arkit import ARKIT_INDEX
 from model_server.audio.front_end import SpeechFrontEnd
 from model_server.audio.loading import load_audio
 from model_server.eval.emotion_classifier import EmotionClassifier, motion_features
-from model_server.eval.geometry import demo_head_geometry, load_flame_geometry
+from model_server.eval.geometry import reference_head_geometry, load_flame_geometry
 from model_server.eval.metrics import (BILABIALS, OPEN_VOWELS, bilabial_closure_rate, channel_correlation,
                                        lip_vertex_error, mean_jaw_opening, retrieval_top1, same_label_top1,
                                        speech_lip_correlation, style_diversity, upper_face_difference,
@@ -23,7 +23,7 @@ BROWS = ("browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "bro
 
 @pytest.fixture(scope="module")
 def geometries():
-    return {"demo": demo_head_geometry(), "flame": load_flame_geometry()}
+    return {"demo": reference_head_geometry(), "flame": load_flame_geometry()}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_brow_motion_leaves_lips_alone_but_shows_in_fdd(geometries, name):
         browed[:, ARKIT_INDEX[brow]] = 0.5 + 0.5 * np.sin(2 * np.pi * 2 * t)
     jaw = truth.copy()
     jaw[:, ARKIT_INDEX["jawOpen"]] += 0.2
-    # Exactly zero on the demo head; through the FLAME fit a few hundredths of a mm² leak at most.
+    # Exactly zero on the reference head; through the FLAME fit a few hundredths of a mm² leak at most.
     assert lip_vertex_error(g, browed, truth) < 1e-3 * lip_vertex_error(g, jaw, truth)
     fdd = upper_face_dynamics_deviation(g, browed, truth)
     assert fdd > 1e-6  # brows moving more than the truth's: positive (about 0.05 mm averaged over the region)

@@ -1,7 +1,7 @@
 """FLAME-format files for tests: a small head whose expression basis spans the ARKit fields.
 
 Real FLAME files are licensed and never in this repository; these fixtures are the synthetic
-FLAME-format model (model_server/retarget/synthetic_flame.py) of a coarse demo head, written like
+FLAME-format model (model_server/retarget/synthetic_flame.py) of a coarse reference head, written like
 the real files (shapedirs V×3×400 = 300 shape + 100 expression), including a Python-2-style pickle
 of chumpy arrays.
 """
@@ -19,13 +19,13 @@ import scipy.sparse
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from demo_head_geometry import PARTS, build_head  # noqa: E402
+from reference_head_geometry import PARTS, build_head  # noqa: E402
 
 from model_server.retarget.synthetic_flame import synthetic_flame_arrays  # noqa: E402
 
 
 def fixture_head():
-    """A coarser version of the demo head's skin (about 5k vertices, like FLAME) and its faces."""
+    """A coarser version of the reference head's skin (about 5k vertices, like FLAME) and its faces."""
     head = build_head(columns=96, base_rows=36)
     skin = np.flatnonzero(np.isin(head.vertex_parts, [PARTS.index("skin"), PARTS.index("lips")]))
     remap = -np.ones(len(head.vertices), dtype=int)

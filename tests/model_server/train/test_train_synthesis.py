@@ -9,7 +9,7 @@ import numpy as np
 from model_server.audio.front_end import SpeechFrontEnd
 from model_server.audio.loading import load_audio
 from model_server.synthesis.learned import LearnedSynthesizer
-from model_server.eval.geometry import demo_head_geometry
+from model_server.eval.geometry import reference_head_geometry
 from model_server.train.train_synthesis import lip_vertex_loss, lip_vertex_metric, main as train_main
 
 
@@ -52,7 +52,7 @@ def test_stages_b_and_c_alone_keep_the_content_and_style_networks(built_corpus, 
 def test_lip_vertex_loss_is_the_mean_squared_lip_vertex_distance_in_mm2():
     import torch
 
-    geometry = demo_head_geometry()
+    geometry = reference_head_geometry()
     rng = np.random.default_rng(0)
     pred, truth = rng.uniform(0, 1, (2, 7, 52)).astype(np.float32)
     moved = geometry.vertices(pred, geometry.lip_vertices) - geometry.vertices(truth, geometry.lip_vertices)
