@@ -1,9 +1,15 @@
-"""Speed of every stage on a 60 s clip, printed as a table (no thresholds: this measures, tests assert).
+"""Speed of the whole pipeline and of every stage on two clips, printed as one table (no thresholds:
+this measures, tests assert).
 
-    python bench/run_bench.py [--seconds 60] [--repeats 3]
+    python bench/run_bench.py [--seconds 60] [--repeats 3] [--clips repeated sentences] [--rhubarb PATH]
 
-Stages: server cold start, phone alignment, instruction (baseline and learned agent), synthesis (baseline and learned) + FLAME retarget,
-curves → keyframes in Blender (53 FLAME curves; 52 ARKit curves), export (glTF, FBX).
+Clips (bench/clips.py): the demo sentence repeated, and real sentences with pauses (many segments).
+Rows: model process cold start; the whole pipeline with the dialogue text and the agent writing the
+instruction, without the text (recognition), and with text and instruction given; the learned agent,
+alignment, recognition and synthesis alone; curves → keyframes and key poses in Blender; export (glTF,
+FBX); the peak memory of this process, which runs the same models as the model process. --rhubarb
+PATH also times a local Rhubarb Lip Sync binary on the same clips, with and without the dialog file
+(for comparison on your machine; nothing of it ships). Times are medians of warm runs.
 """
 
 from __future__ import annotations
@@ -11,21 +17,29 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
+
+from clips import CLIPS, make_clip  # noqa: E402
+
+FPS = 25.0
+GIVEN_INSTRUCTION = "A slightly happy person speaks with brow slightly raised."
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of `repeats` warm runs (after one untimed warm-up), and the last result."""
-    result = fn()
+def timed(fn, repeats: int, warm: bool = True) -> tuple[float, object]:
+    """Median wall time of `repeats` runs (after one untimed warm-up run unless warm=False), and the last result."""
+    result = fn() if warm else None
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -34,93 +48,127 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def make_clip(seconds: float, folder: Path) -> tuple[Path, str]:
-    demo = REPO / "assets" / "demo_speech.wav"
-    text = (REPO / "assets" / "demo_speech.txt").read_text().strip()
-    import soundfile
-
-    repeats = max(1, round(seconds / soundfile.info(str(demo)).duration))
-    clip = folder / f"speech_{seconds:g}s.wav"
-    subprocess.run(["sox", *[str(demo)] * repeats, str(clip)], check=True)
-    return clip, " ".join([text] * repeats)
-
-
-def server_cold_start() -> float:
+def server_cold_start() -> tuple[float, float]:
+    """Seconds from starting the model process until it says it is ready, and until the first request's
+    curves are back (the demo line with its text, the agent writing the instruction: what Generate asks
+    first); the models load after the process says it is ready."""
     from model_server.api.serve import READY_PREFIX
 
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "model_server", "serve", "--port", "0", "--exit-on-stdin-eof"],
                             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    while not proc.stdout.readline().startswith(READY_PREFIX):
+    while not (line := proc.stdout.readline()).startswith(READY_PREFIX):
         if proc.poll() is not None:
             raise RuntimeError("server failed to start")
-    elapsed = time.perf_counter() - start
+    ready = time.perf_counter() - start
+    info = json.loads(line[len(READY_PREFIX):])
+    url, headers = f"http://127.0.0.1:{info['port']}/v1", {"Authorization": f"Bearer {info['token']}",
+                                                          "Content-Type": "application/json"}
+    body = {"audio_path": str(REPO / "assets" / "demo_speech.wav"),
+            "transcript": (REPO / "assets" / "demo_speech.txt").read_text().strip(), "fps": FPS}
+    job = _request(f"{url}/animate", headers, body)["job_id"]
+    while _request(f"{url}/jobs/{job}", headers)["state"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(0.05)
+    first = time.perf_counter() - start
     proc.stdin.close()
-    proc.wait(timeout=20)
-    return elapsed
+    proc.wait(timeout=60)
+    return ready, first
 
 
-def model_stages(clip: Path, transcript: str, repeats: int) -> tuple[list[tuple[str, float]], dict]:
-    from model_server.agent.registry import load_agent
+def _request(url: str, headers: dict, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=120) as reply:
+        return json.loads(reply.read())
+
+
+def model_stages(pipeline, clip: Path, transcript: str, repeats: int) -> tuple[dict, dict]:
+    """{stage: seconds or text} and the curves of the default whole pipeline with the text."""
     from model_server.audio.alignment import align_phones
     from model_server.audio.loading import load_audio
-    from model_server.config import PipelineConfig
-    from model_server.pipeline import TalkingFacePipeline
 
-    pipeline = TalkingFacePipeline.from_config(PipelineConfig())
     audio = load_audio(clip)
-    rows = [("load + resample audio", timed(lambda: load_audio(clip), repeats)[0])]
-    rows.append(("phone alignment (forced, transcript given)", timed(lambda: align_phones(audio, transcript), repeats)[0]))
-    rows.append(("recognition + alignment (no transcript: Whisper words, pocketsphinx phones)",
-                 timed(lambda: align_phones(audio, None), 1)[0]))
-    analysis = pipeline.front_end.analyze(audio, transcript, 25.0)
-    baseline_agent = load_agent("baseline")
-    rows.append(("instruction (baseline agent)", timed(lambda: baseline_agent.instruct(analysis), repeats)[0]))
-    # The default agent (loaded first: it loads on its first instruction): every segment and the whole clip,
-    # one reply each, drafted (grammar_decoding).
-    learned_agent = pipeline.agent.loaded()
-    rows.append(("instruction (learned agent: Q-Former + language model, one run)",
-                 timed(lambda: learned_agent.instruct(analysis), 1)[0]))
-    _, segments = baseline_agent.instruct(analysis)  # the same segment times; which agent wrote them does not matter below
-    synth_time, articulation = timed(
-        lambda: pipeline.synthesizer_named("baseline").synthesize(analysis, segments, seed=0, fps=25.0), repeats)
-    rows.append(("synthesis (baseline articulation)", synth_time))
+    agent = pipeline.agent.loaded()
+    rows = {}
+    rows["whole pipeline: dialogue text given, the agent writes the instruction"], curves = timed(
+        lambda: pipeline(audio, transcript=transcript, fps=FPS), repeats)
+    rows["whole pipeline: no text (recognised), the agent writes the instruction"] = timed(
+        lambda: pipeline(audio, fps=FPS), repeats)[0]
+    rows["whole pipeline: text and instruction given (no agent)"] = timed(
+        lambda: pipeline(audio, transcript=transcript, instruction=GIVEN_INSTRUCTION, fps=FPS), repeats)[0]
+    analysis = pipeline.front_end.analyze(audio, transcript, FPS)
+    rows["learned agent alone (each segment and the whole clip)"], (_, segments) = timed(
+        lambda: agent.instruct(analysis), repeats)
+    rows["segments the agent writes an instruction for"] = f"{len(segments)} (+ the whole clip)"
+    rows["phone alignment alone (text given)"] = timed(lambda: align_phones(audio, transcript), repeats)[0]
+    rows["recognition + alignment alone (no text)"] = timed(lambda: align_phones(audio, None), repeats)[0]
     learned = pipeline.synthesizer_named("learned")
-    seeds = itertools.count()  # a new seed each run: the model keeps styles it sampled before
-    rows.append(("synthesis (learned: prior sampling + decoder, 1 take)",
-                 timed(lambda: learned.synthesize(analysis, segments, seed=next(seeds), fps=25.0), repeats)[0]))
-    rows.append(("FLAME retarget (matrix product)", timed(lambda: pipeline.retarget.to_flame(articulation.arkit, articulation.jaw), repeats)[0]))
-    curves = pipeline(audio, transcript=transcript, segments=segments, fps=25.0)
+    seeds = itertools.count()  # a new seed each run: the model keeps the styles it sampled before
+    rows["learned synthesis alone (prior + decoder, 1 take)"] = timed(
+        lambda: learned.synthesize(analysis, segments, seed=next(seeds), fps=FPS), repeats)[0]
     return rows, curves
 
 
-def blender_stages(curves: dict, folder: Path) -> list[tuple[str, float]]:
+def blender_stages(curves: dict, folder: Path) -> dict:
     """Runs in a child process: bpy may be imported once per process and owns global state."""
     curves_path = folder / "curves.json"
     curves_path.write_text(json.dumps(curves))
     done = subprocess.run([sys.executable, str(REPO / "bench" / "blender_stages.py"), str(curves_path)],
                           capture_output=True, text=True, check=True)
-    return [tuple(row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
+    return dict(tuple(row) for row in json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def rhubarb_stages(rhubarb: Path, clip: Path, transcript: str, folder: Path, repeats: int) -> dict:
+    """Rhubarb Lip Sync on the same clip, with the dialog file and without (its own recognition)."""
+    dialog = folder / "dialog.txt"
+    dialog.write_text(transcript)
+
+    def run(*options: str):
+        subprocess.run([str(rhubarb), "-q", "-f", "json", *options, str(clip)], check=True, capture_output=True)
+
+    return {"Rhubarb Lip Sync: dialog file given": timed(lambda: run("--dialogFile", str(dialog)), repeats, False)[0],
+            "Rhubarb Lip Sync: no dialog (its recognition)": timed(lambda: run(), repeats, False)[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each clip (default 60)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per stage; the median is printed")
+    parser.add_argument("--clips", nargs="+", choices=CLIPS, default=list(CLIPS))
+    parser.add_argument("--rhubarb", type=Path, help="a Rhubarb Lip Sync binary to time on the same clips")
     args = parser.parse_args()
+    from model_server.config import PipelineConfig
+    from model_server.pipeline import TalkingFacePipeline
+
+    columns, described = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        clip, transcript = make_clip(args.seconds, folder)
-        rows = [("server cold start (process → ready)", server_cold_start())]
-        stage_rows, curves = model_stages(clip, transcript, args.repeats)
-        rows += stage_rows
-        rows += blender_stages(curves, folder)
-    print(f"clip: {curves['num_frames'] / 25:.1f} s of speech (demo sentence repeated), 25 fps "
-          f"({curves['num_frames']} frames); "
-          f"{platform.processor() or platform.machine()}, median of {args.repeats} warm runs\n")
-    print("| stage | seconds |\n|---|---:|")
-    for name, seconds in rows:
-        print(f"| {name} | {seconds:.3f} |")
+        starts = [server_cold_start() for _ in range(args.repeats)]
+        cold = {"model process cold start (process → ready)": statistics.median(r for r, _ in starts),
+                "model process cold start → first request's curves (demo line, agent writing)":
+                    statistics.median(f for _, f in starts)}
+        pipeline = TalkingFacePipeline.from_config(PipelineConfig())
+        for name in args.clips:
+            try:
+                clip, transcript = make_clip(name, args.seconds, folder)
+            except FileNotFoundError as missing:
+                print(f"{name} clip left out: {missing}", file=sys.stderr)
+                continue
+            rows = dict(cold)
+            stage_rows, curves = model_stages(pipeline, clip, transcript, args.repeats)
+            rows.update(stage_rows)
+            rows.update(blender_stages(curves, folder))
+            if args.rhubarb:
+                rows.update(rhubarb_stages(args.rhubarb, clip, transcript, folder, args.repeats))
+            columns[name] = rows
+            described.append(f"{name}: {curves['num_frames'] / FPS:.1f} s, {len(transcript.split())} words")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"clips: {'; '.join(described)}; {FPS:g} fps. {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, median of {args.repeats} warm runs (seconds unless named)\n")
+    print("| stage | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns))
+    for stage in next(iter(columns.values())):
+        cells = [columns[name].get(stage, "") for name in columns]
+        print(f"| {stage} | " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
+    print(f"| peak memory of the process running the models (MiB) | {peak:.0f} |" + " |" * (len(columns) - 1))
 
 
 if __name__ == "__main__":

@@ -258,11 +258,11 @@ def _load_synthesizer(name: str) -> Synthesizer:
 
 def _reply_progress(progress: ProgressCallback, cancel: threading.Event | None, start: float,
                     end: float) -> ReplyCallback:
-    """Called by an agent before each reply it writes: a language model takes seconds per segment, so a
-    long dialogue shows which one it is on and can be cancelled between them."""
+    """Called by an agent before each piece of its work (a reply, or a pass over all replies) with the
+    replies done so far: a long dialogue shows how far it is and can be cancelled in between."""
     def on_reply(done: int, total: int) -> None:
         _check_cancel(cancel)
-        progress(start + (end - start) * done / max(total, 1), f"writing instruction {done + 1} of {total}")
+        progress(start + (end - start) * done / max(total, 1), f"writing instructions: {done} of {total} done")
     return on_reply
 
 

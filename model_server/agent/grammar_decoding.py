@@ -23,6 +23,7 @@ import copy
 
 import numpy as np
 import torch
+from transformers import DynamicCache
 
 from .grammar import EMOTION_ADJECTIVES, EMOTIONS, INTENSITY_ADVERBS, controls_for_emotion, format_instruction
 
@@ -83,40 +84,63 @@ class GrammarDecoder:
         """DEFAULT_HEAD_RULE, or "greedy" for a tokenizer whose heads cannot be scored (another --lm)."""
         return DEFAULT_HEAD_RULE if self.deciding else "greedy"
 
-    @torch.inference_mode()
     def write(self, prefix: torch.Tensor, head_rule: str = "greedy") -> tuple[str, dict[tuple[str, int], float]]:
-        """The reply to `prefix` (1, P, hidden) input embeddings, and the log-probability of every head
+        """The reply to one `prefix` (1, P, hidden): write_many of one."""
+        return self.write_many([prefix[0]], head_rule)[0]
+
+    @torch.inference_mode()
+    def write_many(self, prefixes: list[torch.Tensor], head_rule: str = "greedy", on_pass=None) -> list[tuple[str, dict]]:
+        """The reply to each prefix ((P, hidden) input embeddings), and the log-probability of every head
         (empty where the tokenizer cannot score them). Which head is written (HEAD_RULES): "greedy", the
         one token-by-token greedy decoding writes (the reply is exactly greedy decoding's); "emotion", the
         most probable emotion with its intensities summed, at its most probable intensity; "whole", the
-        most probable head."""
+        most probable head.
+
+        All replies are written together, one batch per pass: on a CPU a pass costs about the same for
+        one row as for fifteen (reading the weights dominates), so a clip's segments cost a few passes,
+        not a few per segment. Each row sees only its own tokens, so a reply is the one it would be alone.
+        `on_pass(done, total)` is called before each pass with the replies finished so far (it may raise to
+        stop, e.g. on a cancel)."""
+        on_pass = on_pass or (lambda done, total: None)
+        on_pass(0, len(prefixes))
         if head_rule not in HEAD_RULES:
             raise ValueError(f"unknown head rule {head_rule!r}; one of {', '.join(HEAD_RULES)}")
-        out = self.lm(inputs_embeds=prefix, use_cache=True, logits_to_keep=1)
-        scores, greedy_head = self._score_heads(out.cache) if self.deciding else ({}, None)
-        if head_rule == "greedy":
-            # Nothing is forced: the greedy head's sentence is only the first draft, checked like the rest.
-            head, start = greedy_head, [int(out.logits[0, -1].argmax())]
-        elif scores:
-            head = best_head(scores, by_emotion=head_rule == "emotion")
-            start = self._encode(head_text(*head))
-        else:
+        if head_rule != "greedy" and not self.deciding:
             raise ValueError(f"head rule {head_rule!r} needs a tokenizer that writes the grammar's openings "
                              "word by word; this one splits them")
-        drafts = ([self.drafts[head]] if head else []) + [d for h, d in self.drafts.items() if h != head]
-        tokens = self._continue(out.cache, start, drafts)
-        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), scores
+        rows = _Rows.prefill(self.lm, prefixes)
+        scored = [self._score_heads(logits) for logits in self._head_logits(rows)] if self.deciding \
+            else [({}, None)] * len(prefixes)
+        starts, drafts = [], []
+        for (scores, greedy_head), last in zip(scored, rows.last_logits):
+            if head_rule == "greedy":
+                # Nothing is forced: the greedy head's sentence is only the first draft, checked like the rest.
+                head, start = greedy_head, [int(last.argmax())]
+            else:
+                head = best_head(scores, by_emotion=head_rule == "emotion")
+                start = self._encode(head_text(*head))
+            starts.append(start)
+            drafts.append(([self.drafts[head]] if head else []) + [d for h, d in self.drafts.items() if h != head])
+        replies = self._continue(rows, starts, drafts, on_pass)
+        return [(self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), scores)
+                for tokens, (scores, _) in zip(replies, scored)]
 
-    def _score_heads(self, cache) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
-        """log P(head | prefix) for every head, from one pass over four two-token rows on a copy of the cache
-        (" A" → neutral or an adverb; " A <adverb>" → the emotion's first token), and the head greedy
-        decoding writes (None where its best token after " A" or after the adverb is none of these)."""
-        article, after, adjectives = self.deciding
+    def _head_logits(self, rows: "_Rows") -> list[torch.Tensor]:
+        """Per row, (1 + adverbs, 2, vocab) log-probabilities of the two-token rows that decide a head
+        (" A" → neutral or an adverb; " A <adverb>" → the emotion's first token), all rows in one pass
+        over a copy of the cache."""
+        article, after, _ = self.deciding
+        adverbs = [t for i, t in after.items() if i != "neutral"]
+        branches = [[article, after["neutral"]]] + [[article, token] for token in adverbs]
+        copy_rows = rows.repeated(len(branches))
+        logits = copy_rows.feed(self.lm, branches * rows.count).float().log_softmax(-1)
+        return list(logits.reshape(rows.count, len(branches), 2, -1))
+
+    def _score_heads(self, logits: torch.Tensor) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
+        """log P(head | prefix) for every head from one row's _head_logits, and the head greedy decoding
+        writes (None where its best token after " A" or after the adverb is none of these)."""
+        _, after, adjectives = self.deciding
         adverbs = {i: t for i, t in after.items() if i != "neutral"}
-        cache = copy.deepcopy(cache)
-        cache.batch_repeat_interleave(1 + len(adverbs))
-        rows = [[article, after["neutral"]]] + [[article, token] for token in adverbs.values()]
-        logits = self.lm(input_ids=torch.tensor(rows), cache=cache).logits.float().log_softmax(-1)
         after_article, after_adverb = logits[0, 0], logits[1:, 1]
         scores = {("neutral", 0): float(after_article[after["neutral"]])}
         for row, (intensity, adverb) in enumerate(adverbs.items()):
@@ -130,28 +154,127 @@ class GrammarDecoder:
             next((e for e, token in adjectives.items() if token == int(after_adverb[row].argmax())), None)
         return scores, None if emotion is None else (emotion, list(adverbs)[row])
 
-    def _continue(self, cache, start: list[int], drafts: list[list[int]]) -> list[int]:
-        """Greedy continuation of `start` after the cached prefix: each pass feeds the tokens not yet in the
-        cache plus a draft guess, and keeps the guess up to the model's first different choice. The guess
-        grows while the model takes it and shrinks when it does not: a rejected guess is wasted work."""
+    def _continue(self, rows: "_Rows", starts: list[list[int]], drafts: list[list[list[int]]], on_pass) -> list[list[int]]:
+        """Greedy continuation of each start after its cached prefix: each pass feeds every unfinished
+        row the tokens not yet in its cache plus a draft guess, and keeps the guess up to the model's
+        first different choice. The guess grows while the model takes it and shrinks when it does not;
+        a rejected guess is masked out of the row's cache."""
         eos = self.tokenizer.eos_token_id
-        reply, pending, size = list(start), list(start), DRAFT_TOKENS
-        while len(reply) < self.max_tokens and reply[-1] != eos:
-            guess = continuation_in(drafts, reply)[:size]
-            logits = self.lm(input_ids=torch.tensor([pending + guess]), cache=cache).logits[0]
-            choices = logits[len(pending) - 1:].argmax(-1).tolist()  # the model's next token after each fed token
-            taken = []
-            for j, choice in enumerate(choices):
-                taken.append(choice)
-                if choice == eos or j == len(guess) or choice != guess[j]:
-                    break
-            unused = len(guess) - (len(taken) - 1)  # guesses past the first disagreement; the last taken token is fed next pass
-            if unused > 0:
-                cache.crop(-unused)
-            reply += taken
-            pending = [taken[-1]]
-            size = min(DRAFT_TOKENS, max(2, 2 * (len(taken) - 1)))
-        return reply[:self.max_tokens]
+        replies, pending = [list(s) for s in starts], [list(s) for s in starts]
+        sizes = [DRAFT_TOKENS] * len(starts)
+        active = [i for i, r in enumerate(replies) if len(r) < self.max_tokens and r[-1] != eos]
+        rows.keep_only(active)
+        while active:
+            on_pass(len(starts) - len(active), len(starts))
+            guesses = [continuation_in(drafts[i], replies[i])[:sizes[i]] for i in active]
+            # One width for the pass: long guesses are cut to it rather than every row padded to the longest.
+            width = int(np.percentile([len(pending[i]) + len(g) for i, g in zip(active, guesses)], 75))
+            guesses = [g[:max(0, width - len(pending[i]))] for i, g in zip(active, guesses)]
+            feeds = [pending[i] + guess for i, guess in zip(active, guesses)]
+            logits = rows.feed(self.lm, feeds)
+            for slot, (i, guess, feed) in enumerate(zip(active, guesses, feeds)):
+                # The model's next token after each fed token, from the last pending one on.
+                choices = logits[slot, len(pending[i]) - 1:len(feed)].argmax(-1).tolist()
+                taken = []
+                for j, choice in enumerate(choices):
+                    taken.append(choice)
+                    if choice == eos or j == len(guess) or choice != guess[j]:
+                        break
+                # Guesses past the first disagreement leave the cache; the last taken token is fed next pass.
+                rows.keep_fed(slot, len(feed), len(pending[i]) + len(taken) - 1)
+                replies[i] += taken
+                pending[i] = [taken[-1]]
+                sizes[i] = min(DRAFT_TOKENS, max(2, 2 * (len(taken) - 1)))
+            still = [slot for slot, i in enumerate(active) if len(replies[i]) < self.max_tokens and replies[i][-1] != eos]
+            rows.keep_only(still)
+            active = [active[slot] for slot in still]
+        return [r[:self.max_tokens] for r in replies]
+
+
+class _Rows:
+    """A batch of rows sharing one key/value cache: which cached positions each row may attend to
+    (prefixes are left-padded, rejected guesses masked out) and the position its next token takes."""
+
+    def __init__(self, cache, mask: torch.Tensor, last_logits: torch.Tensor | None = None):
+        self.cache, self.mask = cache, mask  # mask (B, cached): 1 where the row attends
+        self.length = mask.sum(1).long()  # each row's real tokens so far: its next position id
+        self.last_logits = last_logits
+        self.last_width = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.mask)
+
+    @classmethod
+    def prefill(cls, lm, prefixes: list[torch.Tensor]) -> "_Rows":
+        """The prefixes ((P, hidden) each), in passes over groups of similar length (a whole clip's
+        transcript is many times a segment's: padding every row to it would cost more than it saves),
+        joined into one left-padded batch; keeps each row's logits after its last token."""
+        order = sorted(range(len(prefixes)), key=lambda i: len(prefixes[i]))
+        groups, group = [], []
+        for i in order:  # a row joins a group while padding to its length wastes at most a quarter
+            if group and len(prefixes[i]) * (len(group) + 1) > 1.25 * (sum(len(prefixes[j]) for j in group) + len(prefixes[i])):
+                groups.append(group)
+                group = []
+            group.append(i)
+        groups.append(group)
+        width = max(len(p) for p in prefixes)
+        parts, masks, logits = [], [], []
+        for group in groups:
+            inputs, mask = _left_padded([prefixes[i] for i in group])
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            out = lm(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+            parts.append([(_pad_left(layer.keys, width), _pad_left(layer.values, width)) for layer in out.cache.layers])
+            masks.append(torch.nn.functional.pad(mask, (width - mask.shape[1], 0)))
+            logits.append(out.logits[:, -1])
+        back = torch.tensor(order).argsort()  # rows back in the order given
+        joined = [(torch.cat([part[layer][0] for part in parts])[back], torch.cat([part[layer][1] for part in parts])[back])
+                  for layer in range(len(parts[0]))]
+        return cls(DynamicCache(joined, config=lm.config), torch.cat(masks)[back], torch.cat(logits)[back])
+
+    def repeated(self, times: int) -> "_Rows":
+        """A copy with every row repeated `times` times in a row (the original's cache is untouched)."""
+        cache = copy.deepcopy(self.cache)
+        cache.batch_repeat_interleave(times)
+        return _Rows(cache, self.mask.repeat_interleave(times, 0))
+
+    def feed(self, lm, tokens: list[list[int]]) -> torch.Tensor:
+        """Each row's tokens (right-padded to one width, the padding masked) in one pass: (B, width, vocab) logits."""
+        width = max(len(t) for t in tokens)
+        ids = torch.tensor([t + [0] * (width - len(t)) for t in tokens])
+        real = torch.tensor([[1] * len(t) + [0] * (width - len(t)) for t in tokens])
+        positions = self.length[:, None] + torch.arange(width)[None]
+        self.mask = torch.cat([self.mask, real], 1)
+        self.length = self.length + real.sum(1)
+        self.last_width = width
+        return lm(input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache).logits
+
+    def keep_fed(self, row: int, fed: int, kept: int) -> None:
+        """Of the `fed` tokens the last pass gave `row`, only the first `kept` stay in its view."""
+        first = self.mask.shape[1] - self.last_width  # the last pass's columns end the mask
+        self.mask[row, first + kept:first + fed] = 0
+        self.length[row] -= fed - kept
+
+    def keep_only(self, rows: list[int]) -> None:
+        """Drop every row not listed (finished replies), from the cache too."""
+        if len(rows) == self.count:
+            return
+        if rows:
+            self.cache.batch_select_indices(torch.tensor(rows))
+        self.mask, self.length = self.mask[rows], self.length[rows]
+
+
+def _left_padded(prefixes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, width, hidden) embeddings padded on the left with zeros, and the (B, width) mask of real ones."""
+    width = max(len(p) for p in prefixes)
+    inputs = torch.stack([torch.nn.functional.pad(p, (0, 0, width - len(p), 0)) for p in prefixes])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prefixes])
+    return inputs, mask
+
+
+def _pad_left(states: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, heads, length, dim) cached keys or values, padded on the left to `width` positions."""
+    return torch.nn.functional.pad(states, (0, 0, width - states.shape[2], 0))
 
 
 def best_head(scores: dict[tuple[str, int], float], by_emotion: bool) -> tuple[str, int]:

@@ -111,6 +111,10 @@ def load_language_model(path: Path | None = None):
     """(model, tokenizer) in eval mode: the directory at `path`, or the packaged default."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    # Batched replies attend through padding masks; without this switch transformers copies every cached
+    # key and value head for grouped-query attention on each pass (a third of a batched pass's time on a
+    # CPU). torch's attention with enable_gqa gives the same replies (tests/model_server/agent).
+    os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
     folder = Path(path) if path is not None else default_lm_dir()
     if not (folder / "config.json").is_file():
         raise InputError(f"{folder} is not a transformers model directory (no config.json)")

@@ -21,17 +21,17 @@ from ..audio.prosody import prosody_at
 from ..audio.types import SpeechAnalysis, SpeechSegment
 from ..errors import InputError
 from .baseline import whole_clip_segment
+from .agent_files import ADAPTER_FILE, CONFIG_FILE, check_agent_files
 from .grammar import format_instruction, parse_instruction
 from .grammar_decoding import GrammarDecoder
 from .language_model import DEFAULT_LM_NAME, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
-from .replies import clip_instructions, nothing_spoken, reply_targets, reported
+from .replies import clip_instructions, nothing_spoken, reply_targets
 from .speech_features import agent_speech_features
 
 FEATURE_FPS = 25.0
 MAX_INSTRUCTION_TOKENS = 64
-CONFIG_FILE, ADAPTER_FILE = "config.json", "qformer.safetensors"
 
 
 def text_prompt(transcript: str) -> str:
@@ -124,9 +124,7 @@ class QFormerInstructionAgent:
     @classmethod
     def load(cls, weights_dir: Path, lm_path: Path | None = None) -> "QFormerInstructionAgent":
         weights_dir = Path(weights_dir)
-        if not (weights_dir / CONFIG_FILE).is_file():
-            raise InputError(f"no learned agent weights in {weights_dir}; train them with "
-                             "python -m model_server.train.train_agent, or use --agent baseline")
+        check_agent_files(weights_dir, lm_path)
         config = json.loads((weights_dir / CONFIG_FILE).read_text())
         wanted = config["language_model"]
         lm, tokenizer = load_language_model(lm_path if lm_path is not None else
@@ -146,7 +144,7 @@ class QFormerInstructionAgent:
 
     def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
         """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
-        reply the language model writes (replies.py)."""
+        pass of the language model, with the replies finished so far (replies.py)."""
         whole = whole_clip_segment(analysis)
         if whole is None:
             return nothing_spoken(analysis)
@@ -158,14 +156,15 @@ class QFormerInstructionAgent:
     @torch.inference_mode()
     def replies_for(self, features: np.ndarray, segments: list[SpeechSegment], on_reply=None) -> list[str]:
         """What the language model writes for each segment, as it wrote it: the Q-Former reads every
-        segment in one batch, then the language model writes one reply at a time (grammar_decoding)."""
+        segment in one batch, and the language model writes all replies together (grammar_decoding);
+        `on_reply(done, total)` is called before each of its passes."""
         slices = [features[int(s.start * FEATURE_FPS):max(int(s.start * FEATURE_FPS) + 1, int(np.ceil(s.end * FEATURE_FPS)))]
                   for s in segments]
         batch, mask = pad_frames(slices)
         prompts = [text_prompt(s.text) for s in segments]
         inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
-        return [self.decoder.write(row[real.bool()][None], self.head_rule)[0]
-                for row, real in reported(list(zip(inputs, attention)), on_reply)]
+        prefixes = [row[real.bool()] for row, real in zip(inputs, attention)]
+        return [reply for reply, _ in self.decoder.write_many(prefixes, self.head_rule, on_pass=on_reply)]
 
 
 def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,12 +14,30 @@ DEFAULT_AGENT = "learned"
 API_KEY_ENV = "AVI_TALKING_AGENT_API_KEY"  # read for the endpoint agent, so the key stays off command lines
 
 
+def check_agent_setting(name: str, *, url: str | None = None, lm: Path | None = None,
+                        weights: Path | None = None) -> None:
+    """InputError, in the words load_agent would use, for a setting that cannot load; loads nothing.
+
+    The server checks this before it says it is ready and loads the agent itself afterwards."""
+    if name not in AGENTS:
+        raise InputError(f"unknown instruction agent {name!r}; available: {', '.join(AGENTS)}")
+    if name == "endpoint" and not url:
+        raise InputError("the endpoint agent needs --agent-url, the root of an OpenAI-compatible API "
+                         "such as http://127.0.0.1:8080/v1")
+    if name == "learned":
+        from ..config import LEARNED_AGENT_DIR  # late: config reads this module's defaults
+        from .agent_files import check_agent_files
+
+        check_agent_files(Path(weights or LEARNED_AGENT_DIR), lm)
+
+
 def load_agent(name: str, *, url: str | None = None, model: str | None = None, lm: Path | None = None,
                weights: Path | None = None):
     """The agent called `name`. The endpoint agent needs the URL of an OpenAI-compatible API (…/v1); the
     learned one reads its adapter from `weights` and may run on another language model directory `lm`."""
+    check_agent_setting(name, url=url, lm=lm, weights=weights)
     if name == "learned":
-        from ..config import LEARNED_AGENT_DIR  # late: config reads this module's defaults
+        from ..config import LEARNED_AGENT_DIR
         from .qformer_agent import QFormerInstructionAgent
 
         return QFormerInstructionAgent.load(weights or LEARNED_AGENT_DIR, lm_path=lm)
@@ -27,14 +45,9 @@ def load_agent(name: str, *, url: str | None = None, model: str | None = None, l
         from .baseline import BaselineInstructionAgent
 
         return BaselineInstructionAgent()
-    if name == "endpoint":
-        from .endpoint import EndpointInstructionAgent
+    from .endpoint import EndpointInstructionAgent
 
-        if not url:
-            raise InputError("the endpoint agent needs --agent-url, the root of an OpenAI-compatible API "
-                             "such as http://127.0.0.1:8080/v1")
-        return EndpointInstructionAgent(url, model or "default", api_key=os.environ.get(API_KEY_ENV))
-    raise InputError(f"unknown instruction agent {name!r}; available: {', '.join(AGENTS)}")
+    return EndpointInstructionAgent(url, model or "default", api_key=os.environ.get(API_KEY_ENV))
 
 
 class LazyAgent:

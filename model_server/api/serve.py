@@ -14,7 +14,7 @@ import uvicorn
 
 from .. import __version__
 from ..config import PipelineConfig
-from ..errors import InputError
+from ..agent.registry import check_agent_setting
 from ..pipeline import TalkingFacePipeline
 from .app import create_app
 from .file_access import FileAccess
@@ -28,11 +28,10 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
           file_roots: tuple[Path, ...] = ()) -> None:
     token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
     pipeline = TalkingFacePipeline.from_config(config)
-    pipeline.agent.loaded()  # before announcing: a bad agent setting stops the start with its message
-    try:
-        pipeline.synthesizer  # the default model loads once, before announcing; others on first request
-    except InputError as exc:  # requests naming another model still work
-        print(f"warning: {exc}", file=sys.stderr, flush=True)
+    # A setting that cannot load stops the start with its message; the models themselves load after
+    # the announcement, while the first request reads its audio (it waits for them only if it needs
+    # them before they are in).
+    check_agent_setting(config.agent, url=config.agent_url, lm=config.agent_lm, weights=config.agent_weights)
     app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds, limits=limits,
                      files=FileAccess.for_host(host, file_roots))
 
@@ -48,17 +47,33 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
     if exit_on_stdin_eof:
         threading.Thread(target=_exit_when_stdin_closes, args=(server,), daemon=True).start()
     announcement = {"port": bound_port, "token": token, "pid": os.getpid(), "version": __version__}
-    _announce_when_started(server, announcement)
+    loader = threading.Thread(target=_load_models, args=(pipeline,), name="load-models", daemon=True)
+    _announce_when_started(server, announcement, then=loader.start)  # loading earlier would slow the start down
     server.run(sockets=[sock])
+    if loader.is_alive():  # stopped while still loading: leave without unwinding the loader (it may be in torch)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
-def _announce_when_started(server: uvicorn.Server, announcement: dict) -> None:
+def _load_models(pipeline: TalkingFacePipeline) -> None:
+    """The agent and the default synthesis model, in the background; a failure is told to stderr and
+    again to each request that needs the model (it tries to load it then)."""
+    for load in (pipeline.agent.loaded, lambda: pipeline.synthesizer):
+        try:
+            load()
+        except Exception as exc:  # noqa: BLE001 - told, not raised: requests naming another model still work
+            print(f"warning: {exc}", file=sys.stderr, flush=True)
+
+
+def _announce_when_started(server: uvicorn.Server, announcement: dict, then=lambda: None) -> None:
     def wait_and_print() -> None:
         while not server.started:
             if server.should_exit:
                 return
             threading.Event().wait(0.02)
         print(READY_PREFIX + json.dumps(announcement), flush=True)
+        then()
 
     threading.Thread(target=wait_and_print, daemon=True).start()
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from scipy.signal import resample_poly
 
 from ..errors import AudioError, path_problem
 from .types import SAMPLE_RATE, Audio
@@ -108,6 +107,8 @@ def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     # An odd rate (22051 Hz) has no small exact ratio: the nearest small one is off by < 0.01 %, and
     # the result is cut or padded to the exact length so frame times stay true.
     ratio = Fraction(SAMPLE_RATE, rate).limit_denominator(1000)
+    from scipy.signal import resample_poly  # late: it takes most of the model process's start
+
     out = resample_poly(samples, ratio.numerator, ratio.denominator)
     length = int(round(samples.shape[0] * SAMPLE_RATE / rate))
     out = np.pad(out[:length], (0, max(0, length - out.shape[0])))

@@ -1,4 +1,5 @@
-"""A language-model agent writes one reply per segment: the pipeline reports each and stops between them."""
+"""A language-model agent writes a reply per segment, all in a few batched passes: the pipeline reports how
+many are done before each pass and stops between passes."""
 
 from __future__ import annotations
 
@@ -25,29 +26,31 @@ def dialogue(repo_root):
 
 
 def writing_stages(stages: list[tuple[float, str]]) -> list[tuple[float, str]]:
-    return [(fraction, stage) for fraction, stage in stages if stage.startswith("writing instruction ")]
+    return [(fraction, stage) for fraction, stage in stages if stage.startswith("writing instructions: ")]
 
 
-def test_each_reply_is_reported_in_order(learned_pipeline, dialogue):
+def test_finished_replies_are_reported_before_each_pass(learned_pipeline, dialogue):
     stages = []
     result = learned_pipeline.instruct(dialogue, progress=lambda f, s: stages.append((f, s)))
     replies = len(result["segments"]) + (1 if len(result["segments"]) > 1 else 0)  # segments, then the whole clip
     writing = writing_stages(stages)
-    assert [s for _, s in writing] == [f"writing instruction {i + 1} of {replies}" for i in range(replies)]
+    done = [int(stage.split(": ")[1].split(" of ")[0]) for _, stage in writing]
+    assert writing[0][1] == f"writing instructions: 0 of {replies} done" and len(writing) >= 3  # prefill, heads, a pass
+    assert done == sorted(done) and all(stage.endswith(f" of {replies} done") for _, stage in writing)
     fractions = [f for f, _ in writing]
     assert fractions == sorted(fractions) and 0.75 <= fractions[0] and fractions[-1] < 1.0
 
 
-def test_cancel_stops_between_replies(learned_pipeline, dialogue):
+def test_cancel_stops_between_passes(learned_pipeline, dialogue):
     cancel, stages = threading.Event(), []
 
     def progress(fraction: float, stage: str) -> None:
         stages.append(stage)
-        if stage.startswith("writing instruction 2 of"):
-            cancel.set()  # as a user's Cancel would, while the second reply is being written
+        if stage.startswith("writing instructions: "):
+            cancel.set()  # as a user's Cancel would, while the first pass runs
 
     with pytest.raises(JobCancelled):
         learned_pipeline.takes(dialogue, progress=progress, cancel=cancel)
-    total = int(stages[-1].rsplit(" ", 1)[1])
+    total = int(stages[-1].split(" of ")[1].split()[0])
     assert total > 2, "the demo speech should give several segments"
-    assert stages[-1] == f"writing instruction 2 of {total}"  # the third reply was never started
+    assert stages[-1] == f"writing instructions: 0 of {total} done"  # it stopped at the next pass

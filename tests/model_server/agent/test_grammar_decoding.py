@@ -112,3 +112,21 @@ def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path
         decoder.write(prefix, "whole")
     with pytest.raises(ValueError, match="unknown head rule"):
         decoder.write(prefix, "likeliest")
+
+
+@pytest.mark.parametrize("rule", HEAD_RULES)
+def test_replies_written_together_are_the_ones_written_alone(tiny, rule):
+    """Prefixes of different lengths in one batch (left-padded, guesses masked per row): same replies, same scores."""
+    lm, tokenizer = tiny
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
+    prefixes = [torch.randn(length, lm.config.hidden_size, generator=torch.Generator().manual_seed(seed))
+                for seed, length in enumerate((6, 11, 3, 8))]
+    passes = []
+    together = decoder.write_many(prefixes, rule, on_pass=lambda done, total: passes.append((done, total)))
+    for prefix, (reply, scores) in zip(prefixes, together):
+        alone, alone_scores = decoder.write(prefix[None], rule)
+        assert reply == alone
+        assert scores.keys() == alone_scores.keys()
+        assert all(scores[h] == pytest.approx(alone_scores[h], abs=1e-4) for h in scores)
+    done = [d for d, _ in passes]
+    assert passes[0] == (0, 4) and done == sorted(done) and {t for _, t in passes} == {4}

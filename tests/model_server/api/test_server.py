@@ -86,6 +86,10 @@ def test_health_and_openapi_schema(server):
     status, health = call(url, "/v1/health", token)
     assert status == 200 and health["status"] == "ok"
     assert "synthesis" in health["models"]
+    deadline = time.monotonic() + 120  # the process says it is ready first, then loads the agent by itself
+    while health["models"]["agent"].get("loaded") is False and time.monotonic() < deadline:
+        time.sleep(0.5)
+        health = call(url, "/v1/health", token)[1]
     assert health["models"]["agent"]["kind"] == "learned"  # the shipped adapter, unless --agent says otherwise
     assert health["synthesis"] == {"available": ["learned", "baseline"], "default": DEFAULT_SYNTHESIS}
     status, schema = call(url, "/v1/openapi.json", token)
@@ -211,6 +215,14 @@ def test_cancel_stops_a_running_job_and_a_queued_one(server, long_speech_wav):
     job, _ = wait_for(url, token, running["job_id"])
     assert job["state"] == "cancelled" and job["result"] is None
     assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_an_agent_setting_that_cannot_load_stops_the_start_with_its_message(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "model_server", "serve", "--port", "0",
+                           "--agent-weights", str(tmp_path / "none")], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0 and READY_PREFIX not in done.stdout
+    assert "no learned agent weights in" in done.stderr
 
 
 def test_server_exits_when_its_parent_closes_stdin():
