@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from bench.run_bench import make_clip  # noqa: E402
+from clips import repeated_clip  # noqa: E402
 
 
 def reset_peak_rss() -> None:
@@ -53,7 +53,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
-            clip, transcript = make_clip(minutes * 60, Path(tmp))
+            clip, transcript = repeated_clip(minutes * 60, Path(tmp))
             audio = load_audio(clip)
             analysis = SpeechFrontEnd().analyze(audio, transcript, 25.0)
             segments = [{"start": 0.0, "end": audio.duration, "instruction": instruction}]

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from run_bench import make_clip  # noqa: E402
+from clips import repeated_clip  # noqa: E402
 
 NEUTRAL = "A neutral person speaks with relaxed face."
 
@@ -63,8 +63,8 @@ def main() -> None:
     from tests.model_server.api.test_server import start_server
 
     folder = Path(tempfile.mkdtemp(prefix="avi-memory-"))
-    clip, text = make_clip(args.seconds, folder)
-    short, short_text = make_clip(3, folder)
+    clip, text = repeated_clip(args.seconds, folder)
+    short, short_text = repeated_clip(3, folder)
     proc, url, token = start_server()
     rows = [("ready", *resident_mb(proc.pid))]
     try:

@@ -19,8 +19,6 @@ chosen among the grammar's openings, the rest greedily, checked against a draft.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 from transformers import DynamicCache
@@ -125,23 +123,26 @@ class GrammarDecoder:
         return [(self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), scores)
                 for tokens, (scores, _) in zip(replies, scored)]
 
-    def _head_logits(self, rows: "_Rows") -> list[torch.Tensor]:
-        """Per row, (1 + adverbs, 2, vocab) log-probabilities of the two-token rows that decide a head
-        (" A" → neutral or an adverb; " A <adverb>" → the emotion's first token), all rows in one pass
-        over a copy of the cache."""
+    def _head_logits(self, rows: "_Rows") -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per row, the log-probabilities after " A" (vocab,) and after " A <adverb>" for each adverb
+        (adverbs, vocab): the article is fed to every row, then each adverb in turn and taken back out,
+        then the article; one token per row per pass, so no copy of the cache is needed."""
         article, after, _ = self.deciding
         adverbs = [t for i, t in after.items() if i != "neutral"]
-        branches = [[article, after["neutral"]]] + [[article, token] for token in adverbs]
-        copy_rows = rows.repeated(len(branches))
-        logits = copy_rows.feed(self.lm, branches * rows.count).float().log_softmax(-1)
-        return list(logits.reshape(rows.count, len(branches), 2, -1))
+        after_article = rows.feed(self.lm, [[article]] * rows.count)[:, 0].float().log_softmax(-1)
+        after_adverb = []
+        for token in adverbs:
+            after_adverb.append(rows.feed(self.lm, [[token]] * rows.count)[:, 0].float().log_softmax(-1))
+            rows.drop_last()
+        rows.drop_last()  # the article: each reply feeds its own first tokens
+        return list(zip(after_article, torch.stack(after_adverb, 1)))
 
-    def _score_heads(self, logits: torch.Tensor) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
+    def _score_heads(self, logits: tuple[torch.Tensor, torch.Tensor]) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
         """log P(head | prefix) for every head from one row's _head_logits, and the head greedy decoding
         writes (None where its best token after " A" or after the adverb is none of these)."""
         _, after, adjectives = self.deciding
         adverbs = {i: t for i, t in after.items() if i != "neutral"}
-        after_article, after_adverb = logits[0, 0], logits[1:, 1]
+        after_article, after_adverb = logits
         scores = {("neutral", 0): float(after_article[after["neutral"]])}
         for row, (intensity, adverb) in enumerate(adverbs.items()):
             for emotion, token in adjectives.items():
@@ -232,11 +233,10 @@ class _Rows:
                   for layer in range(len(parts[0]))]
         return cls(DynamicCache(joined, config=lm.config), torch.cat(masks)[back], torch.cat(logits)[back])
 
-    def repeated(self, times: int) -> "_Rows":
-        """A copy with every row repeated `times` times in a row (the original's cache is untouched)."""
-        cache = copy.deepcopy(self.cache)
-        cache.batch_repeat_interleave(times)
-        return _Rows(cache, self.mask.repeat_interleave(times, 0))
+    def drop_last(self) -> None:
+        """Take the last pass back out, where it gave every row one token."""
+        self.cache.crop(-1)
+        self.mask, self.length = self.mask[:, :-1], self.length - 1
 
     def feed(self, lm, tokens: list[list[int]]) -> torch.Tensor:
         """Each row's tokens (right-padded to one width, the padding masked) in one pass: (B, width, vocab) logits."""
