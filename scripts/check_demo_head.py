@@ -2,7 +2,7 @@
 
     python scripts/check_demo_head.py [--head assets/demo_head.glb] [--curves take.json ...] [--json OUT]
 
-For each pose (the rest pose, each of the 52 shapes alone at 1.0, and the frames of each curves file
+For each pose (the rest pose, each of the 52 shapes alone at 1.0 and at 0.5, and the frames of each curves file
 where some channel peaks) it reports:
 - crossings: pairs of faces that pass through each other (faces sharing a vertex are not counted);
 - inside_seen: rays from the front that first meet the back of a face: the viewer would see the
@@ -70,6 +70,7 @@ def poses(curves: list[Path]) -> list[tuple[str, np.ndarray]]:
             w[ARKIT_NAMES.index("jawOpen")] = 1.0
             name = "mouthClose+jawOpen"
         out.append((name, w))
+        out.append((f"{name} at half", w / 2))  # a shape key moves in a straight line: check its middle too
     for path in curves:
         arkit = json.loads(path.read_text())["arkit"]
         order = [arkit["names"].index(n) for n in ARKIT_NAMES]

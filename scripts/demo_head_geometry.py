@@ -449,8 +449,8 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
       and forward jaw shapes drop the jaw a little, so the teeth rows clear each other;
     - the blink closes this head's eye opening exactly, the squint spares the eye's corners, and
       the wide eye stops where the lid would leave the eyeball;
-    - jaw shapes fade down the neck and under the chin; the tongue comes out between parted lips;
-      the eyeballs turn for the gaze.
+    - jaw shapes fade down the neck and under the chin; tongueOut parts the jaw and lifts the tongue
+      (not out past the teeth: see there); the eyeballs turn for the gaze.
     """
     parts, v = head.vertex_parts, head.vertices
     fields = arkit_displacements(v, head.landmarks)
@@ -500,9 +500,10 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
     closing = FaceRegions((below - centre) / scale, (head.landmarks.jaw_pivot - centre) / scale).lower_lip
     fields[ARKIT_INDEX["mouthClose"]] = -fields[ARKIT_INDEX["jawOpen"]] * (closing * lip_fade * moving_skin)[:, None]
 
-    tongue_out = TONGUE_JAW_SHARE * fields[ARKIT_INDEX["jawOpen"]]  # the jaw drops to let the tongue through
-    tongue = v[head.tongue]
-    tongue_out[head.tongue] += np.array([0.0, 0.0075, 0.031]) + (tongue - tongue.mean(0)) * [0.0, -0.4, 0.25]
+    # The jaw drops and the tongue rises to the parted teeth. It does not come out past them: a shape
+    # key moves it in a straight line, and at part weight that line runs through the lower teeth.
+    tongue_out = TONGUE_JAW_SHARE * fields[ARKIT_INDEX["jawOpen"]]
+    tongue_out[head.tongue] += np.array([0.0, 0.003, 0.0])
     fields[ARKIT_INDEX["tongueOut"]] = tongue_out
     eyes = np.isin(parts, [PARTS.index(p) for p in ("eye_white", "iris", "pupil")])
     for name, side, (member, offsets) in gaze_rotations(v, eyes, head.eye_centres):

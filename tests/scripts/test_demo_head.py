@@ -116,11 +116,10 @@ def test_brows_and_tongue_move_as_their_names_say(head_keys):
     assert brow.sum() > 20
     assert head_keys["browDownLeft"][brow, 2].min() < -0.003 and head_keys["browDownLeft"][brow, 2].mean() < -0.0015
     assert head_keys["browOuterUpLeft"][brow, 2].max() > 0.003 and head_keys["browInnerUp"][brow, 2].max() > 0.003
-    mouth = (np.abs(basis[:, 0]) < 0.015) & (np.abs(basis[:, 2] - MOUTH_Z) < 0.015)
-    lips_front = basis[mouth, 1].min()  # the face looks towards -Y
-    inside = mouth & (basis[:, 1] > lips_front + 0.015)  # 15 mm and more behind the lips: the tongue, among others
-    out = basis[inside, 1] + head_keys["tongueOut"][inside, 1]
-    assert out.min() < lips_front  # the tongue's tip comes out past where the lips were
+    tongue_out = head_keys["tongueOut"]
+    lifted = tongue_out[:, 2] - head_keys["jawOpen"][:, 2] * 0.7  # what the tongue does beyond the jaw's part
+    assert lifted.max() > 0.002  # the tongue rises to the parted teeth
+    assert head_keys["jawOpen"][:, 2].min() < -0.01  # and the jaw drops with it
 
 
 def check_head(tmp_path: Path, head: Path, curves: list[Path]) -> dict:
