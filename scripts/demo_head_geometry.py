@@ -443,8 +443,8 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
       before the teeth (lips move, the throat does not); the floor turns with the jaw as one piece,
       like the lower teeth and the tongue;
     - shapes that push a lip towards the other (press, shrug, roll) move it less near the seam,
-      so the rims meet instead of passing through each other (mouthClose is left as it is: it
-      must bring the lips back together from wherever jawOpen put them);
+      so the rims meet instead of passing through each other; mouthClose is not slowed: it takes
+      back exactly what jawOpen moved in the lips, corners included;
     - the rolls travel less backwards, so the lips roll over the teeth, not into them; sideways
       and forward jaw shapes drop the jaw a little, so the teeth rows clear each other;
     - the blink closes this head's eye opening exactly, the squint spares the eye's corners, and
@@ -483,9 +483,9 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
     # share back, so jawOpen + mouthClose seals them whatever the jaw does.
     moved = moving_skin | head.lower_rigid
     weight = _jaw_weight(v, head)[moved, None]
-    scale = head.landmarks.eye_distance
-    q = (v[moved] - head.landmarks.mouth_center) / scale
-    pivot = (head.landmarks.jaw_pivot - head.landmarks.mouth_center) / scale
+    scale, centre = head.landmarks.eye_distance, head.landmarks.mouth_center
+    pivot = (head.landmarks.jaw_pivot - centre) / scale
+    q = (v[moved] - centre) / scale
     fields[ARKIT_INDEX["jawOpen"], moved] = rotate_about_x(q, pivot, JAW_OPEN_RADIANS) * scale * weight
     for name, direction in (("jawLeft", (0.12, 0, 0)), ("jawRight", (-0.12, 0, 0)), ("jawForward", (0, 0, 0.12))):
         fields[ARKIT_INDEX[name], moved] = np.asarray(direction) * scale * weight
@@ -493,11 +493,10 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
         fields[ARKIT_INDEX[name], moving_skin, 0] *= SIDEWAYS_LAG
     for name in ("jawLeft", "jawRight", "jawForward"):
         fields[ARKIT_INDEX[name]] += JAW_CLEARANCE * fields[ARKIT_INDEX["jawOpen"]]
-    scale, centre = head.landmarks.eye_distance, head.landmarks.mouth_center
 
     below = v.copy()  # the lower lip's region, read on both sides of the seam: wherever the jaw moved
     below[:, 1] = MOUTH_Y - np.abs(v[:, 1] - MOUTH_Y) - 1e-5  # a lip (the corners too), it goes back
-    closing = FaceRegions((below - centre) / scale, (head.landmarks.jaw_pivot - centre) / scale).lower_lip
+    closing = FaceRegions((below - centre) / scale, pivot).lower_lip
     fields[ARKIT_INDEX["mouthClose"]] = -fields[ARKIT_INDEX["jawOpen"]] * (closing * lip_fade * moving_skin)[:, None]
 
     # The jaw drops and the tongue rises to the parted teeth. It does not come out past them: a shape

@@ -99,13 +99,13 @@ class GrammarDecoder:
         not a few per segment. Each row sees only its own tokens, so a reply is the one it would be alone.
         `on_pass(done, total)` is called before each pass with the replies finished so far (it may raise to
         stop, e.g. on a cancel)."""
-        on_pass = on_pass or (lambda done, total: None)
-        on_pass(0, len(prefixes))
         if head_rule not in HEAD_RULES:
             raise ValueError(f"unknown head rule {head_rule!r}; one of {', '.join(HEAD_RULES)}")
         if head_rule != "greedy" and not self.deciding:
             raise ValueError(f"head rule {head_rule!r} needs a tokenizer that writes the grammar's openings "
                              "word by word; this one splits them")
+        on_pass = on_pass or (lambda done, total: None)
+        on_pass(0, len(prefixes))
         rows = _Rows.prefill(self.lm, prefixes)
         scored = [self._score_heads(logits) for logits in self._head_logits(rows)] if self.deciding \
             else [({}, None)] * len(prefixes)
@@ -212,12 +212,14 @@ class _Rows:
         transcript is many times a segment's: padding every row to it would cost more than it saves),
         joined into one left-padded batch; keeps each row's logits after its last token."""
         order = sorted(range(len(prefixes)), key=lambda i: len(prefixes[i]))
-        groups, group = [], []
+        groups, group, tokens = [], [], 0
         for i in order:  # a row joins a group while padding to its length wastes at most a quarter
-            if group and len(prefixes[i]) * (len(group) + 1) > 1.25 * (sum(len(prefixes[j]) for j in group) + len(prefixes[i])):
+            length = len(prefixes[i])
+            if group and length * (len(group) + 1) > 1.25 * (tokens + length):
                 groups.append(group)
-                group = []
+                group, tokens = [], 0
             group.append(i)
+            tokens += length
         groups.append(group)
         width = max(len(p) for p in prefixes)
         parts, masks, logits = [], [], []
