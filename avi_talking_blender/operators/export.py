@@ -7,6 +7,7 @@ importer places the keys on the frames they had in Blender.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import bpy
@@ -44,27 +45,39 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
         suffix = ".glb" if self.format == "GLB" else ".fbx"
         path = path.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-        objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
-        first, last = frames
-        # Both exporters bake the scene's playback range: it becomes the generated frames for the export
-        # (keys outside the scene's range were dropped), and the animator's range comes back after.
-        with _selection(context, objects), _frame_range(context.scene, first, max(last, first + 1)):
-            if self.format == "GLB":
-                # The evaluated scene, sampled per frame: the generated layers and the animator's own
-                # NLA tracks are in it. Time 0 is the first generated frame, where the strip's sound starts.
-                bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
-                                          export_animations=True, export_morph=True, export_morph_normal=False,
-                                          export_force_sampling=True, export_animation_mode="SCENE",
-                                          export_frame_range=True, export_anim_slide_to_zero=True)
-            else:
-                bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"MESH", "ARMATURE"},
-                                         bake_anim=True, bake_anim_use_all_actions=False,
-                                         bake_anim_use_nla_strips=False, add_leaf_bones=False)
+        export_face(context, target, frames, path, self.format)
         if not path.is_file():
             self.report({"ERROR"}, f"export did not write {path}")
             return {"CANCELLED"}
         self.report({"INFO"}, f"AVI-Talking: exported {path}")
         return {"FINISHED"}
+
+
+def export_face(context, target, frames: tuple[int, int], path: Path, file_format: str,
+                deform_each_frame: bool = False) -> None:
+    """Write the face (and its jaw bone) with the animation of `frames` to `path` ("GLB" or "FBX").
+
+    deform_each_frame=True lets the exporter deform the mesh at every frame it samples, as it does by
+    default: slower, the same file (the tests compare the two).
+    """
+    objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
+    first, last = frames
+    sampling = contextlib.nullcontext() if deform_each_frame else \
+        _keys_not_deforming(target.obj.data.shape_keys, file_format)
+    # Both exporters bake the scene's playback range: it becomes the generated frames for the export
+    # (keys outside the scene's range were dropped), and the animator's range comes back after.
+    with _selection(context, objects), _frame_range(context.scene, first, max(last, first + 1)), sampling:
+        if file_format == "GLB":
+            # The evaluated scene, sampled per frame: the generated layers and the animator's own
+            # NLA tracks are in it. Time 0 is the first generated frame, where the strip's sound starts.
+            bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
+                                      export_animations=True, export_morph=True, export_morph_normal=False,
+                                      export_force_sampling=True, export_animation_mode="SCENE",
+                                      export_frame_range=True, export_anim_slide_to_zero=True)
+        else:
+            bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"MESH", "ARMATURE"},
+                                     bake_anim=True, bake_anim_use_all_actions=False,
+                                     bake_anim_use_nla_strips=False, add_leaf_bones=False)
 
 
 def animated_face(scene, find=find_target):
@@ -90,6 +103,35 @@ class _frame_range:
     def __exit__(self, *exc):
         self.scene.frame_start, self.scene.frame_end = self.previous
         self.scene.frame_start = self.previous[0]
+        return False
+
+
+class _keys_not_deforming:
+    """Let the exporter sample the key values per frame without deforming the mesh each frame.
+
+    Both exporters bake by setting every frame and reading each key block's value; the mesh deformed
+    at each frame change is thrown away (geometry and targets come from the key blocks' points).
+    Deforming a dense head with 52 keys was two thirds of an export. The key values stay animated
+    either way: glTF skips muted keys, so for it the keys turn absolute (the mesh then follows the
+    unanimated evaluation time); FBX skips absolute keys, so for it they are muted.
+    """
+
+    def __init__(self, shape_keys, file_format: str):
+        self.shape_keys, self.file_format = shape_keys, file_format
+
+    def __enter__(self):
+        self.relative = self.shape_keys.use_relative
+        self.muted = [block.mute for block in self.shape_keys.key_blocks]
+        if self.file_format == "GLB":
+            self.shape_keys.use_relative = False
+        else:
+            for block in self.shape_keys.key_blocks:
+                block.mute = True
+
+    def __exit__(self, *exc):
+        self.shape_keys.use_relative = self.relative
+        for block, muted in zip(self.shape_keys.key_blocks, self.muted):
+            block.mute = muted
         return False
 
 

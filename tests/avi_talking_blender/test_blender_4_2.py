@@ -30,3 +30,7 @@ def test_writer_and_demo_head_on_blender_4_2(extension_zip):
     assert result["layered_at_121"]["jawOpen"] == pytest.approx(20 / 39, abs=0.02)
     assert result["layered_at_121"]["browInnerUp"] == pytest.approx(0.3, abs=0.02)
     assert result["pose_keys"] < 52 * 3 * 4
+    # Exports that skip deforming the mesh each frame: the same bytes (FBX's header has its write time).
+    for file_format, (fast_size, reference_size, differing) in result["exports_differ"].items():
+        assert fast_size == reference_size > 100_000, file_format
+        assert all(i < 1000 for i in differing) if file_format == "FBX" else differing == [], file_format

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from .helpers import mesh_with_keys, ramp_curves
+from .helpers import flame_addon_rig, mesh_with_keys, ramp_curves
 
 ARKIT_EIGHT = ["jawOpen", "mouthClose", "eyeBlinkLeft", "browInnerUp", "mouthSmileLeft", "mouthSmileRight",
                "cheekPuff", "tongueOut"]
@@ -62,3 +62,36 @@ def test_export_needs_generated_animation(scene, blender, tmp_path):
     with pytest.raises(RuntimeError, match="no shape-key animation: run Generate first"):
         blender.ops.avi_talking.export_animation(filepath=str(tmp_path / "face.glb"), format="GLB")
     assert not (tmp_path / "face.glb").exists()
+
+
+@pytest.mark.parametrize("file_format", ["GLB", "FBX"])
+@pytest.mark.parametrize("face", ["demo head", "FLAME rig"])
+def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender, addon, tmp_path, file_format,
+                                                                  face):
+    # A dense face with a take, one key the animator muted and one they keyed by hand (the FLAME rig
+    # also has its jaw bone): the fast export must write what the exporter writes when it deforms the
+    # mesh at every frame.
+    if face == "demo head":
+        blender.ops.avi_talking.add_demo_head()
+        head, muted, hand_keyed = scene.avi_talking.target, "cheekPuff", "browDownLeft"
+    else:
+        head, muted, hand_keyed = flame_addon_rig(scene), "Exp7", "Exp9"
+        scene.avi_talking.target = head
+    addon("operators.generate").apply_curves(scene, head, ramp_curves(30), start_frame=11, action_name="AVI_line")
+    keys = head.data.shape_keys
+    keys.key_blocks[muted].mute = True
+    keys.key_blocks[hand_keyed].value = 0.4
+    keys.key_blocks[hand_keyed].keyframe_insert("value", frame=20)
+    export = addon("operators.export")
+    target, frames = export.animated_face(scene)
+    fast, reference = tmp_path / f"fast.{file_format}", tmp_path / f"reference.{file_format}"
+    export.export_face(blender.context, target, frames, fast, file_format)
+    assert keys.use_relative and [b.name for b in keys.key_blocks if b.mute] == [muted], "settings come back"
+    export.export_face(blender.context, target, frames, reference, file_format, deform_each_frame=True)
+    fast_bytes, reference_bytes = fast.read_bytes(), reference.read_bytes()
+    assert len(fast_bytes) == len(reference_bytes) > 100_000
+    differing = [i for i, (a, b) in enumerate(zip(fast_bytes, reference_bytes)) if a != b]
+    if file_format == "GLB":
+        assert differing == []
+    else:  # FBX's header carries the time the file was written
+        assert all(i < 1000 for i in differing), f"{len(differing)} bytes differ, from byte {differing[0]}"
