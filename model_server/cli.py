@@ -3,6 +3,8 @@
     python -m model_server instruct AUDIO [--transcript TEXT]
     python -m model_server animate AUDIO [--transcript TEXT] [--instruction TEXT] [--seed N] [--fps F]
                                    [--samples N] [--guidance G] [--synthesis NAME] -o OUT.json
+    python -m model_server batch MANIFEST -o OUT_DIR [--workers N] [--live-link] [--glb demo|RIG.blend]
+                                 [--ray auto|local|HOST:PORT]
     python -m model_server serve [--port 0] [--exit-on-stdin-eof]
 
 With --samples N > 1, OUT.json holds take 1 (the given seed) and OUT.take2.json … OUT.takeN.json the
@@ -79,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="curves file to write (.json); with --samples N, take k ≥ 2 goes to OUT.take<k>.json")
     _add_pipeline_options(animate)
 
+    batch = commands.add_parser("batch", help="a manifest of dialogue lines → a curves file per line, and a summary",
+                                description=_manifest_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    batch.add_argument("manifest", type=Path, help="CSV (with a header) or JSON lines, one dialogue line each")
+    batch.add_argument("-o", "--output", type=Path, required=True,
+                       help="folder for every line's files, the records a rerun resumes from and summary.csv/json")
+    batch.add_argument("--workers", type=int, help="worker processes (default: one per core while memory allows)")
+    batch.add_argument("--live-link", action="store_true", help="also write each line as a Live Link Face CSV")
+    batch.add_argument("--glb", metavar="RIG", help="also bake each line onto a face and export a .glb: demo (the "
+                                                    "demo head) or a .blend with the face")
+    batch.add_argument("--face", help="with --glb RIG.blend: the face object's name (default: the one it finds)")
+    batch.add_argument("--blender-python", default=sys.executable,
+                       help="a Python with bpy for --glb (default: this one)")
+    batch.add_argument("--ray", metavar="ADDRESS", help="run the lines as tasks on a Ray cluster: auto (the one "
+                                                        "this machine is part of), local (start one here) or HOST:PORT")
+    _add_pipeline_options(batch)
+
     serve = commands.add_parser("serve", help="run the HTTP API for the Blender extension")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -114,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                   exit_on_stdin_eof=args.exit_on_stdin_eof, limits=_server_limits(args),
                   file_roots=tuple(args.file_root))
             return 0
+        if args.command == "batch":
+            return _run_batch_command(args, config)
         return _run_pipeline_command(args, config)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -121,6 +141,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+
+
+def _manifest_help() -> str:
+    from .batch import manifest
+
+    return manifest.__doc__
+
+
+def _run_batch_command(args: argparse.Namespace, config: PipelineConfig) -> int:
+    """Exit 0 when every line is ok, 1 when some were refused or failed (the summary says which)."""
+    from .batch.line_work import BatchOutputs
+    from .batch.runner import run_batch
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    progress = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    outputs = BatchOutputs(live_link=args.live_link, glb_rig=args.glb, glb_face=args.face)
+    results = run_batch(args.manifest, args.output, config, outputs, workers=args.workers, ray_address=args.ray,
+                        blender_python=args.blender_python, progress=progress)
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "refused", "failed")}
+    print(f"{counts['ok']} ok, {counts['refused']} refused, {counts['failed']} failed; "
+          f"summary in {args.output / 'summary.csv'}")
+    return 0 if counts["ok"] == len(results) else 1
 
 
 def _server_limits(args: argparse.Namespace) -> ServerLimits:

@@ -10,6 +10,7 @@ front-end keeps pocketsphinx's own recognition.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,9 @@ import numpy as np
 from ..errors import JobCancelled
 from .types import SAMPLE_RATE, Audio, Word
 
-CPU_THREADS = 2  # the machines this runs on have few cores; more threads lose to Blender's own work
+# The machines this runs on have few cores; more threads lose to Blender's own work. A batch worker
+# sets its share of the cores before the recogniser loads.
+CPU_THREADS = int(os.environ.get("AVI_TALKING_THREADS", "2"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,80 @@
+"""The batch manifest: CSV and JSON lines read line by line, bad lines refused with their reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from model_server.batch.manifest import read_manifest
+from model_server.errors import InputError
+
+
+@pytest.fixture
+def audio(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"RIFF")  # only its existence is checked here
+    return "a.wav"
+
+
+def test_csv_lines_take_their_defaults_and_paths_from_the_manifest_folder(tmp_path, audio):
+    manifest = tmp_path / "lines.csv"
+    manifest.write_text('id,audio,instruction,seed,fps,segments,character\n'
+                        f'one,{audio},"A calm person speaks.",7,30,,Ann\n'
+                        f',{audio},,,,"[{{""start"": 0, ""end"": 1, ""instruction"": ""x""}}]",\n')
+    lines, refused = read_manifest(manifest)
+    assert refused == []
+    first, second = lines
+    assert (first.id, first.audio, first.seed, first.fps, first.character) == ("one", tmp_path / audio, 7, 30.0, "Ann")
+    assert first.instruction == "A calm person speaks." and first.transcript is None
+    assert (second.id, second.seed, second.fps, second.language) == ("a", 0, 25.0, "auto")
+    assert second.segments == [{"start": 0, "end": 1, "instruction": "x"}]
+
+
+def test_bad_lines_are_refused_with_their_reason_and_the_rest_kept(tmp_path, audio):
+    rows = [{"id": "ok", "audio": audio},
+            {"id": "../../etc/passwd", "audio": audio},
+            {"id": "ok", "audio": audio},
+            {"audio": "missing.wav"},
+            {"id": "fr", "audio": audio, "language": "fr"},
+            {"id": "s", "audio": audio, "seed": -1},
+            {"id": "f", "audio": audio, "fps": "fast"},
+            {"id": "g", "audio": audio, "segments": "[1, 2]"},
+            {"id": "u", "audio": audio, "speaker": "Bob"},
+            {"id": "n", "audio": 5}]
+    manifest = tmp_path / "lines.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n[1, 2]\n{not json\n\n")
+    lines, refused = read_manifest(manifest)
+    assert [line.id for line in lines] == ["ok"]
+    reasons = {r.number: r.reason for r in refused}
+    assert "cannot name a file" in reasons[2]
+    assert "already used by line 1" in reasons[3]
+    assert "no such audio file" in reasons[4]
+    assert "English only" in reasons[5]
+    assert "from 0 to" in reasons[6]
+    assert "fps must be a number" in reasons[7]
+    assert "segments must be a list" in reasons[8]
+    assert "unknown field(s) speaker" in reasons[9]
+    assert "audio must be text" in reasons[10]
+    assert "not a JSON object" in reasons[11] and "not a JSON object" in reasons[12]
+    assert len(refused) == 11
+
+
+def test_a_manifest_that_cannot_be_read_stops_before_any_line(tmp_path, audio):
+    typo = tmp_path / "typo.csv"
+    typo.write_text(f"audio,transcirpt\n{audio},hello\n")
+    with pytest.raises(InputError, match="unknown: transcirpt"):
+        read_manifest(typo)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(InputError, match="has no lines"):
+        read_manifest(empty)
+    with pytest.raises(InputError, match="cannot read the manifest"):
+        read_manifest(tmp_path / "absent.csv")
+
+
+def test_a_csv_row_with_more_cells_than_columns_is_refused(tmp_path, audio):
+    manifest = tmp_path / "lines.csv"
+    manifest.write_text(f"id,audio\nx,{audio},extra\ny,{audio}\n")
+    lines, refused = read_manifest(manifest)
+    assert [line.id for line in lines] == ["y"]
+    assert refused[0].number == 1 and "more cells" in refused[0].reason
