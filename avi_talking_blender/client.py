@@ -72,20 +72,21 @@ class ApiClient:
             raise ServerError(400, f"cannot read {path}: {err.strerror}") from err
         return {"audio_b64": base64.b64encode(data).decode(), "filename": path.name}
 
-    def submit_instruct(self, audio_path: str, transcript: str | None, span: dict | None = None) -> str:
-        body = dict(self.audio_fields(audio_path), transcript=transcript or None, **(span or {}))
+    def submit_instruct(self, audio_path: str, transcript: str | None, span: dict | None = None,
+                        language: str = "en") -> str:
+        body = dict(self.audio_fields(audio_path), transcript=transcript or None, language=language, **(span or {}))
         return self.request("POST", "/instruct", body)["job_id"]
 
     def submit_animate(self, audio_path: str, *, transcript: str | None, instruction: str | None,
                        segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None,
                        samples: int = 1, guidance: float | None = None, synthesis: str | None = None,
-                       span: dict | None = None, layers: bool = False) -> str:
+                       span: dict | None = None, layers: bool = False, language: str = "en") -> str:
         """The job's result is take 1's curves document; with samples > 1 its `takes` holds all of them.
         `span` ({clip_start, clip_end}, seconds into the file) animates only that part of the file;
         `layers`: each take also as lips, expression and blinks layers."""
         body = dict(self.audio_fields(audio_path), transcript=transcript or None, instruction=instruction or None,
                     segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id,
-                    samples=samples, guidance=guidance, synthesis=synthesis, **(span or {}))
+                    samples=samples, guidance=guidance, synthesis=synthesis, language=language, **(span or {}))
         if layers:  # only when asked: an older server refuses no field, but a newer one is not assumed
             body["layers"] = True
         return self.request("POST", "/animate", body)["job_id"]

@@ -68,6 +68,7 @@ def _draw_inputs(layout, context, settings) -> None:
     box.label(text=f"{clip.name}: frames {clip.start_frame:g}–{math.ceil(clip.end_frame) - 1:g}, "
                    f"{clip.audio_start:.2f}–{clip.audio_end:.2f} s of its file", icon="SOUND")
     box.prop(settings, "dialogue")
+    box.prop(settings, "language")
     line = line_for(settings, clip.name, create=False)
     row = box.row(align=True)
     if line is not None:

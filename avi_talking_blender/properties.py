@@ -132,6 +132,16 @@ class AVI_TALKING_Take(bpy.types.PropertyGroup):
     in_use: BoolProperty(description="This take is the one keyed last for its strip")
 
 
+# Languages offered in the panel (the model process takes any code eSpeak NG has a voice for).
+LANGUAGE_ITEMS = [("auto", "Auto", "Tell the language from the speech (the multilingual Whisper)"),
+                  ("en", "English", "pocketsphinx: forced alignment of the dialogue text")] + [
+    (code, name, f"{name}: eSpeak NG's phonemes of the dialogue, timed on the recording")
+    for code, name in (("fr", "French"), ("es", "Spanish"), ("de", "German"), ("it", "Italian"),
+                       ("pt", "Portuguese"), ("ru", "Russian"), ("nl", "Dutch"), ("pl", "Polish"),
+                       ("sv", "Swedish"), ("tr", "Turkish"), ("uk", "Ukrainian"), ("cs", "Czech"), ("el", "Greek"),
+                       ("ja", "Japanese"), ("zh", "Chinese"), ("ko", "Korean"), ("ar", "Arabic"), ("hi", "Hindi"))]
+
+
 class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     target: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                             description="Mesh with FLAME (Exp1…) or ARKit shape keys to animate")
@@ -141,6 +151,8 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     dialogue: StringProperty(name="Dialogue", get=_get_active_dialogue, set=_set_active_dialogue,
                              description="What the active sound strip says (optional): exact phone timing by "
                                          "forced alignment; left empty, the words are recognised and written here")
+    language: EnumProperty(name="Language", default="auto", items=LANGUAGE_ITEMS,
+                           description="Language of the dialogue: how its phones are found and timed")
     use_layers: BoolProperty(name="Layers", default=True,
                              description="Write lips, expression and blinks as NLA strips on tracks of their own "
                                          "(AVI lips, AVI expression, AVI blinks), one strip per line: mute, weight "

@@ -52,6 +52,8 @@ def _add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=float, help="seconds into the file where the part to animate begins "
                                                     "(curves frame 0 is this time; default 0)")
     parser.add_argument("--end", type=float, help="seconds into the file where the part to animate ends (default: its end)")
+    parser.add_argument("--language", default="en",
+                        help="en (default), auto (told from the speech) or a language code eSpeak NG speaks: fr, es, ru …")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,15 +183,18 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
     from .pipeline import TalkingFacePipeline
 
     progress = (lambda fraction, stage: None) if args.quiet else _progress_to_stderr
+    from .audio.languages import checked_language
+
+    language = checked_language(args.language)
     audio = trimmed(load_audio(args.audio, max_seconds=config.max_audio_seconds), args.start, args.end)
     pipeline = TalkingFacePipeline.from_config(config)
     if args.command == "instruct":
-        result = pipeline.instruct(audio, args.transcript, progress=progress)
+        result = pipeline.instruct(audio, args.transcript, language=language, progress=progress)
         print(json.dumps(result, indent=2))
         return 0
     takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
                            samples=args.samples, guidance=args.guidance, fps=args.fps, layers=args.layers,
-                           progress=progress)
+                           language=language, progress=progress)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for index, curves in enumerate(takes, start=1):
         path = take_path(args.output, index)

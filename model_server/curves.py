@@ -12,6 +12,7 @@ imports this module (bundled inside the extension) to read exactly what the serv
                                                       # (flame.layers: the same, each {expression, jaw})
       "instruction": "...", "segments": [{"start", "end", "instruction"}],
       "transcript": "...", "transcript_source": "given" | "recognized", "phones": [{"phone", "start", "end"}],
+      "language": "en", "phoneme_source": "pocketsphinx" | "espeak-ng",   # optional (files before them: en, pocketsphinx)
       "clip": {"start", "end"},                       # seconds into the audio file that frame 0 and the end are
       "model": {"front_end": ..., "agent": ..., "synthesis": ..., "retarget": ..., "take": {index, seed, guidance}},
       "takes": [...]                                  # API animate results only: every take's document
@@ -30,6 +31,7 @@ from .arkit import ARKIT_NAMES, FLAME_EXPRESSION_DIM, FLAME_JAW_DIM
 FORMAT = "avi-talking.curves"
 VERSION = 1
 TRANSCRIPT_SOURCES = ("given", "recognized")  # the dialogue text, or the words the recogniser heard
+PHONEME_SOURCES = ("pocketsphinx", "espeak-ng")  # English dictionary pronunciations, or eSpeak NG's (any language)
 LAYERS = ("lips", "expression", "blinks")  # optional layers of a take, adding up to its weights
 
 
@@ -53,6 +55,8 @@ def build_curves(
     transcript: str,
     phones: list[dict[str, Any]],
     transcript_source: str = "given",
+    language: str = "en",
+    phoneme_source: str = "pocketsphinx",
     clip: tuple[float, float] | None = None,
     model: dict[str, Any],
     retarget: dict[str, Any] | None = None,
@@ -73,6 +77,8 @@ def build_curves(
         "segments": segments,
         "transcript": transcript,
         "transcript_source": transcript_source,
+        "language": language,
+        "phoneme_source": phoneme_source,
         "phones": phones,
         "clip": {"start": float(clip[0]), "end": float(clip[1])} if clip else None,
         "model": model,
@@ -120,6 +126,9 @@ def validate_curves(curves: Any) -> None:
             raise CurvesFormatError(f"{key} must be a string")
     if curves.get("transcript_source", "given") not in TRANSCRIPT_SOURCES:  # absent in files before it existed
         raise CurvesFormatError(f"transcript_source must be one of {', '.join(TRANSCRIPT_SOURCES)}")
+    if not isinstance(curves.get("language", "en"), str) or curves.get("phoneme_source", "pocketsphinx") not in \
+            PHONEME_SOURCES:  # both absent in files before they existed
+        raise CurvesFormatError(f"language must be a code and phoneme_source one of {', '.join(PHONEME_SOURCES)}")
     for seg in curves.get("segments", None) or []:
         if not (isinstance(seg, dict) and {"start", "end", "instruction"} <= seg.keys()):
             raise CurvesFormatError("each segment needs start, end and instruction")

@@ -114,11 +114,13 @@ class TalkingFacePipeline:
         transcript: str | None = None,
         *,
         fps: float = DEFAULT_FPS,
+        language: str = "en",
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
     ) -> dict:
-        """Stage 1: speech → editable visual instruction (whole clip and per segment)."""
-        analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.7)
+        """Stage 1: speech → editable visual instruction (whole clip and per segment).
+        `language`: en, auto (detected from the speech) or another language code (languages.py)."""
+        analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.7, language=language)
         progress(0.75, "writing instruction")
         instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.75, 1.0))
         progress(1.0, "done")
@@ -127,6 +129,8 @@ class TalkingFacePipeline:
             "segments": segments,
             "transcript": analysis.alignment.transcript,
             "transcript_source": analysis.alignment.transcript_source,
+            "language": analysis.alignment.language,
+            "phoneme_source": analysis.alignment.phoneme_source,
             "clip": dict(zip(("start", "end"), audio.span)),
             "phones": _phones_json(analysis),
             "alignment_method": analysis.alignment.method,
@@ -152,6 +156,7 @@ class TalkingFacePipeline:
         fps: float = DEFAULT_FPS,
         retarget: FlameRetarget | None = None,
         layers: bool = False,
+        language: str = "en",
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
     ) -> list[dict]:
@@ -162,6 +167,7 @@ class TalkingFacePipeline:
         from its diffusion prior; the baseline's expression strength). Blinks follow each take's seed.
         `guidance` is the learned model's classifier-free guidance scale (None: its own default).
         `layers`: each document also carries the take as lips, expression and blinks layers (layers.py).
+        `language`: en, auto (detected from the speech) or another language code (audio/languages.py).
         """
         if not (0 < fps <= 240):
             raise InputError(f"fps must be between 0 and 240, got {fps}")
@@ -176,7 +182,7 @@ class TalkingFacePipeline:
             instruction = instruction or segments[0]["instruction"]
         name = synthesis or self.default_synthesis
         synthesizer = self.synthesizer_named(name)  # an unknown or missing model fails before the analysis
-        analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.5)
+        analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.5, language=language)
         if not segments and instruction and instruction.strip():
             segments = [{"start": 0.0, "end": audio.duration, "instruction": instruction.strip()}]
         elif not segments:
@@ -207,10 +213,10 @@ class TalkingFacePipeline:
         progress(1.0, "done")
         return documents
 
-    def _analyze(self, audio, transcript, fps, progress, cancel, share: float) -> SpeechAnalysis:
+    def _analyze(self, audio, transcript, fps, progress, cancel, share: float, language: str = "en") -> SpeechAnalysis:
         _check_cancel(cancel)
         progress(0.05, "aligning phones" if transcript else "recognizing speech")
-        analysis = self.front_end.analyze(audio, transcript, fps, cancel)
+        analysis = self.front_end.analyze(audio, transcript, fps, cancel, language=language)
         _check_cancel(cancel)
         progress(share, "speech analysed")
         return analysis
@@ -228,6 +234,8 @@ def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnal
         segments=segments,
         transcript=analysis.alignment.transcript,
         transcript_source=analysis.alignment.transcript_source,
+        language=analysis.alignment.language,
+        phoneme_source=analysis.alignment.phoneme_source,
         clip=analysis.audio.span,
         phones=_phones_json(analysis),
         model=model,

@@ -6,9 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real recordings for tests and the real-speech evaluation: alsa-utils, klettres-data, Asterisk's English
-# prompts (G.722, decoded with ffmpeg) and pocketsphinx-testdata's LibriVox sentences.
+# prompts (G.722, decoded with ffmpeg) and the same prompts in fr/es/it/ru, pocketsphinx-testdata's LibriVox
+# sentences. espeak-ng also gives other languages their phonemes (model_server/audio/espeak.py).
 apt_packages=(espeak-ng sox alsa-utils libsndfile1 fortunes klettres-data
-              asterisk-core-sounds-en-g722 pocketsphinx-testdata ffmpeg)
+              asterisk-core-sounds-en-g722 pocketsphinx-testdata ffmpeg
+              asterisk-core-sounds-fr-g722 asterisk-core-sounds-es-g722 asterisk-core-sounds-it-g722
+              asterisk-core-sounds-ru-g722)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -33,16 +33,17 @@ def front_center_wav() -> Path:
 
 @pytest.fixture(scope="session")
 def asterisk_recording(tmp_path_factory):
-    """One of Asterisk's English prompts (a professional female voice) as (16 kHz WAV, transcript)."""
+    """One of Asterisk's prompts (English: a professional female voice; also fr, es, it, ru) as
+    (16 kHz WAV, transcript): asterisk_recording(key, language="en")."""
     from model_server.eval.real_recordings import asterisk_recordings
 
     cache = tmp_path_factory.mktemp("asterisk")
 
-    def recording(key: str):
-        found = {r.name: r for r in asterisk_recordings(cache, keys={key})}
+    def recording(key: str, language: str = "en"):
+        found = {r.name: r for r in asterisk_recordings(cache, keys={key}, language=language)}
         if key not in found:
-            pytest.fail("Asterisk's English prompts missing: apt-get install asterisk-core-sounds-en-g722 ffmpeg "
-                        "(scripts/setup.sh does this)")
+            pytest.fail(f"Asterisk's prompts in {language} missing: apt-get install asterisk-core-sounds-{language}-g722 "
+                        "ffmpeg (scripts/setup.sh does this)")
         return found[key].path, found[key].transcript
 
     return recording

@@ -22,8 +22,9 @@ def instruct_job(context) -> jobs.Job:
     """Gather everything on the main thread; the worker only talks to the server."""
     settings = context.scene.avi_talking
     clip = active_sound_clip(context.scene)
-    dialogue = dialogue_for(settings, clip.name)
-    return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue, clip.request_span),
+    dialogue, language = dialogue_for(settings, clip.name), settings.language
+    return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue, clip.request_span,
+                                                                     language),
                     lambda context, result: write_instruction(context.scene, result, clip.name),
                     connection_from_preferences(context))
 

@@ -100,7 +100,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
     dialogue = dialogue_for(settings, clip.name)
     prefs = get_preferences(context)
     seed = effective_seed(settings, prefs)
-    samples, guidance, synthesis = settings.samples, settings.guidance, settings.synthesis
+    samples, guidance, synthesis, language = settings.samples, settings.guidance, settings.synthesis, settings.language
     retarget = None
     if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
         retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
@@ -112,7 +112,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
                                      segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
                                      samples=samples, guidance=guidance, synthesis=synthesis,
-                                     span=clip.request_span, layers=layers is not None)
+                                     span=clip.request_span, layers=layers is not None, language=language)
 
     def apply(context, result: dict) -> str:
         takes = result.get("takes") or [result]  # the result itself is take 1
@@ -128,9 +128,16 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         where = (f"NLA layers {', '.join(layers)}" if layers else f"Action '{actions[0].name}'")
         message = f"keyed {keyed} frames of '{clip.name}' on '{target_name}' ({where})"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
+        message += language_note(takes[0])
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
     return LineRequest(clip.name, target_name, submit, apply)
+
+
+def language_note(curves: dict) -> str:
+    """What the status says about the language: which one was heard and whose phonemes timed the lips."""
+    language = curves.get("language", "en")
+    return f"; language {language} (phonemes from {curves.get('phoneme_source', 'pocketsphinx')})"
 
 
 def layers_to_write(settings, *, expression_only: bool = False) -> tuple[str, ...] | None:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from .. import __version__
+from ..audio.languages import checked_language
 from ..audio.loading import load_audio, trimmed
 from ..audio.types import Audio
 from ..errors import InputError
@@ -88,8 +89,9 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
     @app.post(f"/{API_VERSION}/instruct", response_model=JobCreated, status_code=202, responses=JOB_ERROR_REPLIES)
     def instruct(body: InstructRequest) -> dict:
         audio = read_audio(body)
+        language = checked_language(body.language)  # an unknown language is a 400 now, not a failed job
         job = jobs.submit("instruct", lambda progress, cancel: pipeline.instruct(
-            audio, body.transcript, progress=progress, cancel=cancel))
+            audio, body.transcript, language=language, progress=progress, cancel=cancel))
         return {"job_id": job.job_id}
 
     @app.post(f"/{API_VERSION}/animate", response_model=JobCreated, status_code=202,
@@ -101,12 +103,14 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
         if segments:  # outside the clip or without text: refused now, not as a failed job
             checked_segments(segments, audio.duration, body.instruction)
         pipeline.synthesizer_named(body.synthesis)  # an unknown or missing model is a 400 now, not a failed job
+        language = checked_language(body.language)
 
         def animate_takes(progress, cancel) -> dict:
             takes = pipeline.takes(
                 audio, transcript=body.transcript, instruction=body.instruction, segments=segments,
                 seed=body.seed, samples=body.samples, guidance=body.guidance, synthesis=body.synthesis,
-                fps=body.fps, retarget=retarget, layers=body.layers, progress=progress, cancel=cancel)
+                fps=body.fps, retarget=retarget, layers=body.layers, language=language, progress=progress,
+                cancel=cancel)
             return dict(takes[0], takes=takes)  # still a curves document (take 1) for readers of one take
 
         job = jobs.submit("animate", animate_takes)

@@ -59,6 +59,8 @@ class AudioInput(Body):
 class InstructRequest(AudioInput):
     transcript: str | None = Field(None, max_length=MAX_TEXT_CHARS,
                                    description="Dialogue text: forced alignment instead of recognition.")
+    language: str = Field("en", max_length=12, pattern=r"^[A-Za-z][A-Za-z0-9-]*$", description=(
+        "en (pocketsphinx), auto (told from the speech) or a language code eSpeak NG speaks (fr, es, ru …)."))
 
 
 class Segment(Body):

@@ -6,7 +6,7 @@ import threading
 
 import pocketsphinx
 
-from .alignment import align_phones
+from .languages import align_in_language
 from .prosody import analyze_prosody
 from .recognition import describe_recognizer
 from .segments import split_segments
@@ -17,8 +17,8 @@ class SpeechFrontEnd:
     name = "pocketsphinx-en-us"
 
     def analyze(self, audio: Audio, transcript: str | None, fps: float,
-                cancel: threading.Event | None = None) -> SpeechAnalysis:
-        return self.with_alignment(audio, align_phones(audio, transcript, cancel=cancel), fps)
+                cancel: threading.Event | None = None, language: str = "en") -> SpeechAnalysis:
+        return self.with_alignment(audio, align_in_language(audio, transcript, language, cancel=cancel), fps)
 
     def with_alignment(self, audio: Audio, alignment: Alignment, fps: float) -> SpeechAnalysis:
         """The analysis around phone timings already found (one alignment, several frame rates)."""
@@ -28,4 +28,4 @@ class SpeechFrontEnd:
 
     def describe(self) -> dict:
         return {"name": self.name, "pocketsphinx": getattr(pocketsphinx, "__version__", "5"),
-                "recognizer": describe_recognizer()}
+                "recognizer": describe_recognizer(), "other_languages": "espeak-ng phonemes, whisper-base"}

@@ -77,7 +77,7 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
     peak = float(np.max(np.abs(mono)))
     if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
         raise AudioError(f"{name}: the audio is silent (peak below {SILENCE_PEAK_DBFS:g} dBFS)")
-    return Audio(samples=_resample(mono, source_rate), source_sample_rate=source_rate, source=name)
+    return Audio(samples=resample(mono, source_rate), source_sample_rate=source_rate, source=name)
 
 
 def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:
@@ -101,7 +101,8 @@ def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:
     return replace(audio, samples=samples, offset=audio.offset + begin)
 
 
-def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+def resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono samples at `rate` → SAMPLE_RATE."""
     if rate == SAMPLE_RATE:
         return samples.astype(np.float32)
     # An odd rate (22051 Hz) has no small exact ratio: the nearest small one is off by < 0.01 %, and

@@ -46,6 +46,8 @@ class Alignment:
     words: list[Word]
     transcript: str
     method: str  # "forced", "recognition", or the fallback that produced it
+    language: str = "en"  # ISO 639-1, as Whisper names languages
+    phoneme_source: str = "pocketsphinx"  # whose pronunciations: pocketsphinx's English dictionary, or espeak-ng
 
     @property
     def transcript_source(self) -> str:

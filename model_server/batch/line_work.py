@@ -73,7 +73,7 @@ def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path, o
 
     audio = trimmed(load_audio(line.audio, max_seconds=config.max_audio_seconds), line.start, line.end)
     curves = pipeline(audio, transcript=line.transcript, instruction=line.instruction, segments=line.segments,
-                      seed=line.seed, fps=line.fps)
+                      seed=line.seed, fps=line.fps, language=line.language)
     validate_curves(curves)
     names = outputs.names(line.id)
     write_atomically(out_dir / names[0], json.dumps(curves, separators=(",", ":")))

@@ -4,7 +4,7 @@ Columns (CSV header) or keys (JSON lines); only `audio` is required:
     id           name of the line's output files (letters, digits, . _ -); default: the audio file's stem
     audio        speech file, relative to the manifest's folder unless absolute
     transcript   the dialogue text (forced alignment instead of recognition)
-    language     en, or empty / auto (English is what this version aligns)
+    language     auto (empty: told from the speech), en, or a language code eSpeak NG speaks (fr, es, ru …)
     instruction  the visual instruction for the whole line; empty: the agent writes one
     segments     per-segment instructions: a JSON list of {"start", "end", "instruction"}
     seed, fps    the take's seed (default 0) and the curves' frame rate (default 25)
@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..config import DEFAULT_FPS, MAX_SEED
+from ..audio.languages import checked_language
 from ..errors import InputError
 
 FIELDS = ("id", "audio", "transcript", "language", "instruction", "segments", "seed", "fps", "start", "end",
           "character")
-LANGUAGES = ("", "auto", "en")  # what the English front-end (pocketsphinx) can align
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -138,9 +138,7 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
     if not _SAFE_ID.fullmatch(line_id):
         raise InputError(f"id {line_id[:60]!r} cannot name a file: use letters, digits, '.', '_' and '-' "
                          "(up to 100, starting with a letter or digit)")
-    language = (_text(row, "language") or "auto").lower()
-    if language not in LANGUAGES:
-        raise InputError(f"language {language!r}: this version aligns English only (en, or auto)")
+    language = checked_language(_text(row, "language"))
     seed = _number(row, "seed", int, 0)
     if not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed}")

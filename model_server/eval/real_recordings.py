@@ -22,6 +22,8 @@ from pathlib import Path
 
 ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+# The same prompts in other languages (asterisk-core-sounds-<language>-g722), each by one voice.
+ASTERISK_VOICES = {"fr": "fr_CA_f_June", "es": "es_MX_f_Allison", "it": "it_IT_m_Carlo", "ru": "ru_RU_f_IvrvoiceRU"}
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")  # alsa-utils' channel test words, spoken by a person
 # KLettres (Debian klettres-data): a person speaking English letter names and short words.
@@ -108,10 +110,17 @@ def asterisk_transcripts(listing: Path = ASTERISK_TRANSCRIPTS) -> dict[str, str]
     return found
 
 
-def asterisk_recordings(cache: Path, sounds: Path = ASTERISK_SOUNDS, keys: set[str] | None = None) -> list[Recording]:
-    """Asterisk's English prompts (all, or those named in `keys`), decoded to 16 kHz WAV under `cache`
-    (once; later calls reuse them)."""
-    transcripts = {k: t for k, t in asterisk_transcripts().items() if keys is None or k in keys}
+def asterisk_recordings(cache: Path, sounds: Path = ASTERISK_SOUNDS, keys: set[str] | None = None,
+                        language: str = "en") -> list[Recording]:
+    """Asterisk's prompts in `language` (en, or one of ASTERISK_VOICES: all, or those named in `keys`),
+    decoded to 16 kHz WAV under `cache` (once; later calls reuse them). Source "asterisk" is the English
+    set, "asterisk-fr" the French one, and so on."""
+    listing = ASTERISK_TRANSCRIPTS
+    if language != "en":
+        sounds = ASTERISK_SOUNDS.parent / ASTERISK_VOICES[language]
+        listing = Path(f"/usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz")
+    source_name = "asterisk" if language == "en" else f"asterisk-{language}"
+    transcripts = {k: t for k, t in asterisk_transcripts(listing).items() if keys is None or k in keys}
     if not transcripts or not sounds.is_dir():
         return []
     if shutil.which("ffmpeg") is None:
@@ -121,10 +130,10 @@ def asterisk_recordings(cache: Path, sounds: Path = ASTERISK_SOUNDS, keys: set[s
         source = sounds / f"{key}.g722"
         if not source.is_file():
             continue
-        wav = Path(cache) / "asterisk" / f"{key}.wav"
+        wav = Path(cache) / source_name / f"{key}.wav"
         if not wav.is_file():
             _decode_g722(source, wav)
-        found.append(Recording("asterisk", key, wav, text))
+        found.append(Recording(source_name, key, wav, text))
     return found
 
 

@@ -288,3 +288,18 @@ def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scen
         assert bpy.ops.avi_talking.analyze() == {"FINISHED"}
     assert is_grammatical(line.instruction_text.as_string().strip())
     assert line.segments and all(is_grammatical(s.instruction) for s in line.segments)
+
+
+def test_a_french_line_is_timed_with_french_phonemes(scene, blender, asterisk_recording):
+    path, text = asterisk_recording("agent-pass", "fr")  # "Composez votre mot de passe suivi du dièse."
+    blender.ops.avi_talking.add_demo_head()
+    add_sound_strip(scene, path, frame_start=1, name="fr")
+    settings = scene.avi_talking
+    assert settings.language == "auto"
+    settings.dialogue, settings.language = text, "fr"
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert "language fr (phonemes from espeak-ng)" in settings.last_status
+    head = settings.target
+    frames = math.ceil(soundfile.info(str(path)).duration * 25 - 1e-6)
+    jaw = jaw_curve(scene, head, range(1, 1 + frames))
+    assert jaw.max() > 0.2 and jaw.min() < 0.05  # it opens on the vowels and closes for "mot", "passe"

@@ -124,3 +124,16 @@ def test_instruct_with_the_learned_agent_on_a_given_language_model(front_center_
     assert is_grammatical(result["instruction"]) and all(is_grammatical(s["instruction"]) for s in result["segments"])
     missing = run_cli("instruct", str(front_center_wav), "--agent", "learned", "--agent-weights", str(tiny_agent_dir / "none"))
     assert missing.returncode == 2 and "train_agent" in missing.stderr
+
+
+def test_animate_in_french_and_a_language_without_a_voice(asterisk_recording, tmp_path):
+    path, text = asterisk_recording("agent-pass", "fr")
+    out = tmp_path / "fr.json"
+    done = run_cli("animate", str(path), "--transcript", text, "--language", "fr", "--instruction",
+                   "A neutral person speaks with relaxed face.", "-o", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr[-2000:]
+    curves = json.loads(out.read_text())
+    assert (curves["language"], curves["phoneme_source"]) == ("fr", "espeak-ng")
+    refused = run_cli("animate", str(path), "--language", "tlh", "-o", str(tmp_path / "x.json"))
+    assert refused.returncode == 2 and "eSpeak NG has no voice" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "x.json").exists()

@@ -57,3 +57,15 @@ def test_unreadable_file_is_a_format_error(tmp_path):
 @pytest.mark.parametrize("duration, fps, frames", [(1.0, 25, 25), (1.01, 25, 26), (0.001, 30, 1), (2.0, 29.97, 60)])
 def test_frames_cover_the_whole_clip(duration, fps, frames):
     assert num_frames_for(duration, fps) == frames
+
+
+def test_language_and_phoneme_source_are_recorded_and_checked():
+    from model_server.curves import validate_curves
+
+    curves = small_curves()
+    assert (curves["language"], curves["phoneme_source"]) == ("en", "pocketsphinx")
+    for field, value in (("phoneme_source", "guesswork"), ("language", 5)):
+        with pytest.raises(CurvesFormatError, match="phoneme_source"):
+            validate_curves(dict(curves, **{field: value}))
+    older = {k: v for k, v in curves.items() if k not in ("language", "phoneme_source")}
+    validate_curves(older)  # files written before the fields existed still read

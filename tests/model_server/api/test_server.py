@@ -156,7 +156,8 @@ def test_animate_with_samples_returns_every_take(server, front_center_wav):
 
 @pytest.mark.parametrize("options, fragment", [
     ({"samples": 0}, "samples"), ({"samples": 100}, "samples"), ({"guidance": -1.0}, "guidance"),
-    ({"synthesis": "nope"}, "unknown synthesis model"),
+    ({"synthesis": "nope"}, "unknown synthesis model"), ({"language": "tlh"}, "no voice"),
+    ({"language": "../fr"}, "language"),
 ])
 def test_bad_take_options_get_a_4xx_and_the_server_keeps_serving(server, front_center_wav, options, fragment):
     url, token = server
@@ -164,6 +165,19 @@ def test_bad_take_options_get_a_4xx_and_the_server_keeps_serving(server, front_c
     assert 400 <= status < 500
     assert fragment in json.dumps(answer["detail"])
     assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_animate_in_another_language_records_it_in_the_curves(server, asterisk_recording):
+    url, token = server
+    path, text = asterisk_recording("agent-pass", "it")
+    status, created = call(url, "/v1/animate", token, {"audio_path": str(path), "transcript": text, "language": "it",
+                                                      "instruction": "A neutral person speaks with relaxed face."})
+    assert status == 202, created
+    job, _ = wait_for(url, token, created["job_id"])
+    assert job["state"] == "succeeded", job["error"]
+    curves = job["result"]
+    assert (curves["language"], curves["phoneme_source"], curves["transcript_source"]) == ("it", "espeak-ng", "given")
+    assert "P" in [p["phone"] for p in curves["phones"]]  # "Prego … propria password"
 
 
 def test_instruct_job_writes_an_instruction_per_segment(server, front_center_wav):

@@ -50,6 +50,8 @@ def library(tmp_path_factory, asterisk_recording, front_center_wav):
     (folder / "audio").mkdir()
     password, password_text = asterisk_recording("agent-pass")
     shutil.copy(password, folder / "audio" / "password.wav")
+    french, french_text = asterisk_recording("agent-pass", "fr")
+    shutil.copy(french, folder / "audio" / "mot de passe.wav")
     shutil.copy(front_center_wav, folder / "audio" / "front center.wav")
     (folder / "audio" / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage, not audio")
     (folder / "audio" / "empty.wav").write_bytes(b"")
@@ -66,7 +68,9 @@ def library(tmp_path_factory, asterisk_recording, front_center_wav):
         {"id": "../outside", "audio": "audio/password.wav"},
         {"id": "password", "audio": "audio/password.wav"},
         {"id": "missing", "audio": "audio/missing.wav"},
-        {"id": "french", "audio": "audio/password.wav", "language": "fr"},
+        {"id": "klingon", "audio": "audio/password.wav", "language": "tlh"},
+        {"id": "french", "audio": "audio/mot de passe.wav", "transcript": french_text, "language": "fr",
+         "instruction": ANGRY},
     ]
     return folder, write_csv(folder / "lines.csv", rows), rows
 
@@ -82,20 +86,20 @@ def first_run(library, tmp_path_factory):
 def test_every_line_is_animated_or_refused_with_its_reason(first_run, library):
     out, done = first_run
     assert done.returncode == 1, done.stderr[-3000:]  # some lines refused: not all ok
-    assert "4 ok, 6 refused, 0 failed" in done.stdout
+    assert "5 ok, 6 refused, 0 failed" in done.stdout
     assert "2 worker processes" in done.stderr and "left" in done.stderr  # progress with the time left
     lines = summary(out)
     assert {line["id"] for line in lines.values() if line["status"] == "ok"} == {
-        "password", "heard", "agent_writes", "segments"}
+        "password", "heard", "agent_writes", "segments", "french"}
     assert "cannot decode audio" in lines["broken"]["reason"]
     assert "empty" in lines["empty"]["reason"]
     assert "cannot name a file" in lines["../outside"]["reason"]
     assert "already used by line 1" in lines["line 8"]["reason"]
     assert "no such audio file" in lines["missing"]["reason"]
-    assert "English only" in lines["french"]["reason"]
+    assert "eSpeak NG has no voice" in lines["klingon"]["reason"]
     assert lines["password"]["character"] == "Operator"
     rows = list(csv.DictReader(open(out / "summary.csv")))
-    assert len(rows) == 10 and [r["line"] for r in rows] == [str(n) for n in range(1, 11)]
+    assert len(rows) == 11 and [r["line"] for r in rows] == [str(n) for n in range(1, 12)]
     assert not (out.parent / "outside.json").exists()
 
 
@@ -103,6 +107,9 @@ def test_each_line_gets_its_curves_and_live_link_files(first_run):
     out, _ = first_run
     password = load_curves(out / "password.json")
     assert password["instruction"] == ANGRY and password["transcript_source"] == "given"
+    assert (password["language"], password["phoneme_source"]) == ("en", "pocketsphinx")  # auto: told English
+    french = load_curves(out / "french.json")
+    assert (french["language"], french["phoneme_source"], french["transcript_source"]) == ("fr", "espeak-ng", "given")
     heard = load_curves(out / "heard.json")
     assert heard["fps"] == 30 and heard["transcript_source"] == "recognized" and heard["model"]["take"]["seed"] == 4
     written = load_curves(out / "agent_writes.json")["instruction"]
@@ -119,9 +126,9 @@ def test_a_rerun_skips_finished_lines_and_redoes_changed_ones(first_run, library
     folder, manifest, rows = library
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"}
     again = batch(str(manifest), "-o", str(out), "--workers", "2", "--live-link")
-    assert "4 done before" in again.stderr and "4 ok, 6 refused" in again.stdout, again.stderr[-2000:]
+    assert "5 done before" in again.stderr and "5 ok, 6 refused" in again.stdout, again.stderr[-2000:]
     lines = summary(out)
-    assert all(lines[name]["resumed"] for name in ("password", "heard", "agent_writes", "segments"))
+    assert all(lines[name]["resumed"] for name in ("password", "heard", "agent_writes", "segments", "french"))
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"} == before
     changed = [dict(row, instruction="A slightly sad person speaks.") if row["id"] == "heard" else row for row in rows]
     write_csv(manifest, changed)
@@ -129,7 +136,7 @@ def test_a_rerun_skips_finished_lines_and_redoes_changed_ones(first_run, library
         third = batch(str(manifest), "-o", str(out), "--workers", "1", "--live-link")
     finally:
         write_csv(manifest, rows)
-    assert "3 done before" in third.stderr, third.stderr[-2000:]
+    assert "4 done before" in third.stderr, third.stderr[-2000:]
     assert load_curves(out / "heard.json")["instruction"] == "A slightly sad person speaks."
     assert (out / "password.json").stat().st_mtime_ns == before["password.json"]
 

@@ -24,6 +24,7 @@ def test_csv_lines_take_their_defaults_and_paths_from_the_manifest_folder(tmp_pa
     lines, refused = read_manifest(manifest)
     assert refused == []
     first, second = lines
+    assert first.language == "auto"
     assert (first.id, first.audio, first.seed, first.fps, first.character) == ("one", tmp_path / audio, 7, 30.0, "Ann")
     assert first.instruction == "A calm person speaks." and first.transcript is None
     assert (second.id, second.seed, second.fps, second.language) == ("a", 0, 25.0, "auto")
@@ -35,7 +36,7 @@ def test_bad_lines_are_refused_with_their_reason_and_the_rest_kept(tmp_path, aud
             {"id": "../../etc/passwd", "audio": audio},
             {"id": "ok", "audio": audio},
             {"audio": "missing.wav"},
-            {"id": "fr", "audio": audio, "language": "fr"},
+            {"id": "tlh", "audio": audio, "language": "tlh"},
             {"id": "s", "audio": audio, "seed": -1},
             {"id": "f", "audio": audio, "fps": "fast"},
             {"id": "g", "audio": audio, "segments": "[1, 2]"},
@@ -49,7 +50,7 @@ def test_bad_lines_are_refused_with_their_reason_and_the_rest_kept(tmp_path, aud
     assert "cannot name a file" in reasons[2]
     assert "already used by line 1" in reasons[3]
     assert "no such audio file" in reasons[4]
-    assert "English only" in reasons[5]
+    assert "eSpeak NG has no voice" in reasons[5]
     assert "from 0 to" in reasons[6]
     assert "fps must be a number" in reasons[7]
     assert "segments must be a list" in reasons[8]
