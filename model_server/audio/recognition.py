@@ -23,9 +23,12 @@ import numpy as np
 from ..errors import JobCancelled
 from .types import SAMPLE_RATE, Audio, Word
 
-# The machines this runs on have few cores; more threads lose to Blender's own work. A batch worker
-# sets its share of the cores before the recogniser loads.
-CPU_THREADS = int(os.environ.get("AVI_TALKING_THREADS", "2"))
+CPU_THREADS = 2  # the machines this runs on have few cores; more threads lose to Blender's own work
+
+
+def cpu_threads() -> int:
+    """CPU_THREADS, or a batch worker's share of the cores (it sets AVI_TALKING_THREADS before loading)."""
+    return int(os.environ.get("AVI_TALKING_THREADS", CPU_THREADS))
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class WhisperRecognizer:
 
         self.name, self.language = name or self.name, language
         self.model_dir = Path(model_dir)
-        self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=CPU_THREADS)
+        self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads())
         self._lock = threading.Lock()  # one transcription at a time: CTranslate2 already uses the cores
 
     def recognize(self, audio: Audio, cancel: threading.Event | None = None,

@@ -2,6 +2,7 @@
 
 Columns (CSV header) or keys (JSON lines); only `audio` is required:
     id           name of the line's output files (letters, digits, . _ -); default: the audio file's stem
+                 with other characters as _
     audio        speech file, relative to the manifest's folder unless absolute
     transcript   the dialogue text (forced alignment instead of recognition)
     language     auto (empty: told from the speech), en, or a language code eSpeak NG speaks (fr, es, ru …)
@@ -134,7 +135,7 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
     audio_path = Path(audio) if Path(audio).is_absolute() else folder / audio
     if not audio_path.is_file():
         raise InputError(f"no such audio file: {str(audio_path)[:200]}")
-    line_id = _text(row, "id") or audio_path.stem
+    line_id = _text(row, "id") or _id_from(audio_path.stem, number)
     if not _SAFE_ID.fullmatch(line_id):
         raise InputError(f"id {line_id[:60]!r} cannot name a file: use letters, digits, '.', '_' and '-' "
                          "(up to 100, starting with a letter or digit)")
@@ -149,6 +150,12 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
                      language=language, instruction=_text(row, "instruction"), segments=_segments(row),
                      seed=seed, fps=fps, start=_number(row, "start", float, None),
                      end=_number(row, "end", float, None), character=_text(row, "character") or "")
+
+
+def _id_from(stem: str, number: int) -> str:
+    """A file name's stem as an id: "Intro 01 (take 2)" → "Intro_01_take_2"."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:100]
+    return safe or f"line{number}"
 
 
 def _text(row: dict, key: str) -> str | None:

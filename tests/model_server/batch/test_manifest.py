@@ -16,6 +16,15 @@ def audio(tmp_path):
     return "a.wav"
 
 
+def test_an_id_is_made_from_the_audio_name_when_none_is_given(tmp_path):
+    (tmp_path / "Intro 01 (take 2).wav").write_bytes(b"RIFF")
+    (tmp_path / "ümlaut.wav").write_bytes(b"RIFF")
+    manifest = tmp_path / "lines.jsonl"
+    manifest.write_text('{"audio": "Intro 01 (take 2).wav"}\n{"audio": "ümlaut.wav"}\n')
+    lines, refused = read_manifest(manifest)
+    assert [line.id for line in lines] == ["Intro_01_take_2", "mlaut"] and refused == []
+
+
 def test_csv_lines_take_their_defaults_and_paths_from_the_manifest_folder(tmp_path, audio):
     manifest = tmp_path / "lines.csv"
     manifest.write_text('id,audio,instruction,seed,fps,segments,character\n'
