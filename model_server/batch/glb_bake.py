@@ -38,6 +38,8 @@ def bake_glbs(results: list[LineResult], out_dir: Path, rig: str, face: str | No
     if not results:
         return
     progress(f"baking {len(results)} glb file{'s' * (len(results) > 1)} on {Path(rig).name}")
+    out_dir = Path(out_dir).resolve()  # Blender runs in the repository, not in the caller's folder
+    rig = rig if rig == "demo" else str(Path(rig).resolve())
     command = [python, str(BAKE_SCRIPT), "--rig", rig, "-o", str(out_dir)] + (["--face", face] if face else [])
     by_curves = {str(out_dir / r.outputs[0]): r for r in results}
     done = subprocess.run(command + list(by_curves), capture_output=True, text=True, cwd=REPO)

@@ -132,7 +132,8 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
     audio = _text(row, "audio")
     if not audio:
         raise InputError("no audio file named")
-    audio_path = Path(audio) if Path(audio).is_absolute() else folder / audio
+    # Absolute: workers elsewhere (a Ray node, another working folder) read the same file.
+    audio_path = (Path(audio) if Path(audio).is_absolute() else folder / audio).absolute()
     if not audio_path.is_file():
         raise InputError(f"no such audio file: {str(audio_path)[:200]}")
     line_id = _text(row, "id") or _id_from(audio_path.stem, number)

@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parents[3]
 ANGRY = "A fairly angry person speaks with brow quite lowered."
 
 
-def batch(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "model_server", "batch", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+def batch(*args: str, timeout: float = 900, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """The batch command run in `cwd` (relative paths in the arguments are the caller's)."""
+    return subprocess.run([sys.executable, "-m", "model_server", "batch", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, PYTHONPATH=str(REPO)))
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:
@@ -196,7 +197,7 @@ def test_lines_are_baked_onto_a_face_as_glb(library, tmp_path, rig):
         subprocess.run([sys.executable, "-c", MAKE_RIG, rig], cwd=REPO, check=True, capture_output=True,
                        env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=300)
     out = tmp_path / "out"
-    done = batch(str(manifest), "-o", str(out), "--glb", rig)
+    done = batch("two.csv", "-o", "out", "--glb", rig, cwd=tmp_path)  # relative paths, from the user's folder
     assert done.returncode == 0, done.stderr[-3000:]
     lines = summary(out)
     for name in ("password", "heard"):

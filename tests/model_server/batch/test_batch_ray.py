@@ -52,17 +52,18 @@ def ray_cluster():
 def test_lines_run_as_ray_tasks_and_a_killed_worker_s_line_is_retried(ray_cluster, asterisk_recording,
                                                                        front_center_wav, tmp_path):
     password, password_text = asterisk_recording("agent-pass")
-    rows = [{"id": "password", "audio": str(password), "transcript": password_text, "instruction": ANGRY},
+    shutil.copy(password, tmp_path / "password.wav")  # named relative to the manifest: Ray's workers run elsewhere
+    rows = [{"id": "password", "audio": "password.wav", "transcript": password_text, "instruction": ANGRY},
             {"id": "heard", "audio": str(front_center_wav), "instruction": ANGRY},
-            {"id": "again", "audio": str(password), "transcript": password_text, "instruction": ANGRY, "seed": 2},
-            {"id": "broken", "audio": str(tmp_path / "missing.wav")}]
+            {"id": "again", "audio": "password.wav", "transcript": password_text, "instruction": ANGRY, "seed": 2},
+            {"id": "broken", "audio": "missing.wav"}]
     manifest = tmp_path / "lines.jsonl"
     manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
     address, env = ray_cluster
     out = tmp_path / "shared"
-    process = subprocess.Popen([sys.executable, "-m", "model_server", "batch", str(manifest), "-o", str(out),
-                                "--ray", address, "--live-link"], cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "model_server", "batch", "lines.jsonl", "-o", "shared",
+                                "--ray", address, "--live-link"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(env, PYTHONPATH=str(REPO)))
     attempts = out / ".avi-batch" / "password.attempts"
     deadline = time.monotonic() + 180
     while not attempts.exists() and time.monotonic() < deadline and process.poll() is None:
