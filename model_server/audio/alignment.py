@@ -66,7 +66,7 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
     recognize=False: only the transcript's own paths; raises AlignmentFailed if they fail.
     recognizer: what hears the words without a transcript (None: pocketsphinx's own recognition).
     """
-    pcm = (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    pcm = pcm16(audio)
     decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
     alignment = None
     given = transcript.strip() if transcript else ""
@@ -86,6 +86,11 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
             alignment = _recognize(new_decoder(), pcm, allow_phone_level, decode)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)
     return alignment
+
+
+def pcm16(audio: Audio) -> bytes:
+    """The clip as the 16-bit samples pocketsphinx reads."""
+    return (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
 
 
 def pronounceable(decoder: Decoder, words: list[str]) -> list[str]:
@@ -153,22 +158,34 @@ def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard) -> Alig
             times[block.a + k] = spans[block.b + k][1:]
     if not any(times):
         return None
-    timed, i = [], 0
-    while i < len(words):
-        if times[i] is not None:
-            timed.append((words[i], *times[i]))
+    timed = [(word, *span) for word, span in zip(words, spread_over_gaps(times, spans[0][1], spans[-1][2]))]
+    phones, found = _phones_in_word_spans(decoder, timed)
+    return Alignment(phones=phones, words=found, transcript=transcript, method="forced-heard-times")
+
+
+def spread_over_gaps(times: list[tuple[float, float] | None], first_start: float, last_end: float,
+                     weights: list[float] | None = None) -> list[tuple[float, float]]:
+    """Every word's (start, end): the known ones as they are, each run of unknown ones sharing the time
+    between its known neighbours (the clip's first start and last end at the edges) in equal parts, or
+    in proportion to `weights` (one per word)."""
+    spans, i = list(times), 0
+    while i < len(spans):
+        if spans[i] is not None:
             i += 1
             continue
         j = i
-        while j < len(words) and times[j] is None:
+        while j < len(spans) and spans[j] is None:
             j += 1
-        start = times[i - 1][1] if i > 0 else spans[0][1]
-        end = times[j][0] if j < len(words) else spans[-1][2]
-        edges = np.linspace(start, max(start, end), j - i + 1)
-        timed += [(words[k], float(edges[k - i]), float(edges[k - i + 1])) for k in range(i, j)]
+        start = spans[i - 1][1] if i > 0 else first_start
+        end = max(start, spans[j][0] if j < len(spans) else last_end)
+        if weights is None:
+            edges = np.linspace(start, end, j - i + 1)
+        else:
+            share = np.asarray(weights[i:j], dtype=float)
+            edges = start + (end - start) * np.concatenate(([0.0], np.cumsum(share) / share.sum()))
+        spans[i:j] = [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
         i = j
-    phones, found = _phones_in_word_spans(decoder, timed)
-    return Alignment(phones=phones, words=found, transcript=transcript, method="forced-heard-times")
+    return spans
 
 
 def _shared_spans(spans: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:

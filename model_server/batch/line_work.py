@@ -66,15 +66,21 @@ def run_line(config: PipelineConfig, threads: int, line: BatchLine, out_dir: Pat
     return result
 
 
+def workers_died(line: BatchLine, fingerprint: str, out_dir: Path, attempts: int, reason: str) -> LineResult:
+    """The failed result (and record) of a line whose every worker died while running it."""
+    result = LineResult(number=line.number, id=line.id, status="failed", fingerprint=fingerprint,
+                        character=line.character, attempts=attempts, reason=reason)
+    save_record(out_dir, result)
+    return result
+
+
 def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path, outputs: BatchOutputs) -> list[str]:
     from ..audio.loading import load_audio, trimmed
-    from ..curves import validate_curves
     from ..live_link import curves_to_live_link_csv
 
     audio = trimmed(load_audio(line.audio, max_seconds=config.max_audio_seconds), line.start, line.end)
     curves = pipeline(audio, transcript=line.transcript, instruction=line.instruction, segments=line.segments,
-                      seed=line.seed, fps=line.fps, language=line.language)
-    validate_curves(curves)
+                      seed=line.seed, fps=line.fps, language=line.language)  # validated as it was built
     names = outputs.names(line.id)
     write_atomically(out_dir / names[0], json.dumps(curves, separators=(",", ":")))
     if outputs.live_link:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config import PipelineConfig
-from .line_work import BatchOutputs, run_line
+from .line_work import BatchOutputs, run_line, workers_died
 from .manifest import BatchLine
-from .records import LineResult, attempt_count, save_record
+from .records import LineResult, attempt_count
 
 WORKER_MEMORY_BYTES = 2 * 2**30  # a worker's models and their working memory, measured peak ~1.9 GiB
 MAX_POOL_BREAKS_PER_LINE = 2
@@ -62,11 +62,8 @@ def run_pool(jobs: list[tuple[BatchLine, str]], config: PipelineConfig, out_dir:
         for line, fingerprint in unfinished:
             attempts = attempt_count(out_dir, line.id)
             if attempts > started_before[line.id] and attempts >= MAX_POOL_BREAKS_PER_LINE:
-                result = LineResult(number=line.number, id=line.id, status="failed", fingerprint=fingerprint,
-                                    character=line.character, attempts=attempts,
-                                    reason="its worker process died each time it ran (out of memory or killed)")
-                save_record(out_dir, result)
-                on_result(result)
+                on_result(workers_died(line, fingerprint, out_dir, attempts,
+                                       "its worker process died each time it ran (out of memory or killed)"))
             else:  # it was running when a worker died, or waiting its turn: run it in the new pool
                 pending.append((line, fingerprint))
 

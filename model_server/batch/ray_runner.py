@@ -15,9 +15,9 @@ from typing import Callable
 
 from ..config import PipelineConfig
 from ..errors import InputError
-from .line_work import BatchOutputs, run_line
+from .line_work import BatchOutputs, run_line, workers_died
 from .manifest import BatchLine
-from .records import LineResult, save_record
+from .records import LineResult
 
 REPO = Path(__file__).resolve().parents[2]
 TASK_RETRIES = 3  # runs of a line after its worker died, before it is failed
@@ -50,10 +50,7 @@ def run_on_ray(jobs: list[tuple[BatchLine, str]], config: PipelineConfig, out_di
             try:
                 on_result(ray.get(done[0]))
             except ray.exceptions.RayError as exc:  # retries spent: the worker died every time
-                result = LineResult(number=line.number, id=line.id, status="failed", fingerprint=fingerprint,
-                                    character=line.character, attempts=TASK_RETRIES + 1,
-                                    reason=f"its Ray task failed on every try ({type(exc).__name__})")
-                save_record(out_dir, result)
-                on_result(result)
+                on_result(workers_died(line, fingerprint, out_dir, TASK_RETRIES + 1,
+                                       f"its Ray task failed on every try ({type(exc).__name__})"))
     finally:
         ray.shutdown()

@@ -53,17 +53,22 @@ def run_batch(manifest: Path, out_dir: Path, config: PipelineConfig, outputs: Ba
     progress(f"{len(lines) + len(refused)} lines: {resumed} done before, {len(refused)} refused, "
              f"{len(jobs)} to animate")
     pace = _Pace(len(jobs), progress)
+
+    def finished(result: LineResult) -> None:
+        results.append(result)
+        pace.done(result)
+
     try:
         if jobs and ray_address:
             from .ray_runner import run_on_ray
 
-            run_on_ray(jobs, config, out_dir, outputs, ray_address, lambda r: (results.append(r), pace.done(r)))
+            run_on_ray(jobs, config, out_dir, outputs, ray_address, finished)
         elif jobs:
             from .local_pool import pool_size, run_pool
 
             count, threads = pool_size(len(jobs), workers)
             progress(f"{count} worker process{'es' if count > 1 else ''}, {threads} thread{'s' if threads > 1 else ''} each")
-            run_pool(jobs, config, out_dir, outputs, count, threads, lambda r: (results.append(r), pace.done(r)))
+            run_pool(jobs, config, out_dir, outputs, count, threads, finished)
         if outputs.glb_rig:
             new = [r for r in results if r.status == "ok" and not r.resumed]
             bake_glbs(new, out_dir, outputs.glb_rig, outputs.glb_face, blender_python, progress)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.alignment import AlignmentFailed, align_phones, new_decoder, phone_loop
+from ..audio.alignment import AlignmentFailed, align_phones, new_decoder, pcm16, phone_loop
 from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
 from ..audio.multilingual import align_other_language, spelling
@@ -147,10 +147,6 @@ def evaluate(languages, limit: int, cache: Path) -> tuple[dict, list[str]]:
                              "language_told": detected / count if count else float("nan"),
                              "word_error_rate": errors / words if words else float("nan"), "clips": count}
     return results, notes
-
-
-def pcm16(audio) -> bytes:
-    return (np.clip(audio.samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
 
 
 def print_tables(results: dict) -> None:
