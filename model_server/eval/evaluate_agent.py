@@ -30,6 +30,7 @@ import numpy as np
 from ..agent.baseline import BaselineInstructionAgent
 from ..agent.grammar import is_grammatical, parse_instruction
 from ..agent.grammar_decoding import HEAD_RULES
+from ..agent.language_model import DTYPES
 from ..agent.registry import load_agent
 from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
@@ -72,15 +73,18 @@ def emotion_of(instruction: str) -> tuple[str, int]:
     return controls.emotion, controls.intensity
 
 
-def label_accuracy(agents: dict, labelled) -> tuple[int, dict]:
+def label_accuracy(agents: dict, labelled, writes: dict | None = None) -> tuple[int, dict]:
     """How many (emotion, intensity) labelled analyses the iterable gave, and per agent: emotion, intensity,
-    both, and the share of its own replies that already parse in the grammar."""
+    both, and the share of its own replies that already parse in the grammar. `writes` gets each agent's
+    instructions per analysis (the whole clip's, then its segments')."""
     rows = {name: {"emotion": [], "intensity": [], "both": [], "grammatical": []} for name in agents}
     count = 0
     for (true_emotion, true_intensity), analysis in labelled:
         count += 1
         for name, agent in agents.items():
             instruction, segments = agent.instruct(analysis)
+            if writes is not None:
+                writes.setdefault(name, []).append([instruction] + [s["instruction"] for s in segments])
             emotion, intensity = emotion_of(instruction)
             row = rows[name]
             row["emotion"].append(emotion == true_emotion)
@@ -92,7 +96,7 @@ def label_accuracy(agents: dict, labelled) -> tuple[int, dict]:
     return count, {name: {k: float(np.mean(v)) if v else float("nan") for k, v in row.items()} for name, row in rows.items()}
 
 
-def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
+def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd, writes: dict | None = None) -> dict:
     records = [r for r in read_manifest(corpus) if r["split"] == "test" and clip_path(corpus, r["id"]).exists()][:limit]
 
     def labelled():
@@ -101,8 +105,19 @@ def held_out(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFro
                 audio = stored_audio(arrays, record["id"])
             yield (record["emotion"], record["intensity"]), front_end.analyze(audio, record["sentence"], FPS)
 
-    clips, rows = label_accuracy(agents, labelled())
+    clips, rows = label_accuracy(agents, labelled(), writes)
     return {"clips": clips, "rows": rows}
+
+
+def dtype_agreement(writes: dict, agent: str, reference: str) -> dict:
+    """How often `agent` writes what `reference` (the same model in float32 throughout) writes: the
+    whole clip's opening (emotion and intensity), and every instruction word for word."""
+    pairs = list(zip(writes[agent], writes[reference]))
+    openings = [emotion_of(mine[0]) == emotion_of(theirs[0]) for mine, theirs in pairs]
+    same = [a == b for mine, theirs in pairs for a, b in zip(mine, theirs)]
+    return {"clips": len(pairs), "instructions": len(same),
+            "rows": {agent: {"whole clip's opening the same": float(np.mean(openings)),
+                             "instructions the same word for word": float(np.mean(same))}}}
 
 
 def short_utterances(agents: dict, corpus: Path, limit: int | None, front_end: SpeechFrontEnd) -> dict:
@@ -198,25 +213,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-rule", choices=HEAD_RULES, default=None,
                         help="how the learned agent picks the instruction's emotion and intensity "
                              "(agent/grammar_decoding.py; default: the agent's own)")
+    parser.add_argument("--dtype", choices=DTYPES, default=None,
+                        help="the dtype the learned agent's language model writes replies in after their opening "
+                             "(default float32; with another, float32 throughout is evaluated beside it)")
     parser.add_argument("--card", type=Path, default=None, help="a MODEL_CARD.md whose evaluation section gets these tables")
     args = parser.parse_args(argv)
-    agents = {"baseline": BaselineInstructionAgent(), "learned": load_agent("learned", weights=args.weights, lm=args.lm)}
-    if args.head_rule is not None:
-        agents["learned"].head_rule = args.head_rule
+    agents = {"baseline": BaselineInstructionAgent(), "learned": load_agent("learned", weights=args.weights, lm=args.lm,
+                                                                             dtype=args.dtype)}
+    float32 = None
+    if agents["learned"].describe()["continuation_dtype"] != "float32":  # the reference it is compared with
+        float32 = load_agent("learned", weights=args.weights, lm=args.lm, dtype="float32")
+    for agent in (agents["learned"], float32):
+        if args.head_rule is not None and agent is not None:
+            agent.head_rule = args.head_rule
     front_end = SpeechFrontEnd()
-    sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(agents, args.corpus, args.limit, front_end)),
+    writes = {}
+    compared = dict(agents, **({"learned, float32 throughout": float32} if float32 else {}))
+    sections = [("Held-out synthetic speech (test split, {clips} clips)", held_out(compared, args.corpus, args.limit, front_end, writes)),
                 ("Short utterances, held out (1–3 words of test clips, same voices and styles; {clips} clips)",
                  short_utterances(agents, args.corpus, args.limit, front_end)),
                 ("Prosody pairs (same sentence, lively vs subdued; {pairs} pairs)", prosody_pairs(agents, front_end)),
                 ("Content pairs (happy vs sad line, same plain voice; {pairs} pairs)", content_pairs(agents, front_end)),
                 ("Emotional lines, held out (same plain voice; {lines} lines)", emotional_lines(agents, front_end)),
                 ("Read speech, calm (ALSA, KLettres; {files} files)", read_speech(agents, front_end)),
-                ("Latency, warm, CPU (demo speech, {audio_seconds:.1f} s)", latency(agents, front_end))]
+                ("Latency, warm, CPU (demo speech, {audio_seconds:.1f} s)", latency(compared, front_end))]
+    if float32 is not None:
+        sections.append(("The learned agent against float32 throughout (held-out clips: {clips} clips, {instructions} "
+                         "instructions)", dtype_agreement(writes, "learned", "learned, float32 throughout")))
     tables = [markdown(title.format(**section), section) for title, section in sections]
     print("\n\n".join(tables))
     if args.card is not None:
         command = "python -m model_server.eval.evaluate_agent " + " ".join(sys.argv[1:])
-        rule = f"The learned agent chose each instruction's opening by the `{agents['learned'].head_rule}` head rule."
+        learned = agents["learned"]
+        rule = (f"The learned agent chose each instruction's opening by the `{learned.head_rule}` head rule; its "
+                f"language model scored the openings in {learned.describe()['dtype']} and wrote the rest in "
+                f"{learned.describe()['continuation_dtype']}.")
         write_evaluation(args.card, f"`{command}`\n\n{rule}\n\n" + "\n\n".join(tables))
     return 0
 

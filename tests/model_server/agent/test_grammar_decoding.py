@@ -3,6 +3,7 @@ the drafted continuation equal to plain greedy decoding after the chosen head.""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -11,7 +12,8 @@ import torch
 from model_server.agent.grammar import parse_instruction
 from model_server.agent.grammar_decoding import (DEFAULT_HEAD_RULE, HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
                                                 head_text)
-from model_server.agent.language_model import load_language_model
+from model_server.agent.language_model import DTYPE_ENV, inference_dtype, load_language_model
+from model_server.errors import InputError
 from tests.conftest import build_tiny_lm
 
 PREFIX_TOKENS = 6
@@ -130,3 +132,27 @@ def test_replies_written_together_are_the_ones_written_alone(tiny, rule):
         assert all(scores[h] == pytest.approx(alone_scores[h], abs=1e-4) for h in scores)
     done = [d for d, _ in passes]
     assert passes[0] == (0, 4) and done == sorted(done) and {t for _, t in passes} == {4}
+
+
+def test_a_bfloat16_continuation_keeps_the_float32_openings(tiny):
+    """With a bfloat16 copy writing after the opening, every opening's score is the float32 model's and the
+    reply opens with the head those scores choose, then goes on from the float32 prefix."""
+    lm, tokenizer = tiny
+    exact = GrammarDecoder(lm, tokenizer, max_tokens=20)
+    mixed = GrammarDecoder(lm, tokenizer, max_tokens=20, continuation_lm=copy.deepcopy(lm).to(torch.bfloat16))
+    for seed in range(3):
+        prefix = random_prefix(lm, seed)
+        (_, exact_scores), (reply, scores) = exact.write(prefix, "emotion"), mixed.write(prefix, "emotion")
+        assert scores == exact_scores
+        assert reply.startswith(head_text(*best_head(scores, by_emotion=True)))
+
+
+def test_the_continuation_dtype_is_float32_unless_named(monkeypatch):
+    native = any(torch.cpu.get_capabilities().get(name) for name in ("avx512_bf16", "amx_bf16", "bf16"))
+    monkeypatch.delenv(DTYPE_ENV, raising=False)
+    assert inference_dtype() == torch.float32
+    assert inference_dtype("auto") == (torch.bfloat16 if native else torch.float32)
+    monkeypatch.setenv(DTYPE_ENV, "bfloat16")
+    assert inference_dtype() == torch.bfloat16
+    with pytest.raises(InputError, match="unknown dtype 'half'"):
+        inference_dtype("half")

@@ -4,12 +4,13 @@ real speech as calm, and reads the demo's happy sentence as positive."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from model_server.agent.grammar import is_grammatical
 from model_server.agent.qformer_agent import (FEATURE_FPS, MAX_INSTRUCTION_TOKENS, QFormerInstructionAgent, lm_inputs,
-                                              pad_frames, text_prompt)
+                                              pad_frames, speech_states, text_prompt)
 from model_server.agent.speech_features import agent_speech_features
 from model_server.audio.prosody import prosody_at
 from model_server.audio.front_end import SpeechFrontEnd
@@ -67,3 +68,16 @@ def test_its_drafted_replies_are_what_greedy_decoding_writes(agent):
                                 pad_token_id=agent.tokenizer.pad_token_id)
     assert reply == agent.tokenizer.decode(out[0], skip_special_tokens=True).strip()
     assert is_grammatical(reply)
+
+
+def test_segment_states_are_the_ones_one_padded_batch_gives(agent):
+    """The whole clip's frames and its segments' run in two batches; each row's Q-Former states are the
+    ones a single batch padded to the whole clip gives (shorter rows see padding after their end either way)."""
+    generator = np.random.default_rng(0)
+    features = generator.normal(size=(400, agent.adapter.cfg.features)).astype(np.float32)
+    slices = [features, features[:120], features[120:300], features[300:], features[:3]]
+    grouped = speech_states(agent.adapter, slices)
+    with torch.inference_mode():
+        one_batch = agent.adapter.query_states(*pad_frames(slices))
+    for row, expected in zip(grouped, one_batch):
+        torch.testing.assert_close(row, expected, atol=1e-5, rtol=1e-4)

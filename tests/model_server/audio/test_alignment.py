@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-from model_server.audio.alignment import align_phones, cover_with_silence, transcript_words
+from model_server.audio.alignment import (_decode, _forced, align_phones, cover_with_silence, new_decoder, pcm16,
+                                          pronounceable, transcript_words)
+from model_server.audio.dictionary import entries_for
 from model_server.audio.loading import load_audio
 from model_server.audio.types import Phone
 
@@ -111,3 +113,18 @@ def test_cover_with_silence_fills_gaps_and_trims_overlaps():
     covered = cover_with_silence(phones, 1.0)
     assert [(p.phone, p.start, p.end) for p in covered] == [
         ("SIL", 0.0, 0.1), ("AA", 0.1, 0.3), ("B", 0.3, 0.4), ("SIL", 0.4, 0.6), ("IY", 0.6, 0.9), ("SIL", 0.9, 1.0)]
+
+
+@pytest.mark.parametrize("key", ["vm-review", "queue-thereare", "conf-getpin"])
+def test_a_decoder_of_the_clip_s_words_aligns_as_the_whole_dictionary_does(asterisk_recording, key):
+    """Forced alignment with a decoder that knows only the clip's words (and their variants) against the
+    same passes with the whole dictionary; a word neither has is guessed alike from the dictionary's parts."""
+    path, text = asterisk_recording(key)
+    pcm = pcm16(load_audio(path))
+    results = []
+    for decoder in (new_decoder(), new_decoder(transcript_words(text))):
+        found = _forced(decoder, pcm, pronounceable(decoder, transcript_words(text)), text, "forced", _decode)
+        assert pronounceable(decoder, ["bluebirdsong"]) == ["bluebirdsong"]  # from "blue", "bird", "song"
+        results.append((found.phones, found.words, decoder.lookup_word("bluebirdsong")))
+    assert results[0] == results[1]
+    assert entries_for(["the"]) == ["the DH AH", "the(2) DH IY"]
