@@ -134,7 +134,7 @@ class GrammarDecoder:
         its own first tokens."""
         article, after, _ = self.deciding
         adverbs = [t for i, t in after.items() if i != "neutral"]
-        logits = exact_logits(self.lm, rows.feed_branches(self.lm, article, adverbs)).log_softmax(-1)  # (B, 1 + adverbs, vocab)
+        logits = vocabulary_logits(self.lm, rows.feed_branches(self.lm, article, adverbs)).log_softmax(-1)  # (B, 1 + adverbs, vocab)
         return list(zip(logits[:, 0], logits[:, 1:]))
 
     def _score_heads(self, logits: tuple[torch.Tensor, torch.Tensor]) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
@@ -229,7 +229,7 @@ class _Rows:
             out = lm.get_decoder()(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=True)
             parts.append([(_pad_left(layer.keys, width), _pad_left(layer.values, width)) for layer in out.cache.layers])
             masks.append(torch.nn.functional.pad(mask, (width - mask.shape[1], 0)))
-            logits.append(exact_logits(lm, out.last_hidden_state[:, -1]))
+            logits.append(vocabulary_logits(lm, out.last_hidden_state[:, -1]))
         back = torch.tensor(order).argsort()  # rows back in the order given
         joined = [(torch.cat([part[layer][0] for part in parts])[back], torch.cat([part[layer][1] for part in parts])[back])
                   for layer in range(len(parts[0]))]
@@ -281,8 +281,9 @@ class _Rows:
         self.mask, self.length = self.mask[rows], self.length[rows]
 
 
-def exact_logits(lm, hidden: torch.Tensor) -> torch.Tensor:
-    """float32 logits of (..., hidden) states: the openings are ranked by sums of log-probabilities."""
+def vocabulary_logits(lm, hidden: torch.Tensor) -> torch.Tensor:
+    """float32 logits of (..., hidden) final states, the openings being ranked by sums of log-probabilities.
+    Made contiguous first: projecting a strided slice in bfloat16 copied the vocabulary's weights per row."""
     return lm.get_output_embeddings()(hidden.contiguous()).float()
 
 
