@@ -186,6 +186,10 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
     from .audio.languages import checked_language
 
     language = checked_language(args.language)
+    if args.command == "instruct" or not getattr(args, "instruction", None):  # the agent will write: refuse a bad setting before any work
+        from .agent.registry import check_agent_setting
+
+        check_agent_setting(config.agent, url=config.agent_url, lm=config.agent_lm, weights=config.agent_weights)
     audio = trimmed(load_audio(args.audio, max_seconds=config.max_audio_seconds), args.start, args.end)
     pipeline = TalkingFacePipeline.from_config(config)
     if args.command == "instruct":

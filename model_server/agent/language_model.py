@@ -109,6 +109,16 @@ def _convert_packaged_gguf(folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def dtype_choice(choice: str | None = None) -> str:
+    """`choice`, else $AVI_TALKING_AGENT_DTYPE, else float32; InputError for a name not in DTYPES (checked
+    before the model process says it is ready, without importing torch)."""
+    choice = choice or os.environ.get(DTYPE_ENV) or "float32"
+    if choice not in DTYPES:
+        raise InputError(f"unknown dtype {choice!r} for the agent's language model ({DTYPE_ENV}); "
+                         f"one of {', '.join(DTYPES)}")
+    return choice
+
+
 def inference_dtype(choice: str | None = None):
     """The dtype the agent's language model writes replies in once their opening is chosen: `choice`, else
     $AVI_TALKING_AGENT_DTYPE, else float32. The openings are always scored in float32: run wholly in
@@ -120,9 +130,7 @@ def inference_dtype(choice: str | None = None):
     holds a second copy of the model (about 270 MB)."""
     import torch
 
-    choice = choice or os.environ.get(DTYPE_ENV) or "float32"
-    if choice not in DTYPES:
-        raise InputError(f"unknown dtype {choice!r} for the agent's language model; one of {', '.join(DTYPES)}")
+    choice = dtype_choice(choice)
     if choice == "auto":
         features = torch.cpu.get_capabilities()
         native = any(features.get(name) for name in ("avx512_bf16", "amx_bf16", "bf16"))

@@ -15,7 +15,7 @@ API_KEY_ENV = "AVI_TALKING_AGENT_API_KEY"  # read for the endpoint agent, so the
 
 
 def check_agent_setting(name: str, *, url: str | None = None, lm: Path | None = None,
-                        weights: Path | None = None) -> None:
+                        weights: Path | None = None, dtype: str | None = None) -> None:
     """InputError, in the words load_agent would use, for a setting that cannot load; loads nothing.
 
     The server checks this before it says it is ready and loads the agent itself afterwards."""
@@ -27,8 +27,10 @@ def check_agent_setting(name: str, *, url: str | None = None, lm: Path | None = 
     if name == "learned":
         from ..config import LEARNED_AGENT_DIR  # late: config reads this module's defaults
         from .agent_files import check_agent_files
+        from .language_model import dtype_choice
 
         check_agent_files(Path(weights or LEARNED_AGENT_DIR), lm)
+        dtype_choice(dtype)
 
 
 def load_agent(name: str, *, url: str | None = None, model: str | None = None, lm: Path | None = None,
@@ -36,7 +38,7 @@ def load_agent(name: str, *, url: str | None = None, model: str | None = None, l
     """The agent called `name`. The endpoint agent needs the URL of an OpenAI-compatible API (…/v1); the
     learned one reads its adapter from `weights`, may run on another language model directory `lm`, and
     runs it in `dtype` (language_model.inference_dtype: auto by default)."""
-    check_agent_setting(name, url=url, lm=lm, weights=weights)
+    check_agent_setting(name, url=url, lm=lm, weights=weights, dtype=dtype)
     if name == "learned":
         from ..config import LEARNED_AGENT_DIR
         from .qformer_agent import QFormerInstructionAgent

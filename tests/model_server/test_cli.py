@@ -137,3 +137,10 @@ def test_animate_in_french_and_a_language_without_a_voice(asterisk_recording, tm
     refused = run_cli("animate", str(path), "--language", "tlh", "-o", str(tmp_path / "x.json"))
     assert refused.returncode == 2 and "eSpeak NG has no voice" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_an_unknown_agent_dtype_is_refused_before_any_work(front_center_wav, monkeypatch):
+    monkeypatch.setenv("AVI_TALKING_AGENT_DTYPE", "half")
+    done = run_cli("animate", str(front_center_wav), "-o", "unused.json")
+    assert done.returncode == 2 and "unknown dtype 'half'" in done.stderr
+    assert "recognizing speech" not in done.stderr  # stopped before the audio was read

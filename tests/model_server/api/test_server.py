@@ -239,6 +239,15 @@ def test_an_agent_setting_that_cannot_load_stops_the_start_with_its_message(tmp_
     assert "no learned agent weights in" in done.stderr
 
 
+def test_an_unknown_agent_dtype_stops_the_start_with_its_message():
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "model_server", "serve", "--port", "0"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "AVI_TALKING_AGENT_DTYPE": "half"})
+    assert done.returncode != 0 and READY_PREFIX not in done.stdout
+    assert "unknown dtype 'half'" in done.stderr and "AVI_TALKING_AGENT_DTYPE" in done.stderr
+
+
 def test_server_exits_when_its_parent_closes_stdin():
     proc, url, token = start_server()
     assert call(url, "/v1/health", token)[0] == 200
