@@ -37,7 +37,7 @@ def load_agent(name: str, *, url: str | None = None, model: str | None = None, l
                weights: Path | None = None, dtype: str | None = None):
     """The agent called `name`. The endpoint agent needs the URL of an OpenAI-compatible API (…/v1); the
     learned one reads its adapter from `weights`, may run on another language model directory `lm`, and
-    runs it in `dtype` (language_model.inference_dtype: auto by default)."""
+    writes after each reply's opening in `dtype` (language_model.inference_dtype: float32 by default)."""
     check_agent_setting(name, url=url, lm=lm, weights=weights, dtype=dtype)
     if name == "learned":
         from ..config import LEARNED_AGENT_DIR

@@ -22,7 +22,7 @@ import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
 from ..errors import JobCancelled
-from .dictionary import entries_for, lookup
+from .dictionary import entries_for, lookup, word_name
 from .recognition import load_recognizer
 from .types import SAMPLE_RATE, Alignment, Audio, Phone, Word
 from .words import guess_pronunciation, spoken_words
@@ -62,11 +62,6 @@ def normalize_phone(label: str) -> str:
     if label in _SILENCES or label.startswith("+"):
         return "SIL"
     return re.sub(r"\d", "", label).upper()
-
-
-def word_name(label: str) -> str:
-    """Dictionary entry → word: "the(2)" names a pronunciation variant of "the"."""
-    return re.sub(r"\(\d+\)$", "", label)
 
 
 transcript_words = spoken_words  # the words forced alignment places, numbers written out

@@ -20,6 +20,11 @@ _ENTRIES: dict[str, list[str]] = {}  # word → its pronunciations, the dictiona
 _READ_LOCK = threading.Lock()
 
 
+def word_name(label: str) -> str:
+    """Dictionary entry → word: "the(2)" names a pronunciation variant of "the"."""
+    return re.sub(r"\(\d+\)$", "", label)
+
+
 def _entries() -> dict[str, list[str]]:
     with _READ_LOCK:
         if not _ENTRIES:
@@ -27,8 +32,7 @@ def _entries() -> dict[str, list[str]]:
                 for line in lines:
                     name, _, phones = line.strip().partition(" ")
                     if phones:
-                        word = re.sub(r"\(\d+\)$", "", name)
-                        _ENTRIES.setdefault(word, []).append(phones.strip())
+                        _ENTRIES.setdefault(word_name(name), []).append(phones.strip())
         return _ENTRIES
 
 
