@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from transformers import DynamicCache
 
 from .grammar import EMOTION_ADJECTIVES, EMOTIONS, INTENSITY_ADVERBS, controls_for_emotion, format_instruction
+from .plain_llama import KeyValueCache, causal_attend
 
 DRAFT_TOKENS = 24  # most checked per pass: on a CPU a pass over 24 tokens costs about three single-token passes
 HEAD_RULES = ("greedy", "emotion", "whole")
@@ -122,7 +122,6 @@ class GrammarDecoder:
                 start = self._encode(head_text(*head))
             starts.append(start)
             drafts.append(([self.drafts[head]] if head else []) + [d for h, d in self.drafts.items() if h != head])
-        rows.cast(self.continuation_lm.dtype)
         replies = self._continue(rows, starts, drafts, on_pass)
         return [(self.tokenizer.decode(tokens, skip_special_tokens=True).strip(), scores)
                 for tokens, (scores, _) in zip(replies, scored)]
@@ -134,7 +133,7 @@ class GrammarDecoder:
         its own first tokens."""
         article, after, _ = self.deciding
         adverbs = [t for i, t in after.items() if i != "neutral"]
-        logits = vocabulary_logits(self.lm, rows.feed_branches(self.lm, article, adverbs)).log_softmax(-1)  # (B, 1 + adverbs, vocab)
+        logits = self.lm.logits(rows.feed_branches(self.lm, article, adverbs)).log_softmax(-1)  # (B, 1 + adverbs, vocab)
         return list(zip(logits[:, 0], logits[:, 1:]))
 
     def _score_heads(self, logits: tuple[torch.Tensor, torch.Tensor]) -> tuple[dict[tuple[str, int], float], tuple[str, int] | None]:
@@ -222,37 +221,31 @@ class _Rows:
             tokens += length
         groups.append(group)
         width = max(len(p) for p in prefixes)
-        parts, masks, logits = [], [], []
+        caches, masks, logits = [], [], []
         for group in groups:
             inputs, mask = _left_padded([prefixes[i] for i in group])
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            out = lm.get_decoder()(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=True)
-            parts.append([(_pad_left(layer.keys, width), _pad_left(layer.values, width)) for layer in out.cache.layers])
+            cache = KeyValueCache()
+            hidden = lm.hidden_states(inputs, positions, causal_attend(mask, mask.shape[1]), cache)
+            caches.append(cache.padded_left(width))
             masks.append(torch.nn.functional.pad(mask, (width - mask.shape[1], 0)))
-            logits.append(vocabulary_logits(lm, out.last_hidden_state[:, -1]))
+            logits.append(lm.logits(hidden[:, -1]))
         back = torch.tensor(order).argsort()  # rows back in the order given
-        joined = [(torch.cat([part[layer][0] for part in parts])[back], torch.cat([part[layer][1] for part in parts])[back])
-                  for layer in range(len(parts[0]))]
-        return cls(DynamicCache(joined, config=lm.config), torch.cat(masks)[back], torch.cat(logits)[back])
-
-    def cast(self, dtype: torch.dtype) -> None:
-        """The cached keys and values in `dtype`, for a model of that dtype to go on from them."""
-        for layer in self.cache.layers:
-            layer.keys, layer.values = layer.keys.to(dtype), layer.values.to(dtype)
+        return cls(KeyValueCache.joined(caches, back), torch.cat(masks)[back], torch.cat(logits)[back])
 
     def feed_branches(self, lm, trunk: int, branches: list[int]) -> torch.Tensor:
         """Every row's next token `trunk`, and each of `branches` after it, in one pass (a tree: each branch
         attends to the row's cached tokens, the trunk and itself, not to the other branches; all branches
-        take the position after the trunk). (B, 1 + branches, hidden) last hidden states; the cache is left as it was."""
+        take the position after the trunk). (B, 1 + branches, hidden) final states; the cache is left as it was."""
         count = 1 + len(branches)
         ids = torch.tensor([[trunk, *branches]] * self.count)
         positions = self.length[:, None] + torch.tensor([0] + [1] * len(branches))[None]
         tree = torch.eye(count, dtype=torch.bool)
         tree[:, 0] = True  # every branch sees the trunk
         seen = self.mask.bool()[:, None, :].expand(-1, count, -1)  # (B, count, cached)
-        mask = torch.cat([seen, tree.expand(self.count, -1, -1)], 2)[:, None]  # (B, 1, count, cached + count)
-        hidden = lm.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=positions, cache=self.cache).last_hidden_state
-        self.cache.crop(-count)
+        attend = torch.cat([seen, tree.expand(self.count, -1, -1)], 2)  # (B, count, cached + count)
+        hidden = lm.hidden_states(lm.embed(ids), positions, attend, self.cache)
+        self.cache.crop(count)
         return hidden
 
     def feed(self, lm, tokens: list[list[int]]) -> torch.Tensor:
@@ -264,7 +257,7 @@ class _Rows:
         self.mask = torch.cat([self.mask, real], 1)
         self.length = self.length + real.sum(1)
         self.last_width = width
-        return lm(input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache).logits
+        return lm.logits(lm.hidden_states(lm.embed(ids), positions, causal_attend(self.mask, width), self.cache))
 
     def keep_fed(self, row: int, fed: int, kept: int) -> None:
         """Of the `fed` tokens the last pass gave `row`, only the first `kept` stay in its view."""
@@ -277,14 +270,8 @@ class _Rows:
         if len(rows) == self.count:
             return
         if rows:
-            self.cache.batch_select_indices(torch.tensor(rows))
+            self.cache.select(torch.tensor(rows))
         self.mask, self.length = self.mask[rows], self.length[rows]
-
-
-def vocabulary_logits(lm, hidden: torch.Tensor) -> torch.Tensor:
-    """float32 logits of (..., hidden) final states, the openings being ranked by sums of log-probabilities.
-    Made contiguous first: projecting a strided slice in bfloat16 copied the vocabulary's weights per row."""
-    return lm.get_output_embeddings()(hidden.contiguous()).float()
 
 
 def _left_padded(prefixes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -293,11 +280,6 @@ def _left_padded(prefixes: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     inputs = torch.stack([torch.nn.functional.pad(p, (0, 0, width - len(p), 0)) for p in prefixes])
     mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prefixes])
     return inputs, mask
-
-
-def _pad_left(states: torch.Tensor, width: int) -> torch.Tensor:
-    """(B, heads, length, dim) cached keys or values, padded on the left to `width` positions."""
-    return torch.nn.functional.pad(states, (0, 0, width - states.shape[2], 0))
 
 
 def best_head(scores: dict[tuple[str, int], float], by_emotion: bool) -> tuple[str, int]:

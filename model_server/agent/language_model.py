@@ -138,17 +138,33 @@ def inference_dtype(choice: str | None = None):
     return getattr(torch, choice)
 
 
+def model_folder(path: Path | None = None) -> Path:
+    """The transformers directory at `path`, or the packaged default's (converted on first use)."""
+    folder = Path(path) if path is not None else default_lm_dir()
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder} is not a transformers model directory (no config.json)")
+    return folder
+
+
+def load_inference_model(path: Path | None = None):
+    """(PlainLlama, PlainTokenizer) of the directory at `path` or the packaged default: what the agent
+    writes with, without importing transformers (plain_llama)."""
+    from .plain_llama import PlainLlama
+    from .plain_tokenizer import PlainTokenizer
+
+    folder = model_folder(path)
+    return PlainLlama.load(folder), PlainTokenizer(folder)
+
+
 def load_language_model(path: Path | None = None):
-    """(model, tokenizer) in eval mode: the directory at `path`, or the packaged default."""
+    """(model, tokenizer) of transformers in eval mode, for training: the directory at `path`, or the packaged default."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     # Batched replies attend through padding masks; without this switch transformers copies every cached
     # key and value head for grouped-query attention on each pass (a third of a batched pass's time on a
     # CPU). torch's attention with enable_gqa gives the same replies (tests/model_server/agent).
     os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
-    folder = Path(path) if path is not None else default_lm_dir()
-    if not (folder / "config.json").is_file():
-        raise InputError(f"{folder} is not a transformers model directory (no config.json)")
+    folder = model_folder(path)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     with quiet_loading():
         model = AutoModelForCausalLM.from_pretrained(folder).eval()

@@ -3,8 +3,8 @@
 A frozen 135M model steered by a soft prompt alone learns the instruction grammar slowly and reads
 the transcript's emotion weakly; rank-8 adapters on its attention projections (about 0.9 M weights)
 let it learn both in a few hundred steps while its own weights stay untouched. The adapters are saved
-beside the Q-Former and merged into the language model when the agent loads, so generation costs
-the same as with the plain model.
+beside the Q-Former and merged into the agent's plain copy of the language model when it loads
+(plain_llama), so generation costs the same as with the plain model.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
 
 LORA_FILE = "lora.safetensors"
@@ -58,9 +57,8 @@ def load_lora(peft_lm, weights_dir: Path) -> None:
     set_peft_model_state_dict(peft_lm, load_file(Path(weights_dir) / LORA_FILE))
 
 
-def merge_lora(lm, settings: dict, weights_dir: Path):
-    """The language model with the saved adapters merged into its weights (a plain model again)."""
-    peft_lm = add_lora(lm, LoraSettings(**settings))
-    load_lora(peft_lm, weights_dir)
-    with torch.no_grad():
-        return peft_lm.merge_and_unload().eval()
+def merge_lora(plain_lm, settings: dict, weights_dir: Path) -> None:
+    """Merge the adapters saved in weights_dir into a PlainLlama's projections, W += (alpha / rank) · B A,
+    as peft's merge_and_unload would: generation then costs the same as with the plain model."""
+    lora = LoraSettings(**settings)
+    plain_lm.merge_lora(load_file(Path(weights_dir) / LORA_FILE), lora.alpha / lora.rank)

@@ -7,6 +7,8 @@
           aligned contrastively with the sentence embedding of the clip's instruction.
 
 The Q-Former is transformers' BLIP-2 one (Blip2QFormerModel): any length of speech becomes K tokens.
+Training builds it; serving builds plain_qformer's copy of its forward pass (`plain=True`), which loads the
+same weights without importing transformers.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
-from transformers import Blip2QFormerConfig, Blip2QFormerModel
-
 from ..synthesis.text_encoder import TEXT_EMBEDDING_DIM
+from .plain_qformer import PlainQFormer
 from .speech_features import NUM_AGENT_FEATURES
 
 
@@ -72,15 +73,14 @@ class SpeechEncoder(nn.Module):
 
 
 class SpeechQFormer(nn.Module):
-    def __init__(self, cfg: SpeechQFormerConfig) -> None:
+    def __init__(self, cfg: SpeechQFormerConfig, plain: bool = False) -> None:
+        """`plain`: the inference-only Q-Former (plain_qformer) in place of transformers' trainable one."""
         super().__init__()
         self.cfg = cfg
         self.speech = SpeechEncoder(cfg)
         self.queries = nn.Parameter(torch.randn(1, cfg.queries, cfg.width) * 0.02)
-        self.qformer = Blip2QFormerModel(Blip2QFormerConfig(
-            hidden_size=cfg.width, num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads,
-            intermediate_size=4 * cfg.width, encoder_hidden_size=cfg.width, cross_attention_frequency=1,
-            hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout))
+        self.plain = plain
+        self.qformer = PlainQFormer(cfg.width, cfg.layers, cfg.heads, 4 * cfg.width) if plain else _blip2_qformer(cfg)
         self.to_lm = nn.Linear(cfg.width, cfg.lm_hidden)
         self.to_text = nn.Linear(cfg.width, cfg.text_dim)
 
@@ -89,6 +89,8 @@ class SpeechQFormer(nn.Module):
         speech = self.speech(features)
         queries = self.queries.expand(len(features), -1, -1)
         mask = mask if mask is not None else torch.ones(speech.shape[:2], device=speech.device)
+        if self.plain:
+            return self.qformer(queries, speech, mask)
         return self.qformer(query_embeds=queries, encoder_hidden_states=speech,
                             encoder_attention_mask=mask.long()).last_hidden_state
 
@@ -100,3 +102,12 @@ class SpeechQFormer(nn.Module):
     def speech_embedding(self, states: torch.Tensor) -> torch.Tensor:
         """(B, text_dim) unit-norm summary of the speech, in the sentence encoder's space."""
         return F.normalize(self.to_text(states.mean(dim=1)), dim=-1)
+
+
+def _blip2_qformer(cfg: SpeechQFormerConfig):
+    from transformers import Blip2QFormerConfig, Blip2QFormerModel
+
+    return Blip2QFormerModel(Blip2QFormerConfig(
+        hidden_size=cfg.width, num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads,
+        intermediate_size=4 * cfg.width, encoder_hidden_size=cfg.width, cross_attention_frequency=1,
+        hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout))

@@ -10,7 +10,6 @@ pipeline always receives a grammatical instruction.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from .baseline import whole_clip_segment
 from .agent_files import ADAPTER_FILE, CONFIG_FILE, check_agent_files
 from .grammar import format_instruction, parse_instruction
 from .grammar_decoding import GrammarDecoder
-from .language_model import DEFAULT_LM_NAME, inference_dtype, load_language_model
+from .language_model import DEFAULT_LM_NAME, inference_dtype, load_inference_model
 from .lora import merge_lora
 from .qformer import SpeechQFormer, SpeechQFormerConfig
 from .replies import clip_instructions, nothing_spoken, reply_targets
@@ -117,9 +116,10 @@ def save_agent(out: Path, adapter: SpeechQFormer, lm_info: dict, training: dict,
     (out / "training_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
 
 
-def load_adapter(weights_dir: Path, config: dict) -> SpeechQFormer:
-    """The Q-Former saved in weights_dir, built from its config.json (`config`)."""
-    adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]))
+def load_adapter(weights_dir: Path, config: dict, plain: bool = False) -> SpeechQFormer:
+    """The Q-Former saved in weights_dir, built from its config.json (`config`); `plain` for inference only
+    (SpeechQFormer)."""
+    adapter = SpeechQFormer(SpeechQFormerConfig.from_dict(config["qformer"]), plain=plain)
     adapter.load_state_dict(load_file(Path(weights_dir) / ADAPTER_FILE))
     return adapter
 
@@ -137,9 +137,9 @@ class QFormerInstructionAgent:
         """`lm` reads the prompt and scores the openings in its own dtype; with `continuation_dtype` a copy
         in that dtype writes the rest of each reply (grammar_decoding)."""
         self.adapter = adapter.eval()
-        self.lm = lm.eval()
+        self.lm = lm
         self.tokenizer = tokenizer
-        continuation = None if continuation_dtype in (None, lm.dtype) else copy.deepcopy(lm).to(continuation_dtype)
+        continuation = None if continuation_dtype in (None, lm.dtype) else lm.to(continuation_dtype)
         self.decoder = GrammarDecoder(self.lm, tokenizer, MAX_INSTRUCTION_TOKENS, continuation)
         self.head_rule = self.decoder.default_rule  # how the opening is chosen (grammar_decoding); evaluate_agent --head-rule sets it
         self.info = info
@@ -155,16 +155,16 @@ class QFormerInstructionAgent:
         check_agent_files(weights_dir, lm_path)
         config = json.loads((weights_dir / CONFIG_FILE).read_text())
         wanted = config["language_model"]
-        lm, tokenizer = load_language_model(lm_path if lm_path is not None else
-                                            (Path(wanted["path"]) if wanted.get("path") else None))
-        if lm.config.hidden_size != wanted["hidden_size"] or len(tokenizer) != wanted["vocab_size"]:
+        lm, tokenizer = load_inference_model(lm_path if lm_path is not None else
+                                             (Path(wanted["path"]) if wanted.get("path") else None))
+        if lm.shape.hidden_size != wanted["hidden_size"] or len(tokenizer) != wanted["vocab_size"]:
             raise InputError(f"the agent in {weights_dir} was trained for a language model of width "
                              f"{wanted['hidden_size']} and {wanted['vocab_size']} tokens; this one has "
-                             f"{lm.config.hidden_size} and {len(tokenizer)}: train an adapter for it with "
+                             f"{lm.shape.hidden_size} and {len(tokenizer)}: train an adapter for it with "
                              "python -m model_server.train.train_agent --lm PATH")
-        adapter = load_adapter(weights_dir, config)
+        adapter = load_adapter(weights_dir, config, plain=True)
         if config.get("lora"):
-            lm = merge_lora(lm, config["lora"], weights_dir)
+            merge_lora(lm, config["lora"], weights_dir)
         return cls(adapter, lm, tokenizer, config, continuation_dtype=inference_dtype(dtype))
 
     def describe(self) -> dict:

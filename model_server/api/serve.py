@@ -57,9 +57,10 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
 
 
 def _load_models(pipeline: TalkingFacePipeline) -> None:
-    """The agent and the default synthesis model, in the background; a failure is told to stderr and
-    again to each request that needs the model (it tries to load it then)."""
-    for load in (pipeline.agent.loaded, lambda: pipeline.synthesizer):
+    """What a request needs, in the order it needs it, in the background: the front end's resampler and
+    dictionary, the agent, the default synthesis model. A failure is told to stderr and again to each
+    request that needs the model (it tries to load it then)."""
+    for load in (pipeline.front_end.prepare, pipeline.agent.loaded, lambda: pipeline.synthesizer):
         try:
             load()
         except Exception as exc:  # noqa: BLE001 - told, not raised: requests naming another model still work

@@ -26,6 +26,15 @@ class SpeechFrontEnd:
         return SpeechAnalysis(audio=audio, alignment=alignment, prosody=prosody,
                               segments=split_segments(alignment, prosody))
 
+    def prepare(self) -> None:
+        """Read ahead what the first analysis needs and would otherwise wait for: the resampler (scipy's
+        import takes about a second) and the pronouncing dictionary."""
+        from scipy.signal import resample_poly  # noqa: F401
+
+        from .dictionary import read
+
+        read()
+
     def describe(self) -> dict:
         return {"name": self.name, "pocketsphinx": getattr(pocketsphinx, "__version__", "5"),
                 "recognizer": describe_recognizer(), "other_languages": "espeak-ng phonemes, whisper-base"}

@@ -1,10 +1,11 @@
 """The learned agent's decoding: every grammar head scored by the language model's own probabilities, and
-the drafted continuation equal to plain greedy decoding after the chosen head."""
+the drafted continuation equal to plain greedy decoding after the chosen head. The decoder runs the plain
+model (plain_llama); the probabilities and greedy replies it must match are transformers' own."""
 
 from __future__ import annotations
 
-import copy
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,22 +13,28 @@ import torch
 from model_server.agent.grammar import parse_instruction
 from model_server.agent.grammar_decoding import (DEFAULT_HEAD_RULE, HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
                                                 head_text)
-from model_server.agent.language_model import DTYPE_ENV, inference_dtype, load_language_model
+from model_server.agent.language_model import DTYPE_ENV, inference_dtype, load_inference_model, load_language_model
 from model_server.errors import InputError
 from tests.conftest import build_tiny_lm
 
 PREFIX_TOKENS = 6
 
 
+def models(folder):
+    """The plain model and tokenizer the decoder writes with, and transformers' model of the same folder."""
+    lm, tokenizer = load_inference_model(folder)
+    reference, _ = load_language_model(folder)
+    return SimpleNamespace(lm=lm, tokenizer=tokenizer, reference=reference.eval())
+
+
 @pytest.fixture(scope="module")
 def tiny(tiny_lm_dir):
-    lm, tokenizer = load_language_model(tiny_lm_dir)
-    return lm.eval(), tokenizer
+    return models(tiny_lm_dir)
 
 
 def random_prefix(lm, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(1, PREFIX_TOKENS, lm.config.hidden_size, generator=generator)
+    return torch.randn(1, PREFIX_TOKENS, lm.shape.hidden_size, generator=generator)
 
 
 def test_the_heads_are_the_grammar_s_openings():
@@ -55,7 +62,7 @@ def test_the_draft_continues_after_the_longest_match():
 
 
 def test_head_scores_are_the_language_model_s_probabilities(tiny):
-    lm, tokenizer = tiny
+    lm, tokenizer = tiny.lm, tiny.tokenizer
     decoder = GrammarDecoder(lm, tokenizer, max_tokens=24)
     assert decoder.default_rule == DEFAULT_HEAD_RULE == "emotion"  # heads this tokenizer can score
     prefix = random_prefix(lm, 0)
@@ -65,30 +72,31 @@ def test_head_scores_are_the_language_model_s_probabilities(tiny):
         ids = tokenizer(" " + head_text(*head), add_special_tokens=False).input_ids
         embeds = torch.cat([prefix, lm.get_input_embeddings()(torch.tensor([ids]))], dim=1)
         with torch.no_grad():
-            logp = lm(inputs_embeds=embeds).logits.log_softmax(-1)[0]
+            logp = tiny.reference(inputs_embeds=embeds).logits.log_softmax(-1)[0]
         # Tokens after the article, up to the one that decides the head (the emotion word's first).
         expected = sum(float(logp[PREFIX_TOKENS - 1 + k, ids[k]]) for k in range(1, decided))
         assert scores[head] == pytest.approx(expected, abs=1e-4)
 
 
-def greedy_reply(lm, tokenizer, embeds: torch.Tensor, max_new_tokens: int) -> list[int]:
-    out = lm.generate(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long),
-                      max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+def greedy_reply(models, embeds: torch.Tensor, max_new_tokens: int) -> list[int]:
+    """What transformers' greedy generate() writes after `embeds`."""
+    out = models.reference.generate(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long),
+                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=models.tokenizer.pad_token_id)
     return out[0].tolist()
 
 
 def test_the_greedy_rule_writes_what_greedy_decoding_writes(tiny):
-    lm, tokenizer = tiny
+    lm, tokenizer = tiny.lm, tiny.tokenizer
     decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
     for seed in range(3):
         prefix = random_prefix(lm, seed)
         reply, _ = decoder.write(prefix, "greedy")
-        assert reply == tokenizer.decode(greedy_reply(lm, tokenizer, prefix, 20), skip_special_tokens=True).strip()
+        assert reply == tokenizer.decode(greedy_reply(tiny, prefix, 20), skip_special_tokens=True).strip()
 
 
 @pytest.mark.parametrize("rule", [rule for rule in HEAD_RULES if rule != "greedy"])
 def test_a_chosen_head_is_followed_by_greedy_decoding(tiny, rule):
-    lm, tokenizer = tiny
+    lm, tokenizer = tiny.lm, tiny.tokenizer
     decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
     for seed in range(3):
         prefix = random_prefix(lm, seed)
@@ -96,20 +104,21 @@ def test_a_chosen_head_is_followed_by_greedy_decoding(tiny, rule):
         head = best_head(scores, by_emotion=rule == "emotion")
         ids = tokenizer(" " + head_text(*head), add_special_tokens=False).input_ids
         embeds = torch.cat([prefix, lm.get_input_embeddings()(torch.tensor([ids]))], dim=1)
-        expected = ids + greedy_reply(lm, tokenizer, embeds, 20 - len(ids))
+        expected = ids + greedy_reply(tiny, embeds, 20 - len(ids))
         assert reply == tokenizer.decode(expected, skip_special_tokens=True).strip()
 
 
 def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path):
     """Without "fairly" and "very" in its vocabulary both adverbs are one unknown token: no head can be
     scored, so replies are plain greedy decoding and the other rules say why they cannot run."""
-    lm, tokenizer = load_language_model(build_tiny_lm(tmp_path / "lm", without=("fairly", "very")))
-    decoder = GrammarDecoder(lm.eval(), tokenizer, max_tokens=12)
+    split = models(build_tiny_lm(tmp_path / "lm", without=("fairly", "very")))
+    lm, tokenizer = split.lm, split.tokenizer
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=12)
     assert decoder.deciding is None and decoder.default_rule == "greedy"
     prefix = random_prefix(lm, 1)
     reply, scores = decoder.write(prefix, "greedy")
     assert scores == {}
-    assert reply == tokenizer.decode(greedy_reply(lm, tokenizer, prefix, 12), skip_special_tokens=True).strip()
+    assert reply == tokenizer.decode(greedy_reply(split, prefix, 12), skip_special_tokens=True).strip()
     with pytest.raises(ValueError, match="splits them"):
         decoder.write(prefix, "whole")
     with pytest.raises(ValueError, match="unknown head rule"):
@@ -119,9 +128,9 @@ def test_a_tokenizer_that_cannot_score_the_heads_still_decodes_greedily(tmp_path
 @pytest.mark.parametrize("rule", HEAD_RULES)
 def test_replies_written_together_are_the_ones_written_alone(tiny, rule):
     """Prefixes of different lengths in one batch (left-padded, guesses masked per row): same replies, same scores."""
-    lm, tokenizer = tiny
+    lm, tokenizer = tiny.lm, tiny.tokenizer
     decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
-    prefixes = [torch.randn(length, lm.config.hidden_size, generator=torch.Generator().manual_seed(seed))
+    prefixes = [torch.randn(length, lm.shape.hidden_size, generator=torch.Generator().manual_seed(seed))
                 for seed, length in enumerate((6, 11, 3, 8))]
     passes = []
     together = decoder.write_many(prefixes, rule, on_pass=lambda done, total: passes.append((done, total)))
@@ -137,9 +146,9 @@ def test_replies_written_together_are_the_ones_written_alone(tiny, rule):
 def test_a_bfloat16_continuation_keeps_the_float32_openings(tiny):
     """With a bfloat16 copy writing after the opening, every opening's score is the float32 model's and the
     reply opens with the head those scores choose, then goes on from the float32 prefix."""
-    lm, tokenizer = tiny
+    lm, tokenizer = tiny.lm, tiny.tokenizer
     exact = GrammarDecoder(lm, tokenizer, max_tokens=20)
-    mixed = GrammarDecoder(lm, tokenizer, max_tokens=20, continuation_lm=copy.deepcopy(lm).to(torch.bfloat16))
+    mixed = GrammarDecoder(lm, tokenizer, max_tokens=20, continuation_lm=lm.to(torch.bfloat16))
     for seed in range(3):
         prefix = random_prefix(lm, seed)
         (_, exact_scores), (reply, scores) = exact.write(prefix, "emotion"), mixed.write(prefix, "emotion")

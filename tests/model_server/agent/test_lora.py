@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from safetensors.torch import save_file
 
-from model_server.agent.language_model import load_language_model
+from model_server.agent.language_model import load_inference_model, load_language_model
 from model_server.agent.lora import LoraSettings, add_lora, merge_lora, save_lora
+from model_server.agent.plain_llama import KeyValueCache, causal_attend
 from model_server.agent.qformer_agent import position_ids, target_loss
+from model_server.errors import InputError
+
+
+def plain_logits(lm, ids: torch.Tensor) -> torch.Tensor:
+    positions = torch.arange(ids.shape[1])[None]
+    return lm.logits(lm.hidden_states(lm.embed(ids), positions, causal_attend(torch.ones_like(ids), ids.shape[1]),
+                                      KeyValueCache()))
 
 
 def test_merged_adapters_give_the_trained_models_outputs(tiny_lm_dir, tmp_path):
+    """peft's model with trained adapters, and the plain model (what the agent writes with) with the saved
+    adapters merged into its weights: the same logits."""
     torch.manual_seed(0)
     lm, _ = load_language_model(tiny_lm_dir)
     peft_lm = add_lora(lm, LoraSettings(rank=4, alpha=8))
@@ -24,13 +36,20 @@ def test_merged_adapters_give_the_trained_models_outputs(tiny_lm_dir, tmp_path):
         expected = peft_lm(input_ids=ids).logits
     save_lora(tmp_path, peft_lm)
 
-    plain, _ = load_language_model(tiny_lm_dir)
-    with torch.no_grad():
-        before = plain(input_ids=ids).logits
-        merged = merge_lora(plain, LoraSettings(rank=4, alpha=8).to_dict(), tmp_path)
-        after = merged(input_ids=ids).logits
-    assert not any("lora_" in n for n, _ in merged.named_parameters())  # a plain model again
+    plain, _ = load_inference_model(tiny_lm_dir)
+    before = plain_logits(plain, ids)
+    merge_lora(plain, LoraSettings(rank=4, alpha=8).to_dict(), tmp_path)
+    after = plain_logits(plain, ids)
     assert torch.allclose(after, expected, atol=1e-5) and not torch.allclose(before, expected, atol=1e-3)
+
+
+def test_adapters_for_projections_the_model_lacks_are_refused(tiny_lm_dir, tmp_path):
+    plain, _ = load_inference_model(tiny_lm_dir)
+    save_file({"base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight": torch.zeros(4, 32),
+               "base_model.model.model.layers.7.self_attn.q_proj.lora_B.weight": torch.zeros(32, 4)},
+              tmp_path / "lora.safetensors")
+    with pytest.raises(InputError, match="1 projections; 0 of them"):
+        merge_lora(plain, LoraSettings(rank=4, alpha=8).to_dict(), tmp_path)
 
 
 def test_target_loss_is_the_language_model_loss_and_ignores_left_padding(tiny_lm_dir):

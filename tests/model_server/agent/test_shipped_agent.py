@@ -4,13 +4,15 @@ real speech as calm, and reads the demo's happy sentence as positive."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from model_server.agent.grammar import is_grammatical
 from model_server.agent.qformer_agent import (FEATURE_FPS, MAX_INSTRUCTION_TOKENS, QFormerInstructionAgent, lm_inputs,
-                                              pad_frames, speech_states, text_prompt)
+                                              load_adapter, pad_frames, speech_states, text_prompt)
 from model_server.agent.speech_features import agent_speech_features
 from model_server.audio.prosody import prosody_at
 from model_server.audio.front_end import SpeechFrontEnd
@@ -54,18 +56,33 @@ def test_the_demo_s_happy_sentence_reads_as_positive(agent, repo_root):
     assert happy and all(VALENCE[emotion_of(s["instruction"])[0]] > 0 for s in happy)
 
 
+def transformers_agent_lm(weights_dir):
+    """transformers' model of the agent's language model with peft merging its adapters: the reference the
+    agent's plain model (and its own merge) must write like."""
+    from model_server.agent.language_model import load_language_model
+    from model_server.agent.lora import LoraSettings, add_lora, load_lora
+
+    lm, _ = load_language_model()
+    peft_lm = add_lora(lm, LoraSettings(**json.loads((weights_dir / "config.json").read_text())["lora"]))
+    load_lora(peft_lm, weights_dir)
+    with torch.no_grad():
+        return peft_lm.merge_and_unload().eval()
+
+
 def test_its_drafted_replies_are_what_greedy_decoding_writes(agent):
-    """On the shipped model the draft is mostly taken whole: the path where runs of guesses are accepted."""
+    """On the shipped model the draft is mostly taken whole: the path where runs of guesses are accepted. The
+    reference is transformers' greedy generate() on its own model with peft's merge of the adapters."""
     analysis = espeak_analysis(SpeechFrontEnd(), "That is not what you told me yesterday.", PLAIN)
     features = agent_speech_features(analysis.alignment.phones, prosody_at(analysis, FEATURE_FPS))
     batch, mask = pad_frames([features])
     prefix, _, _, _ = lm_inputs(agent.adapter, agent.lm, agent.tokenizer, batch, mask,
                                 [text_prompt(analysis.alignment.transcript)], scale=agent.scale)
     reply, _ = agent.decoder.write(prefix, "greedy")
+    reference = transformers_agent_lm(LEARNED_AGENT_DIR)
     with torch.inference_mode():
-        out = agent.lm.generate(inputs_embeds=prefix, attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long),
-                                max_new_tokens=MAX_INSTRUCTION_TOKENS, do_sample=False,
-                                pad_token_id=agent.tokenizer.pad_token_id)
+        out = reference.generate(inputs_embeds=prefix, attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long),
+                                 max_new_tokens=MAX_INSTRUCTION_TOKENS, do_sample=False,
+                                 pad_token_id=agent.tokenizer.pad_token_id)
     assert reply == agent.tokenizer.decode(out[0], skip_special_tokens=True).strip()
     assert is_grammatical(reply)
 
@@ -81,3 +98,17 @@ def test_segment_states_are_the_ones_one_padded_batch_gives(agent):
         one_batch = agent.adapter.query_states(*pad_frames(slices))
     for row, expected in zip(grouped, one_batch):
         torch.testing.assert_close(row, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_the_plain_q_former_gives_transformers_blip2_states(agent):
+    """Serving runs plain_qformer's forward pass; training builds transformers' Blip2QFormerModel. The same
+    shipped weights give the same states in both, padding masked alike."""
+    config = json.loads((LEARNED_AGENT_DIR / "config.json").read_text())
+    blip2 = load_adapter(LEARNED_AGENT_DIR, config).eval()
+    assert agent.adapter.plain and not blip2.plain
+    generator = np.random.default_rng(1)
+    slices = [generator.normal(size=(length, agent.adapter.cfg.features)).astype(np.float32) for length in (90, 31, 4)]
+    batch, mask = pad_frames(slices)
+    with torch.inference_mode():
+        torch.testing.assert_close(agent.adapter.query_states(batch, mask), blip2.query_states(batch, mask),
+                                   atol=1e-5, rtol=1e-4)
