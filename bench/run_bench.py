@@ -5,9 +5,11 @@ this measures, tests assert).
 
 Clips (bench/clips.py): the demo sentence repeated, and real sentences with pauses (many segments).
 Rows: model process cold start; the whole pipeline with the dialogue text and the agent writing the
-instruction, without the text (recognition), and with text and instruction given; the learned agent,
+instruction, without the text (recognition), and with text and instruction given, each for a clip new to
+the process; the same clip again with an edited instruction (its alignment kept); the learned agent,
 alignment, recognition and synthesis alone; curves → keyframes and key poses in Blender; export (glTF,
-FBX); the peak memory of this process, which runs the same models as the model process. --rhubarb
+FBX); the peak memory of the model process (default models: the demo line with and without its text)
+and of this process, which runs every model above, the learned synthesis included. --rhubarb
 PATH also times a local Rhubarb Lip Sync binary on the same clips, with and without the dialog file
 (for comparison on your machine; nothing of it ships). Times are medians of warm runs.
 """
@@ -48,10 +50,11 @@ def timed(fn, repeats: int, warm: bool = True) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def server_cold_start() -> tuple[float, float]:
+def server_cold_start() -> tuple[float, float, float]:
     """Seconds from starting the model process until it says it is ready, and until the first request's
     curves are back (the demo line with its text, the agent writing the instruction: what Generate asks
-    first); the models load after the process says it is ready."""
+    first; the models load after the process says it is ready); then the process's peak resident
+    memory (MiB) once the same line has also been animated without its text (recognition)."""
     from model_server.api.serve import READY_PREFIX
 
     start = time.perf_counter()
@@ -66,13 +69,27 @@ def server_cold_start() -> tuple[float, float]:
                                                           "Content-Type": "application/json"}
     body = {"audio_path": str(REPO / "assets" / "demo_speech.wav"),
             "transcript": (REPO / "assets" / "demo_speech.txt").read_text().strip(), "fps": FPS}
-    job = _request(f"{url}/animate", headers, body)["job_id"]
-    while _request(f"{url}/jobs/{job}", headers)["state"] not in ("succeeded", "failed", "cancelled"):
-        time.sleep(0.05)
+    _animate(url, headers, body)
     first = time.perf_counter() - start
+    _animate(url, headers, {**body, "transcript": None})
+    peak = _peak_resident_mib(proc.pid)
     proc.stdin.close()
     proc.wait(timeout=60)
-    return ready, first
+    return ready, first, peak
+
+
+def _animate(url: str, headers: dict, body: dict) -> None:
+    job = _request(f"{url}/animate", headers, body)["job_id"]
+    while (state := _request(f"{url}/jobs/{job}", headers))["state"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(0.05)
+    if state["state"] != "succeeded":
+        raise RuntimeError(f"the model process's job {state['state']}: {state.get('error')}")
+
+
+def _peak_resident_mib(pid: int) -> float:
+    """The process's peak resident memory so far, from /proc (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def _request(url: str, headers: dict, body: dict | None = None) -> dict:
@@ -88,13 +105,22 @@ def model_stages(pipeline, clip: Path, transcript: str, repeats: int) -> tuple[d
 
     audio = load_audio(clip)
     agent = pipeline.agent.loaded()
+
+    def first_time(**options):  # the clip new to the model process: its alignment is not kept from before
+        pipeline.front_end.alignments.clear()
+        return pipeline(audio, fps=FPS, **options)
+
     rows = {}
     rows["whole pipeline: dialogue text given, the agent writes the instruction"], curves = timed(
-        lambda: pipeline(audio, transcript=transcript, fps=FPS), repeats)
+        lambda: first_time(transcript=transcript), repeats)
     rows["whole pipeline: no text (recognised), the agent writes the instruction"] = timed(
-        lambda: pipeline(audio, fps=FPS), repeats)[0]
+        lambda: first_time(), repeats)[0]
     rows["whole pipeline: text and instruction given (no agent)"] = timed(
-        lambda: pipeline(audio, transcript=transcript, instruction=GIVEN_INSTRUCTION, fps=FPS), repeats)[0]
+        lambda: first_time(transcript=transcript, instruction=GIVEN_INSTRUCTION), repeats)[0]
+    edits = itertools.cycle(["A slightly happy person speaks with brow slightly raised.",
+                             "A fairly sad person speaks with inner brow quite raised."])
+    rows["the same clip again, instruction edited (text given; its alignment kept)"] = timed(
+        lambda: pipeline(audio, transcript=transcript, instruction=next(edits), fps=FPS), repeats)[0]
     analysis = pipeline.front_end.analyze(audio, transcript, FPS)
     rows["learned agent alone (each segment and the whole clip)"], (_, segments) = timed(
         lambda: agent.instruct(analysis), repeats)
@@ -143,9 +169,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         starts = [server_cold_start() for _ in range(args.repeats)]
-        cold = {"model process cold start (process → ready)": statistics.median(r for r, _ in starts),
+        cold = {"model process cold start (process → ready)": statistics.median(r for r, _, _ in starts),
                 "model process cold start → first request's curves (demo line, agent writing)":
-                    statistics.median(f for _, f in starts)}
+                    statistics.median(f for _, f, _ in starts)}
+        process_peak = max(p for _, _, p in starts)
         pipeline = TalkingFacePipeline.from_config(PipelineConfig())
         for name in args.clips:
             try:
@@ -168,7 +195,10 @@ def main() -> None:
     for stage in next(iter(columns.values())):
         cells = [columns[name].get(stage, "") for name in columns]
         print(f"| {stage} | " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
-    print(f"| peak memory of the process running the models (MiB) | {peak:.0f} |" + " |" * (len(columns) - 1))
+    print(f"| model process, peak memory (MiB): default models, the demo line with and without its text | "
+          f"{process_peak:.0f} |" + " |" * (len(columns) - 1))
+    print(f"| this benchmark's process, peak memory (MiB): every model above, both synthesis models included | "
+          f"{peak:.0f} |" + " |" * (len(columns) - 1))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ Training still uses transformers and peft; the adapters they save (lora.safetens
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,44 +18,12 @@ from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from ..errors import InputError
+from .llama_shape import read_shape
 
-ARCHITECTURES = ("LlamaForCausalLM",)
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ATTENTION = PROJECTIONS[:4]
 MATRICES = {"qkv": ("q_proj", "k_proj", "v_proj"), "o_proj": ("o_proj",), "gate_up": ("gate_proj", "up_proj"),
             "down_proj": ("down_proj",)}  # the projections as this module holds them
-
-
-@dataclass(frozen=True)
-class LlamaShape:
-    hidden_size: int
-    layers: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    rope_theta: float
-    norm_eps: float
-    vocab_size: int
-
-    @classmethod
-    def from_config(cls, config: dict, source: str = "config.json") -> "LlamaShape":
-        architectures = config.get("architectures") or []
-        if not set(architectures) & set(ARCHITECTURES):
-            raise InputError(f"{source}: the agent runs Llama-architecture language models (SmolLM, Llama); "
-                             f"this one is {', '.join(architectures) or 'of no named architecture'}")
-        rope = config.get("rope_parameters") or {}
-        for settings in (rope, config.get("rope_scaling") or {}):  # transformers 5 names it rope_parameters
-            kind = settings.get("rope_type", settings.get("type", "default"))
-            if kind != "default":
-                raise InputError(f"{source}: rotary scaling {kind!r} is not supported")
-        if config.get("attention_bias") or config.get("mlp_bias"):
-            raise InputError(f"{source}: biases on the attention or feed-forward layers are not supported")
-        heads = config["num_attention_heads"]
-        return cls(hidden_size=config["hidden_size"], layers=config["num_hidden_layers"], heads=heads,
-                   kv_heads=config.get("num_key_value_heads") or heads,
-                   head_dim=config.get("head_dim") or config["hidden_size"] // heads,
-                   rope_theta=float(rope.get("rope_theta", config.get("rope_theta", 10_000.0))),
-                   norm_eps=float(config.get("rms_norm_eps", 1e-6)), vocab_size=config["vocab_size"])
 
 
 class KeyValueCache:
@@ -123,8 +89,7 @@ class PlainLlama:
     @classmethod
     def load(cls, folder: Path) -> "PlainLlama":
         folder = Path(folder)
-        config = json.loads((folder / "config.json").read_text())
-        shape = LlamaShape.from_config(config, str(folder / "config.json"))
+        shape = read_shape(folder)
         files = sorted(folder.glob("*.safetensors"))
         if not files:
             raise InputError(f"{folder} holds no .safetensors weights (a transformers directory saved with "
@@ -132,7 +97,9 @@ class PlainLlama:
         weights = {}
         for file in files:
             weights.update(load_file(file))
-        return cls(shape, {name: tensor.float() for name, tensor in weights.items()})  # float32 stays as it is
+        for name, tensor in weights.items():
+            weights[name] = tensor.float()  # float32 stays as it is
+        return cls(shape, weights)  # one dict, emptied as its tensors are fused: no second copy at the peak
 
     @property
     def dtype(self) -> torch.dtype:

@@ -6,6 +6,7 @@ import threading
 
 import pocketsphinx
 
+from .alignment_cache import AlignmentCache
 from .languages import align_in_language
 from .prosody import analyze_prosody
 from .recognition import describe_recognizer
@@ -16,9 +17,14 @@ from .types import Alignment, Audio, SpeechAnalysis
 class SpeechFrontEnd:
     name = "pocketsphinx-en-us"
 
+    def __init__(self) -> None:
+        self.alignments = AlignmentCache()  # the same clip animated again is not aligned again
+
     def analyze(self, audio: Audio, transcript: str | None, fps: float,
                 cancel: threading.Event | None = None, language: str = "en") -> SpeechAnalysis:
-        return self.with_alignment(audio, align_in_language(audio, transcript, language, cancel=cancel), fps)
+        alignment = self.alignments.aligned(audio, transcript, language,
+                                            lambda: align_in_language(audio, transcript, language, cancel=cancel))
+        return self.with_alignment(audio, alignment, fps)
 
     def with_alignment(self, audio: Audio, alignment: Alignment, fps: float) -> SpeechAnalysis:
         """The analysis around phone timings already found (one alignment, several frame rates)."""

@@ -10,9 +10,11 @@ import shutil
 import pytest
 import torch
 
+from model_server.agent.agent_files import check_agent_files
 from model_server.agent.language_model import default_lm_dir, load_inference_model, load_language_model
 from model_server.agent.plain_llama import KeyValueCache, PlainLlama, causal_attend
 from model_server.agent.plain_tokenizer import PlainTokenizer
+from model_server.config import LEARNED_AGENT_DIR
 from model_server.errors import InputError
 
 TEXTS = ['Transcript: "Well, I never… said Mrs. Bennet!"\nFacial instruction:',
@@ -73,6 +75,8 @@ def test_models_it_cannot_run_are_refused(tiny_lm_dir, tmp_path):
         (folder / "config.json").write_text(json.dumps({**config, **change}))
         with pytest.raises(InputError, match=reason):
             PlainLlama.load(folder)
+        with pytest.raises(InputError, match=reason):  # what the model process checks before it is ready
+            check_agent_files(LEARNED_AGENT_DIR, folder)
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(tiny_lm_dir / "config.json", bare)

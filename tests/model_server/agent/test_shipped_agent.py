@@ -112,3 +112,24 @@ def test_the_plain_q_former_gives_transformers_blip2_states(agent):
     with torch.inference_mode():
         torch.testing.assert_close(agent.adapter.query_states(batch, mask), blip2.query_states(batch, mask),
                                    atol=1e-5, rtol=1e-4)
+
+
+def test_writing_an_instruction_imports_none_of_transformers_modelling(repo_root):
+    """The model process's cold start: the agent loads and writes without transformers' or peft's modelling
+    code (importing it took about 2.5 s); a fresh process, since the tests import it themselves."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from model_server.agent.qformer_agent import QFormerInstructionAgent\n"
+              "from model_server.audio.front_end import SpeechFrontEnd\n"
+              "from model_server.audio.loading import load_audio\n"
+              "from model_server.config import LEARNED_AGENT_DIR\n"
+              "analysis = SpeechFrontEnd().analyze(load_audio('assets/demo_speech.wav'), "
+              "open('assets/demo_speech.txt').read(), 25.0)\n"
+              "whole, segments = QFormerInstructionAgent.load(LEARNED_AGENT_DIR).instruct(analysis)\n"
+              "assert whole and segments\n"
+              "print(sorted(m for m in sys.modules if m.startswith(('transformers', 'peft'))))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
