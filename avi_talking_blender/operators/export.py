@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from ..glb_weights import add_weights_animation, correct_exporter_times
 from ..nla_layers import generated_frame_range
 from ..targets import TargetError, find_target
 
@@ -57,8 +58,9 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
                 deform_each_frame: bool = False) -> None:
     """Write the face (and its jaw bone) with the animation of `frames` to `path` ("GLB" or "FBX").
 
-    deform_each_frame=True lets the exporter deform the mesh at every frame it samples, as it does by
-    default: slower, the same file (the tests compare the two).
+    deform_each_frame=True leaves everything to the exporter, as it works by default: it samples the
+    weights itself and deforms the mesh at every frame it samples. Slower, the same file (the tests
+    compare the two).
     """
     objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
     first, last = frames
@@ -66,7 +68,14 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
         _keys_not_deforming(target.obj.data.shape_keys, file_format)
     # Both exporters bake the scene's playback range: it becomes the generated frames for the export
     # (keys outside the scene's range were dropped), and the animator's range comes back after.
-    with _selection(context, objects), _frame_range(context.scene, first, max(last, first + 1)), sampling:
+    last = max(last, first + 1)
+    with _selection(context, objects), _frame_range(context.scene, first, last), sampling:
+        if file_format == "GLB" and not deform_each_frame and _only_its_keys_move(target):
+            # The exporter writes the mesh and its targets; the weights are sampled here (glb_weights).
+            bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
+                                      export_animations=False, export_morph=True, export_morph_normal=False)
+            if add_weights_animation(path, context.scene, target.obj, first, last):
+                return
         if file_format == "GLB":
             # The evaluated scene, sampled per frame: the generated layers and the animator's own
             # NLA tracks are in it. Time 0 is the first generated frame, where the strip's sound starts.
@@ -74,10 +83,26 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
                                       export_animations=True, export_morph=True, export_morph_normal=False,
                                       export_force_sampling=True, export_animation_mode="SCENE",
                                       export_frame_range=True, export_anim_slide_to_zero=True)
+            if not deform_each_frame:  # the reference export stays the exporter's own file
+                correct_exporter_times(path, context.scene, first, last)
         else:
             bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={"MESH", "ARMATURE"},
                                      bake_anim=True, bake_anim_use_all_actions=False,
                                      bake_anim_use_nla_strips=False, add_leaf_bones=False)
+
+
+def _only_its_keys_move(target) -> bool:
+    """True when the face's shape keys are all its animation: no jaw bone, and neither the face nor an
+    object it hangs from is animated (the exporter would sample their transforms)."""
+    if target.jaw_bone:
+        return False
+    obj = target.obj
+    while obj is not None:
+        data = obj.animation_data
+        if data is not None and (data.action or len(data.nla_tracks) or len(data.drivers)):
+            return False
+        obj = obj.parent
+    return True
 
 
 def animated_face(scene, find=find_target):

@@ -65,9 +65,13 @@ blocks = layered.data.shape_keys.key_blocks
 # Exports without deforming each frame write what the exporters write when they do.
 from bl_ext.user_default.avi_talking_blender.operators import export  # noqa: E402
 
+from bl_ext.user_default.avi_talking_blender.glb_weights import read_glb  # noqa: E402
+
 scene.avi_talking.target = layered
 exports_differ = {}
 with tempfile.TemporaryDirectory() as folder:
+    # At 30 fps exactly: at 29.97 the fast glTF puts right the exporter's times (the next check).
+    scene.render.fps_base = 1.0
     for file_format in ("GLB", "FBX"):
         target, generated = export.animated_face(scene)
         fast, reference = Path(folder) / f"fast.{file_format}", Path(folder) / f"reference.{file_format}"
@@ -75,8 +79,15 @@ with tempfile.TemporaryDirectory() as folder:
         export.export_face(bpy.context, target, generated, reference, file_format, deform_each_frame=True)
         a, b = fast.read_bytes(), reference.read_bytes()
         exports_differ[file_format] = [len(a), len(b), [i for i, (x, y) in enumerate(zip(a, b)) if x != y]]
+    scene.render.fps_base = 1.001
+    target, generated = export.animated_face(scene)
+    export.export_face(bpy.context, target, generated, Path(folder) / "ntsc.glb", "GLB")
+    document, _ = read_glb(Path(folder) / "ntsc.glb")
+    glb_times = [[document["accessors"][s["input"]]["max"][0], generated[1] - generated[0]]
+                 for a in document["animations"] for s in a["samplers"]]
 print(json.dumps({
     "exports_differ": exports_differ,
+    "glb_times": glb_times,
     "version": bpy.app.version_string,
     "keys": len(head.data.shape_keys.key_blocks) - 1,
     "jaw_at_121": head.data.shape_keys.key_blocks["jawOpen"].value,

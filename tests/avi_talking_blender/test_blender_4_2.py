@@ -34,3 +34,6 @@ def test_writer_and_demo_head_on_blender_4_2(extension_zip):
     for file_format, (fast_size, reference_size, differing) in result["exports_differ"].items():
         assert fast_size == reference_size > 100_000, file_format
         assert all(i < 1000 for i in differing) if file_format == "FBX" else differing == [], file_format
+    # At 29.97 fps a glTF's last key is (frames - 1) × 1.001 / 30 s after its first, where the sound is.
+    assert result["glb_times"] and all(last == pytest.approx(frames * 1.001 / 30, abs=1e-5)
+                                       for last, frames in result["glb_times"])

@@ -84,6 +84,9 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
     keys.key_blocks[hand_keyed].keyframe_insert("value", frame=20)
     export = addon("operators.export")
     target, frames = export.animated_face(scene)
+    # The demo head's weights are sampled by the add-on (glb_weights); the FLAME rig's jaw bone leaves
+    # everything to the exporter.
+    assert export._only_its_keys_move(target) == (face == "demo head")
     fast, reference = tmp_path / f"fast.{file_format}", tmp_path / f"reference.{file_format}"
     export.export_face(blender.context, target, frames, fast, file_format)
     assert keys.use_relative and [b.name for b in keys.key_blocks if b.mute] == [muted], "settings come back"
@@ -95,3 +98,47 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
         assert differing == []
     else:  # FBX's header carries the time the file was written
         assert all(i < 1000 for i in differing), f"{len(differing)} bytes differ, from byte {differing[0]}"
+
+
+def weights_times(gltf: dict, data: bytes) -> list[float]:
+    """The input times of the face's weights channel, read from the binary chunk."""
+    ((animation, channel),) = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
+    accessor = gltf["accessors"][animation["samplers"][channel["sampler"]]["input"]]
+    view = gltf["bufferViews"][accessor["bufferView"]]
+    json_length = struct.unpack_from("<I", data, 12)[0]
+    start = 28 + json_length + view.get("byteOffset", 0)
+    return list(struct.unpack_from(f"<{accessor['count']}f", data, start))
+
+
+@pytest.mark.parametrize("face", ["demo head", "FLAME rig"])
+def test_glb_times_follow_an_ntsc_frame_rate(scene, blender, addon, tmp_path, face):
+    """29.97 fps is 30 / 1.001: the last of 40 keys is 39 × 1.001 / 30 s after the first, where the sound is
+    (Blender's exporter, which the FLAME rig's jaw bone goes through, writes 39 / (30 × 1.001))."""
+    if face == "demo head":
+        blender.ops.avi_talking.add_demo_head()
+        head = scene.avi_talking.target
+    else:
+        head = flame_addon_rig(scene)
+        scene.avi_talking.target = head
+    scene.render.fps, scene.render.fps_base = 30, 1.001
+    addon("operators.generate").apply_curves(scene, head, ramp_curves(40, fps=30 / 1.001), start_frame=11, action_name="AVI_line")
+    path = tmp_path / "ntsc.glb"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
+    gltf = read_glb_json(path)
+    times = weights_times(gltf, path.read_bytes())
+    assert len(times) == 40 and times[0] == 0.0
+    assert times[-1] == pytest.approx(39 * 1.001 / 30, abs=1e-5)
+    inputs = [gltf["accessors"][s["input"]] for a in gltf["animations"] for s in a["samplers"]]
+    assert all(i["max"][0] == pytest.approx(39 * 1.001 / 30, abs=1e-5) for i in inputs)  # the jaw's too
+
+
+def test_a_face_moved_by_its_object_keys_keeps_that_motion_in_the_glb(keyed_face, scene, blender, tmp_path):
+    """Head motion keyed on the face's object: the exporter samples the object too, so the file moves it."""
+    keyed_face.location = (0, 0, 0)
+    keyed_face.keyframe_insert("location", frame=101)
+    keyed_face.location = (0, 0.2, 0)
+    keyed_face.keyframe_insert("location", frame=140)
+    path = tmp_path / "moving.glb"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
+    paths = {c["target"]["path"] for a in read_glb_json(path)["animations"] for c in a["channels"]}
+    assert {"weights", "translation"} <= paths
