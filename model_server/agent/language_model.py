@@ -121,13 +121,15 @@ def dtype_choice(choice: str | None = None) -> str:
 
 def inference_dtype(choice: str | None = None):
     """The dtype the agent's language model writes replies in once their opening is chosen: `choice`, else
-    $AVI_TALKING_AGENT_DTYPE, else float32. The openings are always scored in float32: run wholly in
-    bfloat16 the model changed the emotion or intensity of one calm recording in fifty. bfloat16 after
-    the opening keeps every opening and writes about 96 % of instructions word for word as float32
-    (`evaluate_agent --dtype bfloat16` prints both). It is faster only where the CPU computes bfloat16
-    natively (AVX512-BF16 or AMX on x86, BF16 on Arm; auto picks it there) and for long clips with many
-    segments: a pass over a few tokens costs the same in both, and the demo line took longer. It also
-    holds a second copy of the model (about 270 MB)."""
+    $AVI_TALKING_AGENT_DTYPE, else float32. Only the matrix products run in it (plain_llama keeps the
+    states between them float32). The openings are always scored in float32: with every pass in bfloat16
+    the model changed the emotion of some segments of the benchmark's sentences clip, whose calm prompts
+    leave the emotions close (and, run wholly in bfloat16 with transformers, of one calm recording in fifty). bfloat16 after the opening keeps every
+    opening and writes about 95 % of instructions word for word as float32 (`evaluate_agent --dtype
+    bfloat16` prints both). It is faster only where the CPU computes bfloat16 natively (AVX512-BF16 or AMX
+    on x86, BF16 on Arm; auto picks it there) and on passes over many tokens (long clips with many
+    segments): a pass over a few tokens costs the same in both. It also holds a second copy of the model
+    (about 270 MB)."""
     import torch
 
     choice = dtype_choice(choice)
@@ -160,9 +162,9 @@ def load_language_model(path: Path | None = None):
     """(model, tokenizer) of transformers in eval mode, for training: the directory at `path`, or the packaged default."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    # Batched replies attend through padding masks; without this switch transformers copies every cached
-    # key and value head for grouped-query attention on each pass (a third of a batched pass's time on a
-    # CPU). torch's attention with enable_gqa gives the same replies (tests/model_server/agent).
+    # Training batches (and the tests' reference replies) attend through padding masks; without this switch
+    # transformers copies every key and value head for grouped-query attention on each pass (a third of a
+    # batched pass's time on a CPU). torch's attention with enable_gqa gives the same results.
     os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
     folder = model_folder(path)
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -65,7 +65,7 @@ blocks = layered.data.shape_keys.key_blocks
 # Exports without deforming each frame write what the exporters write when they do.
 from bl_ext.user_default.avi_talking_blender.operators import export  # noqa: E402
 
-from bl_ext.user_default.avi_talking_blender.glb_weights import read_glb  # noqa: E402
+from bl_ext.user_default.avi_talking_blender.glb_file import read_glb  # noqa: E402
 
 scene.avi_talking.target = layered
 exports_differ = {}
