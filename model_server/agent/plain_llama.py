@@ -14,16 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from ..errors import InputError
-from .llama_shape import read_shape
+from ..safetensors_reader import read_safetensors
+from .llama_shape import LlamaShape, read_shape
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ATTENTION = PROJECTIONS[:4]
-MATRICES = {"qkv": ("q_proj", "k_proj", "v_proj"), "o_proj": ("o_proj",), "gate_up": ("gate_proj", "up_proj"),
-            "down_proj": ("down_proj",)}  # the projections as this module holds them
 
 
 class KeyValueCache:
@@ -55,9 +53,6 @@ class KeyValueCache:
         pad = lambda t: F.pad(t, (0, 0, width - t.shape[2], 0))  # noqa: E731
         return KeyValueCache([(pad(k), pad(v)) for k, v in self.layers])
 
-    def to(self, dtype: torch.dtype) -> None:
-        self.layers = [(k.to(dtype), v.to(dtype)) for k, v in self.layers]
-
     @classmethod
     def joined(cls, caches: list["KeyValueCache"], order: torch.Tensor) -> "KeyValueCache":
         """The caches' rows stacked, then taken in `order`."""
@@ -78,10 +73,8 @@ class PlainLlama:
         for i in range(shape.layers):
             block = {"input_norm": weights[f"model.layers.{i}.input_layernorm.weight"],
                      "post_norm": weights[f"model.layers.{i}.post_attention_layernorm.weight"]}
-            for matrix, parts in MATRICES.items():  # one product for q, k and v, one for the gate and up
-                # Popped: each projection is released once copied into its matrix (the load's peak memory).
-                found = [weights.pop(f"{projection_name(i, name)}.weight") for name in parts]
-                block[matrix] = found[0] if len(found) == 1 else torch.cat(found)
+            for name in PROJECTIONS:
+                block[name] = weights[f"{projection_name(i, name)}.weight"]
             self.blocks.append(block)
         half = torch.arange(0, shape.head_dim, 2, dtype=torch.float32) / shape.head_dim
         self.inverse_frequencies = 1.0 / shape.rope_theta ** half
@@ -95,11 +88,9 @@ class PlainLlama:
             raise InputError(f"{folder} holds no .safetensors weights (a transformers directory saved with "
                              "safe_serialization, the default)")
         weights = {}
-        for file in files:
-            weights.update(load_file(file))
-        for name, tensor in weights.items():
-            weights[name] = tensor.float()  # float32 stays as it is
-        return cls(shape, weights)  # one dict, emptied as its tensors are fused: no second copy at the peak
+        for file in files:  # read, not mapped: adapters merged into a projection leave no second copy behind
+            weights.update({name: tensor.float() for name, tensor in read_safetensors(file).items()})
+        return cls(shape, weights)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -116,22 +107,11 @@ class PlainLlama:
                 key = f"base_model.model.{projection_name(i, name)}"  # as peft saves them
                 if f"{key}.lora_A.weight" in adapters:
                     down, up = adapters[f"{key}.lora_A.weight"].float(), adapters[f"{key}.lora_B.weight"].float()
-                    matrix, rows = self._rows_of(name)
-                    block[matrix][rows] += scale * (up @ down)
+                    block[name] += scale * (up @ down)
                     merged += 1
         if merged * 2 != len(adapters):
             raise InputError(f"the low-rank adapters name {len(adapters) // 2} projections; {merged} of them "
                              "are in this language model")
-
-    def _rows_of(self, projection: str) -> tuple[str, slice]:
-        """Which fused matrix holds a projection's weights, and its rows there."""
-        shape, intermediate = self.shape, self.blocks[0]["down_proj"].shape[1]
-        heights = {"q_proj": shape.heads * shape.head_dim, "k_proj": shape.kv_heads * shape.head_dim,
-                   "v_proj": shape.kv_heads * shape.head_dim, "o_proj": shape.hidden_size,
-                   "gate_proj": intermediate, "up_proj": intermediate, "down_proj": shape.hidden_size}
-        matrix = next(m for m, parts in MATRICES.items() if projection in parts)
-        start = sum(heights[p] for p in MATRICES[matrix][:MATRICES[matrix].index(projection)])
-        return matrix, slice(start, start + heights[projection])
 
     def to(self, dtype: torch.dtype) -> "PlainLlama":
         """A copy whose weights are `dtype`. Only the matrix products run in it: the states between them
@@ -162,21 +142,18 @@ class PlainLlama:
         angles = torch.cat([angles, angles], -1)[:, None]  # (B, 1, T, head_dim), as transformers lays them out
         cos, sin = angles.cos(), angles.sin()
         mask = attend[:, None]
-        kv_width = shape.kv_heads * shape.head_dim
         x = inputs.float()
         for layer, block in enumerate(self.blocks):
             h = _rms_norm(x, block["input_norm"], shape.norm_eps)
-            q, k, v = _linear(h, block["qkv"]).split([shape.heads * shape.head_dim, kv_width, kv_width], -1)
-            q = q.view(batch, new, shape.heads, shape.head_dim).transpose(1, 2)
-            k = k.reshape(batch, new, shape.kv_heads, shape.head_dim).transpose(1, 2)
-            v = v.reshape(batch, new, shape.kv_heads, shape.head_dim).transpose(1, 2)
+            q = _linear(h, block["q_proj"]).view(batch, new, shape.heads, shape.head_dim).transpose(1, 2)
+            k = _linear(h, block["k_proj"]).view(batch, new, shape.kv_heads, shape.head_dim).transpose(1, 2)
+            v = _linear(h, block["v_proj"]).view(batch, new, shape.kv_heads, shape.head_dim).transpose(1, 2)
             q, k = q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
             keys, values = cache.extend(layer, k, v)
             attended = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=shape.kv_heads != shape.heads)
             x = x + _linear(attended.transpose(1, 2).reshape(batch, new, -1), block["o_proj"])
             h = _rms_norm(x, block["post_norm"], shape.norm_eps)
-            gate, up = _linear(h, block["gate_up"]).chunk(2, -1)
-            x = x + _linear(F.silu(gate) * up, block["down_proj"])
+            x = x + _linear(F.silu(_linear(h, block["gate_proj"])) * _linear(h, block["up_proj"]), block["down_proj"])
         return _rms_norm(x, self.final_norm, shape.norm_eps)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:

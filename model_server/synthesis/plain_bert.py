@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch.nn import functional as F
 
 from ..errors import InputError
+from ..safetensors_reader import read_safetensors
 
 
 class PlainBert:
@@ -27,7 +27,7 @@ class PlainBert:
         if config.get("position_embedding_type", "absolute") != "absolute" or config.get("hidden_act") != "gelu":
             raise InputError(f"{folder}: only BERT encoders with absolute positions and GELU are supported")
         self.heads, self.eps = config["num_attention_heads"], config["layer_norm_eps"]
-        self.weights = {name: tensor.float() for name, tensor in load_file(folder / "model.safetensors").items()}
+        self.weights = {name: tensor.float() for name, tensor in read_safetensors(folder / "model.safetensors").items()}
         self.layers = config["num_hidden_layers"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_tokens)
