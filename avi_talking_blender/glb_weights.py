@@ -2,10 +2,10 @@
 without animation.
 
 Blender's glTF exporter samples a scene's animation in Python: per frame it steps the scene, then walks
-every exported object's transform and every shape key through its caches. For a minute of dialogue on
-the demo head that was most of the export (under a profiler). When only the face's shape keys move, their values at
-each frame are all the animation holds: stepping the scene and reading them, then writing one weights
-channel, gives the exporter's own file (the tests compare the bytes) in a fraction of the time.
+every exported object's transform and every shape key through its caches: under a profiler, most of a
+minute of dialogue's export on the demo head. When only the face's shape keys move, their values at each
+frame are all the animation holds: stepping the scene and reading them, then writing one weights channel,
+gives the exporter's own file (the tests compare the bytes) in less time.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def add_weights_animation(path: Path, scene, obj, first: int, last: int) -> bool
     times = [(frame - first) * step for frame in range(first, last + 1)]
     weights = sampled_weights(scene, obj, names, first, last)
     accessors, views = document.setdefault("accessors", []), document.setdefault("bufferViews", [])
-    extremes = {"max": [whole_as_int(max(times))], "min": [whole_as_int(min(times))]}
-    for values, extremes in ((array("f", times), extremes), (weights, {})):
+    time_range = {"max": [whole_as_int(max(times))], "min": [whole_as_int(min(times))]}  # glTF asks it of inputs
+    for values, extremes in ((array("f", times), time_range), (weights, {})):
         views.append({"buffer": 0, "byteLength": 4 * len(values), "byteOffset": append_floats(binary, values)})
         accessors.append({"bufferView": len(views) - 1, "componentType": FLOAT, "count": len(values),
                           **extremes, "type": "SCALAR"})
@@ -90,5 +90,3 @@ def correct_exporter_times(path: Path, scene, first: int, last: int) -> bool:
     if changed:
         write_glb(path, document, binary)
     return changed
-
-

@@ -2,7 +2,7 @@
 a transformers model directory (config.json, model.safetensors).
 
 Why not transformers' own model: importing its modelling code costs about 2.5 s of a cold start (it pulls in
-torch.distributed), and each of its forward passes spends tens of milliseconds in Python around the maths,
+torch.distributed), and each of its forward passes spends milliseconds more in Python around the maths,
 which the agent's many small passes pay again and again. This module computes the same thing (the tests
 compare it with transformers' LlamaForCausalLM) with one key/value cache the decoder manages itself.
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from ..synthesis.text_encoder import TEXT_EMBEDDING_DIM
 from .plain_qformer import PlainQFormer
 from .speech_features import NUM_AGENT_FEATURES

@@ -27,7 +27,8 @@ class PlainBert:
         if config.get("position_embedding_type", "absolute") != "absolute" or config.get("hidden_act") != "gelu":
             raise InputError(f"{folder}: only BERT encoders with absolute positions and GELU are supported")
         self.heads, self.eps = config["num_attention_heads"], config["layer_norm_eps"]
-        self.weights = {name: tensor.float() for name, tensor in read_safetensors(folder / "model.safetensors").items()}
+        weights = read_safetensors(folder / "model.safetensors")
+        self.weights = {name: t.float() for name, t in weights.items() if t.is_floating_point()}  # not position_ids
         self.layers = config["num_hidden_layers"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_tokens)
@@ -47,13 +48,17 @@ class PlainBert:
         attend = mask.bool()[:, None, None, :]  # (B, 1, 1, T): padding is never attended to
         for i in range(self.layers):
             prefix = f"encoder.layer.{i}."
-            split = lambda t: t.view(*t.shape[:2], self.heads, -1).transpose(1, 2)  # noqa: E731
-            q, k, v = (split(self._dense(x, f"{prefix}attention.self.{n}")) for n in ("query", "key", "value"))
+            q, k, v = (self._heads(self._dense(x, f"{prefix}attention.self.{n}")) for n in ("query", "key", "value"))
             attended = F.scaled_dot_product_attention(q, k, v, attn_mask=attend).transpose(1, 2).reshape(x.shape)
-            x = self._norm(self._dense(attended, f"{prefix}attention.output.dense") + x, f"{prefix}attention.output.LayerNorm")
+            x = self._norm(self._dense(attended, f"{prefix}attention.output.dense") + x,
+                           f"{prefix}attention.output.LayerNorm")
             inner = F.gelu(self._dense(x, f"{prefix}intermediate.dense"))
             x = self._norm(self._dense(inner, f"{prefix}output.dense") + x, f"{prefix}output.LayerNorm")
         return x
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, hidden) → (B, heads, T, hidden / heads)."""
+        return x.view(*x.shape[:2], self.heads, -1).transpose(1, 2)
 
     def _dense(self, x: torch.Tensor, name: str) -> torch.Tensor:
         return F.linear(x, self.weights[f"{name}.weight"], self.weights[f"{name}.bias"])
