@@ -5,7 +5,8 @@ Blender's glTF exporter samples a scene's animation in Python: per frame it step
 every exported object's transform and every shape key through its caches: under a profiler, most of a
 minute of dialogue's export on the demo head. When only the face's shape keys move, their values at each
 frame are all the animation holds: stepping the scene and reading them, then writing one weights channel,
-gives the exporter's own file (the tests compare the bytes) in less time.
+gives the exporter's own file (the tests compare the bytes; a channel that never changes the exporter
+cuts to its two ends, this keeps every sample) in less time.
 """
 
 from __future__ import annotations

@@ -142,3 +142,15 @@ def test_a_face_moved_by_its_object_keys_keeps_that_motion_in_the_glb(keyed_face
     assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
     paths = {c["target"]["path"] for a in read_glb_json(path)["animations"] for c in a["channels"]}
     assert {"weights", "translation"} <= paths
+
+
+def weights_at(gltf: dict, data: bytes, name: str) -> list[float]:
+    """The face's weight of the morph target `name` at each sampled time."""
+    ((animation, channel),) = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
+    accessor = gltf["accessors"][animation["samplers"][channel["sampler"]]["output"]]
+    view = gltf["bufferViews"][accessor["bufferView"]]
+    names = gltf["meshes"][gltf["nodes"][channel["target"]["node"]]["mesh"]]["extras"]["targetNames"]
+    values = struct.unpack_from(f"<{accessor['count']}f", data, 28 + struct.unpack_from("<I", data, 12)[0]
+                                + view.get("byteOffset", 0))
+    return list(values[names.index(name)::len(names)])
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .helpers import add_line, generated_action
+from .test_export import read_glb_json, weights_at
 
 
 def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, blender, front_center_wav):
@@ -30,6 +31,37 @@ def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, bl
     assert key.key_blocks["eyeBlinkLeft"].value >= 0.99  # the hand blink still closes the eye
     scene.frame_set(40)
     assert key.key_blocks["jawOpen"].value > 0.05  # and the generated speech plays over it
+
+
+
+def test_the_glb_carries_what_the_scene_plays_with_the_animator_s_strip(scene, blender, addon, front_center_wav,
+                                                                        tmp_path):
+    """The animator's own NLA strip under a generated take, at 24 fps: every sampled weight of the exported
+    glTF is the value the scene plays at that frame, the take's lips and their strip alike."""
+    scene.render.fps = 24
+    blender.ops.avi_talking.add_demo_head()
+    key = scene.avi_talking.target.data.shape_keys
+    key.animation_data_create()
+    for frame, value in ((40, 0.0), (45, 0.8), (50, 0.0)):
+        key.key_blocks["browInnerUp"].value = value
+        key.key_blocks["browInnerUp"].keyframe_insert("value", frame=frame)
+    hand = key.animation_data.action
+    key.animation_data.action = None
+    key.animation_data.nla_tracks.new().strips.new("brow", 40, hand)
+    add_line(scene, front_center_wav, frame_start=31, dialogue="front center")
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    path = tmp_path / "face.glb"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
+    _, (first, last) = addon("operators.export").animated_face(scene)
+    gltf, data = read_glb_json(path), path.read_bytes()
+    played = {}
+    for frame in range(first, max(last, first + 1) + 1):
+        scene.frame_set(frame)
+        for name in ("jawOpen", "browInnerUp"):
+            played.setdefault(name, []).append(key.key_blocks[name].value)
+    for name, values in played.items():
+        assert weights_at(gltf, data, name) == pytest.approx(values, abs=1e-5), name
+    assert max(played["jawOpen"]) > 0.05 and max(played["browInnerUp"]) > 0.5  # both move in the file
 
 
 def test_export_keeps_the_generated_frames_outside_the_scene_range_with_time_zero_at_the_sound(
