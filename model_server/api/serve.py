@@ -32,6 +32,10 @@ def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, tok
     # the announcement, while the first request reads its audio (it waits for them only if it needs
     # them before they are in).
     check_agent_setting(config.agent, url=config.agent_url, lm=config.agent_lm, weights=config.agent_weights)
+    # torch is imported whole before any request can arrive (about a second of the start): imported by the
+    # model loader and a request's thread at once, Python's import deadlock breaking handed one of them
+    # a half-initialised torch ("partially initialized module 'torch' has no attribute 'Tensor'").
+    import torch  # noqa: F401
     app = create_app(pipeline, token, max_audio_seconds=config.max_audio_seconds, limits=limits,
                      files=FileAccess.for_host(host, file_roots))
 
