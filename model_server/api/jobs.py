@@ -6,6 +6,8 @@ never disappears while it is queued or running. At most `max_queued` jobs wait o
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 import time
 import traceback
@@ -15,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import InputError, JobCancelled
-from .process_memory import release_freed_memory
 
 KEEP_AFTER_READ_SECONDS = 60.0  # long enough for a client to read a result twice (a retried poll)
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -128,3 +129,14 @@ class JobQueue:
             read_long_ago = job.read_at is not None and now - job.read_at > self.keep_after_read_seconds
             if read_long_ago or now - job.finished_at > self.keep_seconds:
                 del self._jobs[job.job_id]
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last job back to the system (glibc keeps it otherwise, and a server
+    that ran one long clip would hold that peak for ever)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -19,7 +19,6 @@ from ..pipeline import TalkingFacePipeline
 from .app import create_app
 from .file_access import FileAccess
 from .limits import ServerLimits, deadline_protocol
-from .process_memory import limit_allocator_arenas
 
 READY_PREFIX = "AVI_TALKING_READY "
 
@@ -27,7 +26,6 @@ READY_PREFIX = "AVI_TALKING_READY "
 def serve(config: PipelineConfig, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
           exit_on_stdin_eof: bool = False, limits: ServerLimits = ServerLimits(),
           file_roots: tuple[Path, ...] = ()) -> None:
-    limit_allocator_arenas()  # before any thread is started
     token = token or os.environ.get("AVI_TALKING_TOKEN") or secrets.token_urlsafe(32)
     pipeline = TalkingFacePipeline.from_config(config)
     # A setting that cannot load stops the start with its message; the models themselves load after
