@@ -125,8 +125,8 @@ def inference_dtype(choice: str | None = None):
     states between them float32). The openings are always scored in float32: with every pass in bfloat16
     the model changed the emotion of some segments of the benchmark's sentences clip, whose calm prompts
     leave the emotions close (and, run wholly in bfloat16 with transformers, of one calm recording in
-    fifty). bfloat16 after the opening keeps every opening and writes about 95 % of instructions word for word as float32 (`evaluate_agent --dtype
-    bfloat16` prints both). It is faster only where the CPU computes bfloat16 natively (AVX512-BF16 or AMX
+    fifty). bfloat16 after the opening keeps every opening and writes about 95 % of instructions word
+    for word as float32 (`evaluate_agent --dtype bfloat16` prints both). It is faster only where the CPU computes bfloat16 natively (AVX512-BF16 or AMX
     on x86, BF16 on Arm; auto picks it there) and on passes over many tokens (long clips with many
     segments): a pass over a few tokens costs the same in both. It also holds a second copy of the model
     (about 270 MB)."""

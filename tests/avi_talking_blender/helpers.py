@@ -119,6 +119,18 @@ def preferences_set(prefs, **values):
             setattr(prefs, name, value)
 
 
+def animator_strip(key, shape_key: str, keys: tuple[tuple[int, float], ...], name: str):
+    """The animator's own layer: `keys` ((frame, value), …) keyed by hand on one shape key, then pushed
+    down to a strip on a new NLA track starting at the first key's frame."""
+    key.animation_data_create()
+    for frame, value in keys:
+        key.key_blocks[shape_key].value = value
+        key.key_blocks[shape_key].keyframe_insert("value", frame=frame)
+    hand = key.animation_data.action
+    key.animation_data.action = None
+    return key.animation_data.nla_tracks.new().strips.new(name, keys[0][0], hand)
+
+
 def generated_strip(id_data, layer: str = "lips"):
     """The newest NLA strip of the generated `layer` on `id_data` (Layers on), or None."""
     animation = id_data.animation_data

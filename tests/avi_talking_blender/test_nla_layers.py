@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import add_line, generated_action
+from .helpers import add_line, animator_strip, generated_action
 from .test_export import read_glb_json, weights_at
 
 
@@ -13,14 +13,7 @@ def test_a_hand_keyed_blink_in_an_nla_strip_still_plays_after_generate(scene, bl
     head = scene.avi_talking.target
     key = head.data.shape_keys
     # The animator's blink: a strip on an NLA track, frames 60-66, eyes shut at 63.
-    key.animation_data_create()
-    for frame, value in ((60, 0.0), (63, 1.0), (66, 0.0)):
-        key.key_blocks["eyeBlinkLeft"].value = value
-        key.key_blocks["eyeBlinkLeft"].keyframe_insert("value", frame=frame)
-    hand = key.animation_data.action
-    key.animation_data.action = None
-    track = key.animation_data.nla_tracks.new()
-    track.strips.new("blink", 60, hand)
+    animator_strip(key, "eyeBlinkLeft", ((60, 0.0), (63, 1.0), (66, 0.0)), "blink")
     scene.frame_set(63)
     assert key.key_blocks["eyeBlinkLeft"].value == pytest.approx(1.0)
     add_line(scene, front_center_wav, frame_start=31, dialogue="front center")
@@ -41,13 +34,7 @@ def test_the_glb_carries_what_the_scene_plays_with_the_animator_s_strip(scene, b
     scene.render.fps = 24
     blender.ops.avi_talking.add_demo_head()
     key = scene.avi_talking.target.data.shape_keys
-    key.animation_data_create()
-    for frame, value in ((40, 0.0), (45, 0.8), (50, 0.0)):
-        key.key_blocks["browInnerUp"].value = value
-        key.key_blocks["browInnerUp"].keyframe_insert("value", frame=frame)
-    hand = key.animation_data.action
-    key.animation_data.action = None
-    key.animation_data.nla_tracks.new().strips.new("brow", 40, hand)
+    animator_strip(key, "browInnerUp", ((40, 0.0), (45, 0.8), (50, 0.0)), "brow")
     add_line(scene, front_center_wav, frame_start=31, dialogue="front center")
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     path = tmp_path / "face.glb"
