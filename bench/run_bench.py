@@ -27,13 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from clips import CLIPS, make_clip  # noqa: E402
+from server_memory import resident_mb, run_job  # noqa: E402
 
 FPS = 25.0
 GIVEN_INSTRUCTION = "A slightly happy person speaks with brow slightly raised."
@@ -65,37 +65,16 @@ def server_cold_start() -> tuple[float, float, float]:
             raise RuntimeError("server failed to start")
     ready = time.perf_counter() - start
     info = json.loads(line[len(READY_PREFIX):])
-    url, headers = f"http://127.0.0.1:{info['port']}/v1", {"Authorization": f"Bearer {info['token']}",
-                                                          "Content-Type": "application/json"}
+    url, token = f"http://127.0.0.1:{info['port']}", info["token"]
     body = {"audio_path": str(REPO / "assets" / "demo_speech.wav"),
             "transcript": (REPO / "assets" / "demo_speech.txt").read_text().strip(), "fps": FPS}
-    _animate(url, headers, body)
+    run_job(url, token, "/v1/animate", body)
     first = time.perf_counter() - start
-    _animate(url, headers, {**body, "transcript": None})
-    peak = _peak_resident_mib(proc.pid)
+    run_job(url, token, "/v1/animate", {**body, "transcript": None})
+    _, peak = resident_mb(proc.pid)
     proc.stdin.close()
     proc.wait(timeout=60)
     return ready, first, peak
-
-
-def _animate(url: str, headers: dict, body: dict) -> None:
-    job = _request(f"{url}/animate", headers, body)["job_id"]
-    while (state := _request(f"{url}/jobs/{job}", headers))["state"] not in ("succeeded", "failed", "cancelled"):
-        time.sleep(0.05)
-    if state["state"] != "succeeded":
-        raise RuntimeError(f"the model process's job {state['state']}: {state.get('error')}")
-
-
-def _peak_resident_mib(pid: int) -> float:
-    """The process's peak resident memory so far, from /proc (Linux)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024
-
-
-def _request(url: str, headers: dict, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=120) as reply:
-        return json.loads(reply.read())
 
 
 def model_stages(pipeline, clip: Path, transcript: str, repeats: int) -> tuple[dict, dict]:
