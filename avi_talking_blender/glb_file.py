@@ -57,24 +57,24 @@ def append_floats(binary: bytearray, values: array) -> int:
     """Append little-endian floats at a 4-byte boundary; their offset."""
     binary.extend(b"\0" * (-len(binary) % 4))
     offset = len(binary)
-    if sys.byteorder != "little":
-        values = array("f", values)
-        values.byteswap()
-    binary.extend(values.tobytes())
+    binary.extend(_little_endian(values).tobytes())
     return offset
 
 
 def floats_at(binary: bytearray, offset: int, count: int) -> array:
     """`count` little-endian floats of the binary chunk from `offset`."""
-    values = array("f", binary[offset:offset + 4 * count])
-    if sys.byteorder != "little":
-        values.byteswap()
-    return values
+    return _little_endian(array("f", binary[offset:offset + 4 * count]))
 
 
 def put_floats(binary: bytearray, offset: int, values: array) -> None:
     """Overwrite floats in place, little-endian."""
-    if sys.byteorder != "little":
-        values = array("f", values)
-        values.byteswap()
-    binary[offset:offset + 4 * len(values)] = values.tobytes()
+    binary[offset:offset + 4 * len(values)] = _little_endian(values).tobytes()
+
+
+def _little_endian(values: array) -> array:
+    """The floats as the file stores them, or back (a swap either way): a swapped copy on a big-endian machine."""
+    if sys.byteorder == "little":
+        return values
+    swapped = array("f", values)
+    swapped.byteswap()
+    return swapped
