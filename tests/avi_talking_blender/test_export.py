@@ -100,14 +100,19 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
         assert all(i < 1000 for i in differing), f"{len(differing)} bytes differ, from byte {differing[0]}"
 
 
-def weights_times(gltf: dict, data: bytes) -> list[float]:
-    """The input times of the face's weights channel, read from the binary chunk."""
+def weights_channel(gltf: dict, data: bytes, part: str) -> tuple[list[float], dict]:
+    """The floats of the face's weights channel's sampler `part` ("input": times, "output": weights), read
+    from the binary chunk, and the channel."""
     ((animation, channel),) = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
-    accessor = gltf["accessors"][animation["samplers"][channel["sampler"]]["input"]]
+    accessor = gltf["accessors"][animation["samplers"][channel["sampler"]][part]]
     view = gltf["bufferViews"][accessor["bufferView"]]
-    json_length = struct.unpack_from("<I", data, 12)[0]
-    start = 28 + json_length + view.get("byteOffset", 0)
-    return list(struct.unpack_from(f"<{accessor['count']}f", data, start))
+    start = 28 + struct.unpack_from("<I", data, 12)[0] + view.get("byteOffset", 0)  # after the JSON chunk
+    return list(struct.unpack_from(f"<{accessor['count']}f", data, start)), channel
+
+
+def weights_times(gltf: dict, data: bytes) -> list[float]:
+    """The input times of the face's weights channel."""
+    return weights_channel(gltf, data, "input")[0]
 
 
 @pytest.mark.parametrize("face", ["demo head", "FLAME rig"])
@@ -146,11 +151,7 @@ def test_a_face_moved_by_its_object_keys_keeps_that_motion_in_the_glb(keyed_face
 
 def weights_at(gltf: dict, data: bytes, name: str) -> list[float]:
     """The face's weight of the morph target `name` at each sampled time."""
-    ((animation, channel),) = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
-    accessor = gltf["accessors"][animation["samplers"][channel["sampler"]]["output"]]
-    view = gltf["bufferViews"][accessor["bufferView"]]
+    values, channel = weights_channel(gltf, data, "output")
     names = gltf["meshes"][gltf["nodes"][channel["target"]["node"]]["mesh"]]["extras"]["targetNames"]
-    values = struct.unpack_from(f"<{accessor['count']}f", data, 28 + struct.unpack_from("<I", data, 12)[0]
-                                + view.get("byteOffset", 0))
-    return list(values[names.index(name)::len(names)])
+    return values[names.index(name)::len(names)]
 
