@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,17 @@ REQUIREMENTS, REQUIREMENTS_NO_DEPS = "requirements.txt", "requirements-no-deps.t
 
 def environment_python(folder: Path) -> Path:
     return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def environment_version(folder: Path) -> str:
+    """The environment's Python version as its pyvenv.cfg records it ("3.13.0"), or "" before it exists."""
+    try:
+        lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    fields = dict(line.split("=", 1) for line in lines if "=" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    return fields.get("version_info") or fields.get("version", "")
 
 
 def requirement_count(path: Path) -> int:
@@ -40,7 +50,10 @@ class Step:
 def plan(python: str, folder: Path, package: Path) -> list[Step]:
     """The steps: make (or keep) the environment, install the pinned packages, then the file-only ones."""
     env_python = str(environment_python(folder))
-    pip = [env_python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    # Wheels only: a package without a wheel for this Python fails at once with its name, where pip would
+    # otherwise spend many minutes compiling it (numpy 1.26 on Python 3.13) and most likely fail anyway.
+    pip = [env_python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
+           "--only-binary", ":all:"]
     steps = []
     if not environment_python(folder).is_file():
         steps.append(Step("create the environment", [python, "-m", "venv", str(folder)], 0.05))
@@ -50,8 +63,11 @@ def plan(python: str, folder: Path, package: Path) -> list[Step]:
     return steps
 
 
-def explain(step: str, code: int, log_tail: str, log: Path) -> str:
-    """A failure in words a user can act on, from what pip printed."""
+SUPPORTED_PYTHONS = "3.11-3.13"  # every pin of requirements.txt has wheels for these
+
+
+def explain(step: str, code: int, log_tail: str, log: Path, python_version: str = "") -> str:
+    """A failure in words a user can act on, from what pip printed (`python_version`: the environment's)."""
     text = log_tail.lower()
     if "no space left on device" in text:
         why = "the disk is full: free a few GB (the environment needs about 3 GB) and run Set Up again"
@@ -60,9 +76,9 @@ def explain(step: str, code: int, log_tail: str, log: Path) -> str:
         why = "pip cannot reach the package index (pypi.org): check the network or proxy and run Set Up again"
     elif "no matching distribution found" in text or "could not find a version" in text:
         missing = re.search(r"no matching distribution found for ([^\s]+)", text)
-        why = (f"the package index has no {missing.group(1) if missing else 'build of a package'} for this Python "
-               f"({sys.version_info.major}.{sys.version_info.minor} here): pick a Python 3.10-3.12 under "
-               f"'Python for set-up' and run Set Up again")
+        here = f" ({python_version} here)" if python_version else ""
+        why = (f"the package index has no {missing.group(1) if missing else 'build of a package'} for this "
+               f"Python{here}: pick a Python {SUPPORTED_PYTHONS} under 'Python for set-up' and run Set Up again")
     elif "no module named venv" in text or "ensurepip is not" in text:
         why = "this Python cannot make virtual environments: pick another Python under 'Python for set-up'"
     else:
@@ -129,7 +145,8 @@ class EnvironmentSetup:
             self.state = "cancelled"
             return False
         if code != 0:
-            self.state, self.error = "failed", explain(step.name, code, "".join(tail), self.log)
+            self.state, self.error = "failed", explain(step.name, code, "".join(tail), self.log,
+                                                       environment_version(self.folder))
             return False
         self.progress = done + step.share
         return True

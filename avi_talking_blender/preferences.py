@@ -24,7 +24,7 @@ class AVI_TALKING_Preferences(bpy.types.AddonPreferences):
     )
     setup_python: StringProperty(
         name="Python for set-up", subtype="FILE_PATH",
-        description="The Python that Set Up Model Environment makes the environment with (3.10-3.12). "
+        description="The Python that Set Up Model Environment makes the environment with (3.11-3.13). "
                     "Empty: Blender's own Python",
     )
     setup_status: StringProperty(name="Set-up", description="Outcome of the last set-up")

@@ -2,7 +2,9 @@
 
 Only what the strip plays is animated: a strip trimmed in the sequencer (its handles moved in) plays
 the part of its file between them, and `sound_offset` (seconds) moves the file later under the strip.
-Frame f of the scene plays file time (f - frame_start) / fps - sound_offset.
+Frame f of the scene plays file time (f - content start) / fps - sound_offset. Blender 5.1 renamed the
+strip's frame properties (frame_start → content_start, frame_final_start/end → left/right_handle); both
+names are read here, the new ones first.
 """
 
 from __future__ import annotations
@@ -33,9 +35,25 @@ class SoundClip:
         return {"clip_start": self.audio_start, "clip_end": self.audio_end}
 
 
+def content_start(strip) -> float:
+    """Scene frame where the strip's content starts, before trimming. Blender 5.1 names it `content_start`
+    and deprecates `frame_start` for removal in 6.0; 5.0 and older have only `frame_start`."""
+    return float(strip.content_start if hasattr(strip, "content_start") else strip.frame_start)
+
+
+def left_handle(strip) -> float:
+    """First scene frame the strip plays (`left_handle` from 5.1 on, `frame_final_start` before)."""
+    return float(strip.left_handle if hasattr(strip, "left_handle") else strip.frame_final_start)
+
+
+def right_handle(strip) -> float:
+    """Scene frame where the strip stops playing, exclusive (`right_handle`, or `frame_final_end`)."""
+    return float(strip.right_handle if hasattr(strip, "right_handle") else strip.frame_final_end)
+
+
 def sound_zero_frame(strip, fps: float) -> float:
     """Scene frame where time 0 of the strip's file plays (it may lie before the strip's start)."""
-    return float(strip.frame_start) + float(getattr(strip, "sound_offset", 0.0)) * fps
+    return content_start(strip) + float(getattr(strip, "sound_offset", 0.0)) * fps
 
 
 def key_start_frame(strip, fps: float, clip_start: float) -> float:
@@ -55,7 +73,7 @@ def all_strips(scene: bpy.types.Scene) -> list:
 def sound_strips(scene: bpy.types.Scene, *, selected_only: bool = False) -> list:
     """The scene's sound strips that play (not muted), in the order they play (then by channel)."""
     strips = [s for s in all_strips(scene) if s.type == "SOUND" and not s.mute and (s.select or not selected_only)]
-    return sorted(strips, key=lambda s: (s.frame_final_start, s.channel, s.name))
+    return sorted(strips, key=lambda s: (left_handle(s), s.channel, s.name))
 
 
 def active_sound_clip(scene: bpy.types.Scene) -> SoundClip:
@@ -81,13 +99,13 @@ def sound_clip(scene: bpy.types.Scene, strip) -> SoundClip:
         raise StripError(f"audio file of '{strip.name}' not found: {path}")
     fps = scene_fps(scene)
     zero = sound_zero_frame(strip, fps)
-    first = max(float(strip.frame_final_start), zero)  # nothing plays before the file starts
+    first = max(left_handle(strip), zero)  # nothing plays before the file starts
     start_frame = float(math.ceil(first - 1e-6))  # keys on whole frames
-    audio_end = (float(strip.frame_final_end) - zero) / fps
+    end = right_handle(strip)
+    audio_end = (end - zero) / fps
     if audio_end <= (start_frame - zero) / fps:
         raise StripError(f"'{strip.name}' plays none of its sound: its sound offset puts the file after the strip's end")
-    return SoundClip(strip.name, str(path), start_frame, (start_frame - zero) / fps, audio_end,
-                     float(strip.frame_final_end))
+    return SoundClip(strip.name, str(path), start_frame, (start_frame - zero) / fps, audio_end, end)
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:

@@ -1,6 +1,6 @@
 """The benchmark's two clips, each with its dialogue text.
 
-- "repeated": the demo sentence repeated to the length asked (one long segment: the README's first
+- "repeated": the demo sentence repeated to the length asked (one long segment: docs/benchmarks.md's first
   benchmark clip);
 - "sentences": real speech: Asterisk's prompts (one professional voice, Debian's
   asterisk-core-sounds-en-g722, decoded with ffmpeg) of sentence length, longest first, each after a

@@ -11,11 +11,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
-CORPUS_CLIPS, CORPUS_TEST_FRACTION = 6, 0.3  # the small corpus of `built_corpus`
-AGENT_LINE_CLIPS = 4  # emotional-line clips built beside it for the agent (the first line, four voices)
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from tests.tiny_models import build_small_corpus, build_tiny_lm, train_tiny_agent  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -58,31 +58,6 @@ def long_speech_wav(tmp_path_factory) -> Path:
     return out
 
 
-def build_tiny_lm(out: Path, without: tuple[str, ...] = ()) -> Path:
-    """A transformers causal-LM directory (Llama architecture, word-level tokenizer over the grammar's
-    words and common English, less the words `without`), random weights."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from model_server.agent.grammar import ACTIONS, DEGREES, EMOTION_ADJECTIVES, INTENSITY_ADVERBS
-
-    words = ["A", "person", "speaks", "with", "and", "neutral", "relaxed", "face", "jaw", "opening", "wide", "small",
-             "speaking", "energy", "high", "low", "Transcript", "Facial", "instruction", "front", "center", "the"]
-    words += list(INTENSITY_ADVERBS.values()) + list(EMOTION_ADJECTIVES.values()) + [d for d, _ in DEGREES]
-    words += [w for _, part, verb in ACTIONS for w in f"{part} {verb}".split()]
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator([" ".join(w for w in words if w not in without) + ' , . : " ( )'],
-                                  trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<eos>"]))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
-    config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
-                         pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id, bos_token_id=None)
-    LlamaForCausalLM(config).save_pretrained(out)
-    fast.save_pretrained(out)
-    return out
-
-
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory):
     """A tiny language model with random weights: what `--lm PATH` accepts, small enough for tests."""
@@ -92,23 +67,11 @@ def tiny_lm_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built_corpus(tmp_path_factory):
     """One small real corpus (espeak-ng, sox, pocketsphinx) for the corpus, training and agent tests."""
-    from model_server.train.corpus import CorpusConfig, build_corpus
-
-    out = tmp_path_factory.mktemp("corpus")
-    config = CorpusConfig(out=out, clips=CORPUS_CLIPS, seed=3, workers=1, test_fraction=CORPUS_TEST_FRACTION)
-    summary = build_corpus(config, log=lambda line: None)
-    return config, summary
+    return build_small_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")
 def tiny_agent_dir(built_corpus, tiny_lm_dir, tmp_path_factory):
     """A learned agent's adapter trained for a few steps on the small corpus, for the tiny language model."""
-    from model_server.train.agent_data import build_agent_features
-    from model_server.train.train_agent import main as train_agent
-
     config, _ = built_corpus
-    assert build_agent_features(config.out, workers=1, line_limit=AGENT_LINE_CLIPS) == []
-    out = tmp_path_factory.mktemp("agent")
-    train_agent(["--corpus", str(config.out), "--out", str(out), "--lm", str(tiny_lm_dir), "--tiny",
-                 "--steps", "4", "--batch", "2", "--log-every", "2", "--seed", "3"])
-    return out
+    return train_tiny_agent(config.out, tiny_lm_dir, tmp_path_factory.mktemp("agent"))

@@ -44,9 +44,12 @@ def bake_glbs(results: list[LineResult], out_dir: Path, rig: str, face: str | No
     by_curves = {str(out_dir / r.outputs[0]): r for r in results}
     done = subprocess.run(command + list(by_curves), capture_output=True, text=True, cwd=REPO)
     answers = {}
-    for text in done.stdout.splitlines():
-        if text.startswith("{"):
-            answer = json.loads(text)
+    for text in done.stdout.splitlines():  # Blender 5.1 and later print other lines (OCIO) among the answers
+        try:
+            answer = json.loads(text) if text.startswith("{") else None
+        except json.JSONDecodeError:
+            answer = None
+        if isinstance(answer, dict) and "curves" in answer:
             answers[answer["curves"]] = answer
     for curves, result in by_curves.items():
         answer = answers.get(curves, {"error": f"Blender stopped ({done.stderr.strip()[-300:] or done.returncode})"})

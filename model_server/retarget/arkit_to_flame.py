@@ -7,7 +7,7 @@ the mouth with its jaw joint, so the jaw shapes (jawOpen, jawLeft, jawRight, jaw
 jaw pose, which passes through unchanged (axis-angle radians, +x opens).
 
 Without a FLAME model (`FlameRetarget.default()`): expression is all zeros and only the jaw pose
-carries motion. That is the one FLAME curve that needs no licensed basis; the README says so.
+carries motion. That is the one FLAME curve that needs no licensed basis; docs/curves-format.md says so.
 """
 
 from __future__ import annotations

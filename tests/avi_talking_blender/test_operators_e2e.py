@@ -273,9 +273,10 @@ def test_instructions_from_a_local_llm_server_chosen_in_the_preferences(demo_sce
     assert len(chat.requests) == asked
 
 
-def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scene, blender, tiny_agent_dir, tiny_lm_dir):
+def test_instructions_from_the_learned_agent_chosen_in_the_preferences(demo_scene, blender, tiny_agent_files):
     from model_server.agent.grammar import is_grammatical
 
+    tiny_agent_dir, tiny_lm_dir = tiny_agent_files
     bpy = blender
     prefs = bpy.context.preferences.addons["bl_ext.user_default.avi_talking_blender"].preferences
     line = line_of(demo_scene)

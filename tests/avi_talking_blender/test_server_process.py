@@ -15,9 +15,11 @@ sys.path.insert(0, str(REPO))
 
 from avi_talking_blender import server_process  # noqa: E402
 
+from .model_python import MODEL_PYTHON  # noqa: E402
+
 
 def test_start_handshake_health_and_stop():
-    server = server_process.wait_ready(server_process.start(sys.executable))
+    server = server_process.wait_ready(server_process.start(MODEL_PYTHON))
     try:
         assert server.url.startswith("http://127.0.0.1:") and len(server.token) >= 32
         assert server.client().health()["status"] == "ok"
@@ -26,6 +28,19 @@ def test_start_handshake_health_and_stop():
         server_process.stop()
     assert server.process.wait(timeout=10) is not None
     assert server_process.current() is None
+
+
+def test_the_handshake_finds_the_ready_line_after_other_output(tmp_path):
+    # An interpreter that prints before the model process does, as Blender 5.1's bpy prints an OCIO line.
+    noisy = tmp_path / "noisy-python"
+    noisy.write_text(f'#!/bin/sh\necho "OCIO: using the config of Blender 5.1"\necho "{{not json"\nexec {MODEL_PYTHON} "$@"\n')
+    noisy.chmod(0o755)
+    server = server_process.wait_ready(server_process.start(str(noisy)))
+    try:
+        assert server.client().health()["status"] == "ok"
+        assert server.output_tail[:2] == ["OCIO: using the config of Blender 5.1", "{not json"]
+    finally:
+        server_process.stop()
 
 
 def test_a_bad_interpreter_is_reported():
@@ -41,13 +56,14 @@ def test_server_exits_when_the_process_that_started_it_is_killed(tmp_path):
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
         from avi_talking_blender import server_process
-        server = server_process.wait_ready(server_process.start(sys.executable))
-        print(server.process.pid, flush=True)
+        server = server_process.wait_ready(server_process.start({MODEL_PYTHON!r}))
+        print("AVI_SERVER_PID", server.process.pid, flush=True)
         time.sleep(600)
     """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = parent.stdout.readline()
-    assert line.strip(), parent.stderr.read()[-2000:]
-    server_pid = int(line)
+    # Blender 5.1 and later print an OCIO line first in a child's output: never read the first line blindly.
+    line = next((line for line in parent.stdout if line.startswith("AVI_SERVER_PID ")), "")
+    assert line, parent.stderr.read()[-2000:]
+    server_pid = int(line.split()[1])
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 15

@@ -89,3 +89,19 @@ def test_a_refused_generate_replaces_the_last_result_with_its_reason(line_scene,
     with pytest.raises(RuntimeError):
         blender.ops.avi_talking.generate()
     assert scene.avi_talking.last_status.startswith("Generate refused:")
+
+
+def test_the_strip_is_read_without_properties_that_go_in_blender_6(line_scene, addon):
+    # Blender 5.1 deprecates frame_start and frame_final_start/end for content_start and left/right_handle.
+    import warnings
+
+    scene, path = line_scene
+    strip = add_line(scene, path, frame_start=11)
+    sequencer = addon("sequencer")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clip = sequencer.sound_clip(scene, strip)
+        ordered = sequencer.sound_strips(scene)
+    assert [str(w.message) for w in caught if "Blender 6" in str(w.message)] == []
+    assert (clip.start_frame, clip.end_frame) == (11, sequencer.right_handle(strip)) and ordered == [strip]
+    assert sequencer.left_handle(strip) == 11 < sequencer.right_handle(strip)

@@ -41,7 +41,9 @@ def test_missing_or_wrong_strip_messages(scene, addon):
         errors.active_sound_clip(scene)
     editor = scene.sequence_editor_create()
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    color = strips.new_effect(name="title", type="COLOR", channel=2, frame_start=1, length=10)
+    # Blender 4.2 gives an effect strip its end frame, 4.4 and later its length.
+    span = {"length": 10} if "length" in strips.bl_rna.functions["new_effect"].parameters else {"frame_end": 11}
+    color = strips.new_effect(name="title", type="COLOR", channel=2, frame_start=1, **span)
     editor.active_strip = color
     with pytest.raises(errors.StripError, match="not a sound strip"):
         errors.active_sound_clip(scene)

@@ -15,7 +15,7 @@ from model_server.agent.grammar_decoding import (DEFAULT_HEAD_RULE, HEAD_RULES, 
                                                 head_text)
 from model_server.agent.language_model import DTYPE_ENV, inference_dtype, load_inference_model, load_language_model
 from model_server.errors import InputError
-from tests.conftest import build_tiny_lm
+from tests.tiny_models import build_tiny_lm
 
 PREFIX_TOKENS = 6
 

@@ -16,7 +16,7 @@ from model_server.train.corpus import build_corpus, read_records
 from model_server.train.sentences import load_sentence_bank, speakable, pronouncing_words
 from model_server.train.voices import HELD_OUT_ACCENTS, HELD_OUT_VARIANTS, voices_for
 
-from tests.conftest import CORPUS_CLIPS as CLIPS, CORPUS_TEST_FRACTION as TEST_FRACTION
+from tests.tiny_models import CORPUS_CLIPS as CLIPS, CORPUS_TEST_FRACTION as TEST_FRACTION
 UPPER_FACE = [i for i, n in enumerate(ARKIT_NAMES) if n.startswith(("brow", "eye", "cheekSquint", "noseSneer"))]
 
 

@@ -19,7 +19,7 @@ from model_server.train.agent_data import build_agent_features, line_path, load_
 from model_server.train.emotional_lines import split_lines
 from model_server.train.synthesis_data import read_manifest
 from model_server.train.train_agent import main as train_main
-from tests.conftest import AGENT_LINE_CLIPS
+from tests.tiny_models import AGENT_LINE_CLIPS
 
 
 @pytest.fixture(scope="module")
