@@ -80,13 +80,15 @@ class ApiClient:
     def submit_animate(self, audio_path: str, *, transcript: str | None, instruction: str | None,
                        segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None,
                        samples: int = 1, guidance: float | None = None, synthesis: str | None = None,
-                       span: dict | None = None, layers: bool = False, language: str = "en") -> str:
+                       span: dict | None = None, layers: bool = False, language: str = "en",
+                       head_motion: float = 1.0) -> str:
         """The job's result is take 1's curves document; with samples > 1 its `takes` holds all of them.
         `span` ({clip_start, clip_end}, seconds into the file) animates only that part of the file;
-        `layers`: each take also as lips, expression and blinks layers."""
+        `layers`: each take also as lips, expression, eyes and blinks layers; `head_motion`: 0 (still) to 2."""
         body = dict(self.audio_fields(audio_path), transcript=transcript or None, instruction=instruction or None,
                     segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id,
-                    samples=samples, guidance=guidance, synthesis=synthesis, language=language, **(span or {}))
+                    samples=samples, guidance=guidance, synthesis=synthesis, language=language,
+                    head_motion=head_motion, **(span or {}))
         if layers:  # only when asked: an older server refuses no field, but a newer one is not assumed
             body["layers"] = True
         return self.request("POST", "/animate", body)["job_id"]

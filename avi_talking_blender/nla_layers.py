@@ -1,4 +1,4 @@
-"""Generated animation as NLA layers: one track per layer (lips, expression, blinks), one strip per
+"""Generated animation as NLA layers: one track per layer (lips, expression, eyes, blinks), one strip per
 dialogue line on each, all in Add blend mode, so they compose with each other and with the
 animator's own tracks, and each can be muted, weighted (strip influence) or moved on its own.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bpy
 
-LAYER_TRACKS = {"lips": "AVI lips", "expression": "AVI expression", "blinks": "AVI blinks"}
+LAYER_TRACKS = {"lips": "AVI lips", "expression": "AVI expression", "eyes": "AVI eyes", "blinks": "AVI blinks"}
 REST_TRACK = "AVI rest"
 LINE_PROPERTY, LAYER_PROPERTY = "avi_line", "avi_layer"
 

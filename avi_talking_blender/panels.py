@@ -135,6 +135,7 @@ def _draw_sampling(layout, context, settings) -> None:
     guidance = row.row(align=True)
     guidance.active = settings.synthesis != "baseline"  # the baseline has no sampling to guide
     guidance.prop(settings, "guidance")
+    layout.prop(settings, "head_motion", slider=True)
     layout.prop(settings, "synthesis")
 
 

@@ -174,6 +174,9 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     guidance: FloatProperty(name="Guidance", default=DEFAULT_GUIDANCE, min=0.0, soft_max=6.0,
                             description="How strongly the learned model's style follows the instruction "
                                         "(higher: stronger, less varied); the baseline ignores it")
+    head_motion: FloatProperty(name="Head Motion", default=1.0, min=0.0, max=2.0,
+                               description="How much the head moves with the voice: 0 exactly still, 1 as the "
+                                           "voice and instruction say, up to 2. Blinks and gaze do not depend on it")
     synthesis: EnumProperty(name="Model", default=DEFAULT_SYNTHESIS,
                             items=[(name, *_SYNTHESIS_ITEMS.get(name, (name.title(), name)))
                                    for name in SYNTHESIS_MODELS],

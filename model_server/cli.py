@@ -75,7 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--guidance", type=float,
                          help="guidance scale of the learned model's style sampling, ≥ 0 (default: the model's own)")
     animate.add_argument("--layers", action="store_true",
-                         help="also write each take as lips, expression and blinks layers that add up to it")
+                         help="also write each take as lips, expression, eyes and blinks layers that add up to it")
+    animate.add_argument("--head-motion", type=float, default=1.0, metavar="AMOUNT",
+                         help="how much the head moves with the voice: 0 (exactly still) to 2, default 1; blinks "
+                              "and gaze are independent of it")
+    animate.add_argument("--gaze", metavar="TARGET", default="camera",
+                         help="where eye contact is: camera or forward (straight ahead, the default), YAW,PITCH "
+                              "(degrees, + to the speaker's left and down; --gaze=-10,0 when the first is negative) "
+                              "or X,Y,Z (a point in metres in the head's frame: x to the speaker's left, y up, "
+                              "z forward)")
     animate.add_argument("--live-link", type=Path, metavar="OUT.csv",
                          help="also write each take as a Live Link Face CSV (Unreal/MetaHuman, Maya, Houdini); "
                               "take k ≥ 2 to OUT.take<k>.csv")
@@ -184,8 +192,10 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
 
     progress = (lambda fraction, stage: None) if args.quiet else _progress_to_stderr
     from .audio.languages import checked_language
+    from .nonverbal.options import gaze_target, nonverbal_options
 
     language = checked_language(args.language)
+    nonverbal = nonverbal_options(args.head_motion, gaze_target(args.gaze)) if args.command == "animate" else None
     if args.command == "instruct" or not getattr(args, "instruction", None):  # the agent will write: refuse a bad setting before any work
         from .agent.registry import check_agent_setting
 
@@ -198,7 +208,7 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
         return 0
     takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
                            samples=args.samples, guidance=args.guidance, fps=args.fps, layers=args.layers,
-                           language=language, progress=progress)
+                           language=language, nonverbal=nonverbal, progress=progress)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for index, curves in enumerate(takes, start=1):
         path = take_path(args.output, index)

@@ -1,6 +1,6 @@
 """The curves file: the one format that carries animation from the model process to Blender.
 
-Defined here once and documented in the README. Stdlib only, because the Blender add-on
+Defined here once and documented in docs/curves-format.md. Stdlib only, because the Blender add-on
 imports this module (bundled inside the extension) to read exactly what the server writes.
 
     {
@@ -32,7 +32,10 @@ FORMAT = "avi-talking.curves"
 VERSION = 1
 TRANSCRIPT_SOURCES = ("given", "recognized")  # the dialogue text, or the words the recogniser heard
 PHONEME_SOURCES = ("pocketsphinx", "espeak-ng")  # English dictionary pronunciations, or eSpeak NG's (any language)
-LAYERS = ("lips", "expression", "blinks")  # optional layers of a take, adding up to its weights
+LAYERS = ("lips", "expression", "eyes", "blinks")  # optional layers of a take, adding up to its weights
+LEGACY_LAYERS = ("lips", "expression", "blinks")  # files written before the eyes layer
+EYE_POSE_DIM = 2  # yaw, pitch radians of one eye
+FLAME_NECK_DIM, FLAME_EYES_DIM = 3, 6  # FLAME's neck axis-angle; both eyes' axis-angles, left then right
 
 
 class CurvesFormatError(ValueError):
@@ -60,8 +63,13 @@ def build_curves(
     clip: tuple[float, float] | None = None,
     model: dict[str, Any],
     retarget: dict[str, Any] | None = None,
+    head: dict[str, list[list[float]]] | None = None,
+    eyes: dict[str, list[list[float]]] | None = None,
+    flame_neck: list[list[float]] | None = None,
+    flame_eyes: list[list[float]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble a curves document from plain lists and check it before it leaves the process."""
+    """Assemble a curves document from plain lists and check it before it leaves the process.
+    `head` ({rotation, translation}), `eyes` ({left, right}) and FLAME's neck and eye poses are optional."""
     curves = {
         "format": FORMAT,
         "version": VERSION,
@@ -83,6 +91,14 @@ def build_curves(
         "clip": {"start": float(clip[0]), "end": float(clip[1])} if clip else None,
         "model": model,
     }
+    if head is not None:
+        curves["head"] = head
+    if eyes is not None:
+        curves["eyes"] = eyes
+    if flame_neck is not None:
+        curves["flame"]["neck"] = flame_neck
+    if flame_eyes is not None:
+        curves["flame"]["eyes"] = flame_eyes
     validate_curves(curves)
     return curves
 
@@ -142,21 +158,44 @@ def validate_curves(curves: Any) -> None:
             isinstance(clip.get(k), (int, float)) and math.isfinite(clip[k]) for k in ("start", "end"))):
         raise CurvesFormatError("clip must be {start, end} in seconds")
     check_layers(curves)
+    _check_head_and_eyes(curves)
     if not isinstance(curves.get("model"), dict):
         raise CurvesFormatError("model must be an object naming what produced the curves")
 
 
+def _check_head_and_eyes(curves: dict) -> None:
+    """The optional head and eye motion: head {rotation, translation} T × 3, eyes {left, right} T × 2,
+    FLAME's neck T × 3 and eyes T × 6. Files written before them have none."""
+    frames = curves["num_frames"]
+    head, eyes = curves.get("head"), curves.get("eyes")
+    if head is not None:
+        if not isinstance(head, dict):
+            raise CurvesFormatError("head must be {rotation, translation}")
+        _check_matrix(head.get("rotation"), frames, 3, "head.rotation")
+        _check_matrix(head.get("translation"), frames, 3, "head.translation")
+    if eyes is not None:
+        if not isinstance(eyes, dict):
+            raise CurvesFormatError("eyes must be {left, right}")
+        _check_matrix(eyes.get("left"), frames, EYE_POSE_DIM, "eyes.left")
+        _check_matrix(eyes.get("right"), frames, EYE_POSE_DIM, "eyes.right")
+    for key, dim in (("neck", FLAME_NECK_DIM), ("eyes", FLAME_EYES_DIM)):
+        if curves["flame"].get(key) is not None:
+            _check_matrix(curves["flame"][key], frames, dim, f"flame.{key}")
+
+
 def check_layers(curves: dict) -> None:
-    """Optional layers (lips, expression, blinks) that add up to the weights; absent unless asked for.
+    """Optional layers (lips, expression, eyes, blinks; files before the eyes layer: lips, expression,
+    blinks) that add up to the weights; absent unless asked for.
     (Part of `validate_curves`; on its own for a document already validated without them.)"""
     frames = curves["num_frames"]
     arkit_layers, flame_layers = curves["arkit"].get("layers"), curves["flame"].get("layers")
     if arkit_layers is None and flame_layers is None:
         return
-    if not (isinstance(arkit_layers, dict) and isinstance(flame_layers, dict)
-            and list(arkit_layers) == list(LAYERS) == list(flame_layers)):
+    names = list(arkit_layers) if isinstance(arkit_layers, dict) else []
+    if not (isinstance(flame_layers, dict) and names in (list(LAYERS), list(LEGACY_LAYERS))
+            and names == list(flame_layers)):
         raise CurvesFormatError(f"arkit.layers and flame.layers must both hold {', '.join(LAYERS)}")
-    for name in LAYERS:
+    for name in names:
         _check_matrix(arkit_layers[name], frames, len(ARKIT_NAMES), f"arkit.layers.{name}")
         layer = flame_layers[name]
         if not isinstance(layer, dict):

@@ -26,8 +26,11 @@ from .config import DEFAULT_FPS, MAX_SEED, MAX_TAKES, PipelineConfig
 from .curves import build_curves, check_layers
 from .errors import InputError, JobCancelled
 from .retarget.arkit_to_flame import FlameRetarget
+from .nonverbal.compose import MAX_HEAD_MOTION, AliveTake, NonverbalOptions, alive_take
+from .nonverbal.motion_phrases import add_motion_phrases
+from .retarget.head_pose import flame_eye_poses, flame_neck_pose
 from .synthesis import registry
-from .synthesis.layers import layer_jaws, synthesize_layers
+from .synthesis.layers import layer_jaws
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -123,6 +126,7 @@ class TalkingFacePipeline:
         analysis = self._analyze(audio, transcript, fps, progress, cancel, share=0.7, language=language)
         progress(0.75, "writing instruction")
         instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.75, 1.0))
+        segments = add_motion_phrases(analysis, segments)
         progress(1.0, "done")
         return {
             "instruction": instruction,
@@ -157,6 +161,7 @@ class TalkingFacePipeline:
         retarget: FlameRetarget | None = None,
         layers: bool = False,
         language: str = "en",
+        nonverbal: NonverbalOptions | None = None,
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
     ) -> list[dict]:
@@ -168,7 +173,12 @@ class TalkingFacePipeline:
         `guidance` is the learned model's classifier-free guidance scale (None: its own default).
         `layers`: each document also carries the take as lips, expression and blinks layers (layers.py).
         `language`: en, auto (detected from the speech) or another language code (audio/languages.py).
+        `nonverbal`: the head-motion amount and the gaze target (nonverbal/compose.py); every take carries
+        head and eye motion and an expression that moves with the voice.
         """
+        nonverbal = nonverbal or NonverbalOptions()
+        if not (math.isfinite(nonverbal.head_motion) and 0 <= nonverbal.head_motion <= MAX_HEAD_MOTION):
+            raise InputError(f"head motion must be between 0 and {MAX_HEAD_MOTION:g}, got {nonverbal.head_motion}")
         if not (0 < fps <= 240):
             raise InputError(f"fps must be between 0 and 240, got {fps}")
         if not (isinstance(samples, int) and 1 <= samples <= MAX_TAKES):
@@ -188,6 +198,7 @@ class TalkingFacePipeline:
         elif not segments:
             progress(0.55, "writing instruction")
             instruction, segments = self.agent.instruct(analysis, _reply_progress(progress, cancel, 0.55, 0.6))
+            segments = add_motion_phrases(analysis, segments)
         retarget = retarget or self.retarget
         model = self.describe(name)
         model["retarget"] = retarget.info
@@ -197,18 +208,15 @@ class TalkingFacePipeline:
             share = 0.6 + 0.4 * index / samples
             take = f" (take {index + 1} of {samples})" if samples > 1 else ""
             progress(share, "synthesizing motion" + take)
-            options = dict(seed=seed + index, fps=fps, guidance=guidance, sampled=index > 0)
-            if layers:
-                articulation, arkit_layers = synthesize_layers(synthesizer, analysis, segments, **options)
-            else:
-                articulation, arkit_layers = synthesizer.synthesize(analysis, segments, **options), None
+            alive = alive_take(synthesizer, analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
+                               sampled=index > 0, options=nonverbal)
             _check_cancel(cancel)
             progress(share + 0.3 / samples, "retargeting to FLAME" + take)
             record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance,
                                        "style": "sampled" if index > 0 else "typical"})
-            document = _curves_document(articulation, retarget, analysis, instruction, segments, fps, record)
-            if arkit_layers is not None:
-                add_layers(document, arkit_layers, retarget)
+            document = _curves_document(alive, retarget, analysis, instruction, segments, fps, record)
+            if layers:
+                add_layers(document, alive.layers, retarget)
             documents.append(document)
         progress(1.0, "done")
         return documents
@@ -222,10 +230,14 @@ class TalkingFacePipeline:
         return analysis
 
 
-def _curves_document(articulation, retarget: FlameRetarget, analysis: SpeechAnalysis, instruction: str,
+def _curves_document(articulation: AliveTake, retarget: FlameRetarget, analysis: SpeechAnalysis, instruction: str,
                      segments: list[dict], fps: float, model: dict) -> dict:
     expression, jaw = retarget.to_flame(articulation.arkit, articulation.jaw)
     return build_curves(
+        head={"rotation": _rounded(articulation.head_rotation), "translation": _rounded(articulation.head_translation)},
+        eyes={"left": _rounded(articulation.left_eye), "right": _rounded(articulation.right_eye)},
+        flame_neck=_rounded(flame_neck_pose(articulation.head_rotation)),
+        flame_eyes=_rounded(flame_eye_poses(articulation.left_eye, articulation.right_eye)),
         fps=fps,
         arkit_weights=_rounded(articulation.arkit),
         flame_expression=_rounded(expression),

@@ -1,4 +1,5 @@
-"""The pictures of docs/: the demo line's curves and its layers as SVG plots, and the demo preview render.
+"""The pictures of docs/: the demo line's curves, its layers and its head and eyes as SVG plots, and the demo
+preview render.
 
     .venv/bin/python scripts/make_doc_figures.py [--preview out/demo_preview.png]
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -27,8 +29,12 @@ FPS, SEED = 25, 0
 # (channel, colour): the mouth, the brow the instruction lowers, and a blink.
 CURVE_CHANNELS = [("jawOpen", "#1f77b4"), ("mouthClose", "#2ca02c"), ("mouthFunnel", "#9467bd"),
                   ("browDownLeft", "#d62728"), ("eyeBlinkLeft", "#7f7f7f")]
-LAYER_CHANNELS = ["jawOpen", "mouthPressLeft", "browDownLeft", "eyeBlinkLeft"]
-LAYER_COLOURS = {"lips": "#1f77b4", "expression": "#d62728", "blinks": "#7f7f7f", "sum": "#000000"}
+LAYER_CHANNELS = ["jawOpen", "mouthPressLeft", "browDownLeft", "eyeLookOutLeft", "eyeBlinkLeft"]
+LAYERS = ("lips", "expression", "eyes", "blinks")
+LAYER_COLOURS = {"lips": "#1f77b4", "expression": "#d62728", "eyes": "#2ca02c", "blinks": "#7f7f7f", "sum": "#000000"}
+HEAD_AXES = [("head pitch (+ nods down)", "#1f77b4"), ("head yaw (+ to the speaker's left)", "#d62728"),
+             ("head roll", "#9467bd")]
+EYE_AXES = [("eye yaw", "#d62728"), ("eye pitch (+ down)", "#1f77b4")]
 BILABIALS = {"P", "B", "M"}
 
 
@@ -42,19 +48,22 @@ def animate_line(out: Path) -> dict:
 class Plot:
     """One panel of a time plot: x in seconds, y in weight 0…1, drawn into an SVG group."""
 
-    def __init__(self, top: float, height: float, seconds: float, title: str, width: float = 900, left: float = 60):
+    def __init__(self, top: float, height: float, seconds: float, title: str, width: float = 900, left: float = 60,
+                 low: float = 0.0, high: float = 1.0, unit: str = ""):
         self.top, self.height, self.seconds, self.width, self.left = top, height, seconds, width, left
+        self.low, self.high = low, high
         self.parts = [f'<text x="{left}" y="{top - 6}" font-size="13">{escape(title)}</text>',
                       f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#999"/>']
-        for weight in (0.0, 0.5, 1.0):
-            y = self.y(weight)
-            self.parts.append(f'<text x="{left - 8}" y="{y + 4}" font-size="10" text-anchor="end">{weight:g}</text>')
+        for value in (low, (low + high) / 2, high):
+            y = self.y(value)
+            self.parts.append(f'<text x="{left - 8}" y="{y + 4}" font-size="10" text-anchor="end">{value:g}{unit}</text>')
 
     def x(self, seconds: float) -> float:
         return self.left + self.width * seconds / self.seconds
 
-    def y(self, weight: float) -> float:
-        return self.top + self.height * (1 - max(0.0, min(1.0, weight)))
+    def y(self, value: float) -> float:
+        share = (value - self.low) / (self.high - self.low)
+        return self.top + self.height * (1 - max(0.0, min(1.0, share)))
 
     def line(self, values: list[float], fps: float, colour: str, width: float = 1.5, dashed: bool = False) -> None:
         points = " ".join(f"{self.x(i / fps):.1f},{self.y(v):.1f}" for i, v in enumerate(values))
@@ -100,7 +109,7 @@ def curves_figure(curves: dict) -> str:
         plot.line(channel(weights, names, name), fps, colour)
     plot.legend(CURVE_CHANNELS)
     plot.time_axis()
-    return svg(plot.parts, 1080, 280)
+    return svg(plot.parts, 1180, 280)
 
 
 def layers_figure(curves: dict) -> str:
@@ -109,14 +118,33 @@ def layers_figure(curves: dict) -> str:
     parts = []
     for row, name in enumerate(LAYER_CHANNELS):
         plot = Plot(30 + 170 * row, 120, seconds, f"{name}: the layers (NLA tracks) and what they add up to")
-        for layer in ("lips", "expression", "blinks"):
+        for layer in LAYERS:
             plot.line(channel(layers[layer], names, name), fps, LAYER_COLOURS[layer], width=3)
         plot.line(channel(curves["arkit"]["weights"], names, name), fps, LAYER_COLOURS["sum"], width=1, dashed=True)
-        plot.legend([(f"AVI {layer}", LAYER_COLOURS[layer]) for layer in ("lips", "expression", "blinks")]
+        plot.legend([(f"AVI {layer}", LAYER_COLOURS[layer]) for layer in LAYERS]
                     + [("played (sum)", LAYER_COLOURS["sum"])])
         plot.time_axis()
         parts += plot.parts
-    return svg(parts, 1080, 30 + 170 * len(LAYER_CHANNELS))
+    return svg(parts, 1180, 30 + 170 * len(LAYER_CHANNELS))
+
+
+def head_eyes_figure(curves: dict) -> str:
+    """The head's rotation and the left eye's angles over the line, in degrees."""
+    fps, seconds = curves["fps"], curves["num_frames"] / curves["fps"]
+    head = [[math.degrees(v) for v in row] for row in curves["head"]["rotation"]]
+    eye = [[math.degrees(v) for v in row] for row in curves["eyes"]["left"]]
+    head_plot = Plot(30, 160, seconds, "The head: nods on accents, a new turn and tilt each phrase, still in pauses",
+                     low=-6, high=6, unit="°")
+    for axis, (label, colour) in enumerate(HEAD_AXES):
+        head_plot.line([row[axis] for row in head], fps, colour)
+    head_plot.legend(HEAD_AXES)
+    head_plot.time_axis()
+    eye_plot = Plot(250, 160, seconds, "The eyes: eye contact around 0°, look-aways as saccades", low=-15, high=15, unit="°")
+    for axis, (label, colour) in enumerate(EYE_AXES):
+        eye_plot.line([row[axis] for row in eye], fps, colour)
+    eye_plot.legend(EYE_AXES)
+    eye_plot.time_axis()
+    return svg(head_plot.parts + eye_plot.parts, 1180, 440)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         curves = animate_line(Path(tmp) / "line.json")
     (IMAGES / "line_curves.svg").write_text(curves_figure(curves))
     (IMAGES / "line_layers.svg").write_text(layers_figure(curves))
-    written = ["line_curves.svg", "line_layers.svg"]
+    (IMAGES / "line_head_eyes.svg").write_text(head_eyes_figure(curves))
+    written = ["line_curves.svg", "line_layers.svg", "line_head_eyes.svg"]
     if args.preview.is_file():
         shutil.copyfile(args.preview, IMAGES / "demo_preview.png")
         written.append("demo_preview.png")

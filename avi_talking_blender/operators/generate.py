@@ -101,6 +101,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
     prefs = get_preferences(context)
     seed = effective_seed(settings, prefs)
     samples, guidance, synthesis, language = settings.samples, settings.guidance, settings.synthesis, settings.language
+    head_motion = settings.head_motion
     retarget = None
     if target.kind == "flame":  # fit to the user's FLAME file, else to the mesh's own Exp keys
         retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
@@ -112,7 +113,8 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         return client.submit_animate(clip.path, transcript=dialogue, instruction=instruction,
                                      segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
                                      samples=samples, guidance=guidance, synthesis=synthesis,
-                                     span=clip.request_span, layers=layers is not None, language=language)
+                                     span=clip.request_span, layers=layers is not None, language=language,
+                                     head_motion=head_motion)
 
     def apply(context, result: dict) -> str:
         takes = result.get("takes") or [result]  # the result itself is take 1
@@ -222,7 +224,7 @@ def _write_layers(target, curves: dict, layers: tuple[str, ...], line: str, acti
         action, slot = build_shape_key_action(target.obj, values, action_name=f"{action_name} {layer}", **timing)
         place_layer(key, action, slot, line=line, layer=layer)
         actions.append(action)
-        if target.jaw_bone is not None and layer != "blinks":
+        if target.jaw_bone is not None and layer in ("lips", "expression"):  # the others move no jaw
             armature, bone = target.jaw_bone
             below, total = _jaw_running_sums(sums, layer)
             jaw, jaw_slot = build_bone_rotation_action(armature, bone, total, minus=below,

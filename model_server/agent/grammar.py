@@ -36,6 +36,23 @@ ACTIONS = (
 )
 ACTION_KEYS = tuple(key for key, _, _ in ACTIONS)
 
+# Head, gaze and intensity-over-time phrases: (key, part, verb), written "<part> <degree> <verb>" ("nods fairly
+# often", "gaze mildly averted"), and "head held still" at full strength. They steer the head, the eyes and
+# the expression's course over a segment (model_server/nonverbal/), never the face's shape, so they are kept
+# apart from ACTIONS: the style vector that the learned models read does not change.
+MOTIONS = (
+    ("nodding", "nods", "often"),
+    ("head_still", "head", "still"),
+    ("head_tilted", "head", "tilted"),
+    ("gaze_down", "gaze", "lowered"),
+    ("gaze_away", "gaze", "averted"),
+    ("gaze_steady", "gaze", "steady"),
+    ("rising", "intensity", "rising"),
+    ("falling", "intensity", "falling"),
+)
+MOTION_KEYS = tuple(key for key, _, _ in MOTIONS)
+HEAD_HELD_STILL = "head held still"
+
 # Degree words, weakest first, with the strength each stands for.
 DEGREES = (("slightly", 0.25), ("mildly", 0.45), ("fairly", 0.65), ("quite", 0.85), ("strongly", 1.0))
 _DEGREE_SYNONYMS = {
@@ -70,9 +87,11 @@ class StyleControls:
     actions: dict[str, float] = field(default_factory=dict)  # ACTION_KEYS → strength 0..1
     jaw_scale: float = 1.0  # < 1 small jaw opening, > 1 wide
     energy: float = 1.0  # < 1 subdued, > 1 energetic
+    motion: dict[str, float] = field(default_factory=dict)  # MOTION_KEYS → strength 0..1 (head, gaze, course)
 
     def vector(self) -> list[float]:
-        """Fixed-order numbers, so segment styles can be blended frame by frame."""
+        """Fixed-order numbers, so segment styles can be blended frame by frame (the face only: `motion`
+        is read by the nonverbal layer)."""
         return [self.actions.get(k, 0.0) for k in ACTION_KEYS] + [self.jaw_scale, self.energy]
 
 
@@ -107,16 +126,25 @@ def format_instruction(controls: StyleControls) -> str:
     if abs(controls.energy - 1.0) >= 0.1:
         level = "high" if controls.energy > 1 else "low"
         phrases.append(f"speaking energy {degree_word(min(1.0, abs(controls.energy - 1.0) * 2))} {level}")
-    if not phrases:
-        phrases = ["relaxed face"]
-    body = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + f"{',' if len(phrases) > 2 else ''} and {phrases[-1]}"
-    return f"{person} speaks with {body}."
+    phrases += motion_phrases(controls.motion)
+    return f"{person} speaks with {_join_phrases(phrases or ['relaxed face'])}."
+
+
+def motion_phrases(motion: dict[str, float]) -> list[str]:
+    """The canonical phrases of head, gaze and course controls, in MOTIONS' order."""
+    phrases = []
+    for key, part, verb in MOTIONS:
+        strength = motion.get(key, 0.0)
+        if strength >= 0.1:
+            phrases.append(HEAD_HELD_STILL if key == "head_still" and strength >= 0.95
+                           else f"{part} {degree_word(strength)} {verb}")
+    return phrases
 
 
 _DEGREE_WORDS = "|".join([d for d, _ in DEGREES] + sorted(_DEGREE_SYNONYMS, key=len, reverse=True))
 _DEGREE = rf"(?:(?P<degree>{_DEGREE_WORDS})\s+)?"
 _CANONICAL_PHRASE = re.compile(
-    rf"^(?P<part>{'|'.join(sorted({re.escape(p) for _, p, _ in ACTIONS} | {'jaw opening', 'speaking energy'}, key=len, reverse=True))})"
+    rf"^(?P<part>{'|'.join(sorted({re.escape(p) for _, p, _ in ACTIONS + MOTIONS} | {'jaw opening', 'speaking energy'}, key=len, reverse=True))})"
     rf"\s+(?P<degree>{'|'.join(d for d, _ in DEGREES)})\s+(?P<verb>[a-z ]+)$")
 _CANONICAL = re.compile(
     rf"^An? (?:(?P<adverb>{'|'.join(INTENSITY_ADVERBS.values())}) )?(?P<adjective>{'|'.join(EMOTION_ADJECTIVES.values())}) "
@@ -152,6 +180,21 @@ _JAW_WIDE = r"(?:wide|large|big|sharp(?: wide)?) jaw|jaw (?:opening )?(?:\w+ )?w
 _JAW_SMALL = r"(?:small|little|narrow|tight) jaw|jaw (?:opening )?(?:\w+ )?small|mumbl(?:e|es|ing)|barely open"
 _ENERGY_HIGH = r"speaking energy (?:\w+ )?high|energetic(?:ally)?|lively|animated|forceful(?:ly)?|emphatic(?:ally)?|loud(?:ly)?"
 _ENERGY_LOW = r"speaking energy (?:\w+ )?low|subdued|quiet(?:ly)?|soft(?:ly)?|tired(?:ly)?|weak(?:ly)?|monoton(?:e|ous)"
+# Free-text head, gaze and course cues → (motion key, strength when no degree word is near).
+_MOTION_CUES = {
+    "nodding": (r"nods?(?: \w+)? often|nodding|nods(?: along| a lot)?|(?:nods?|nodding) (?:\w+ )?(?:frequently|constantly)", 0.65),
+    "head_still": (r"head (?:\w+ )?(?:held |kept )?(?:still|steady|motionless|unmoving)|(?:still|motionless|unmoving) head|"
+                   r"(?:doesn't|does not|never) move (?:his|her|their|the) head", 1.0),
+    "head_tilted": (r"head (?:\w+ )?(?:tilted|tilting|cocked)|tilt(?:s|ed|ing)? (?:his|her|their|the) head|(?:tilted|cocked) head", 0.65),
+    "gaze_down": (r"looks? (?:\w+ )?down(?:ward)?|looking (?:\w+ )?down(?:ward)?|downcast|eyes (?:\w+ )?(?:lowered|down)|"
+                  r"gaze (?:\w+ )?lowered|lowered (?:gaze|eyes)", 0.65),
+    "gaze_away": (r"looks? (?:\w+ )?away|looking (?:\w+ )?away|avoid(?:s|ing)? (?:eye contact|(?:his|her|their) eyes)|"
+                  r"(?:averted|shifty|darting) (?:gaze|eyes)|gaze (?:\w+ )?averted", 0.65),
+    "gaze_steady": (r"steady (?:gaze|eyes)|gaze (?:\w+ )?steady|(?:holds?|holding|keeps?|keeping|with) (?:\w+ )?eye contact|"
+                    r"stares?|staring|looks? (?:\w+ )?straight (?:at|ahead)", 0.65),
+    "rising": (r"growing (?:more )?\w+|increasingly|more and more|building (?:up)?|getting (?:more )?\w+er\b", 0.65),
+    "falling": (r"calming down|cooling (?:down|off)|less and less|fading|softening|settling down|winding down", 0.65),
+}
 _INTENSITY_CUES = {1: r"slightly|mildly|a bit|a little|somewhat", 2: r"fairly|moderately|rather|quite",
                    3: r"very|extremely|really|intensely|furiously|deeply"}
 
@@ -195,6 +238,10 @@ def parse_instruction(text: str) -> StyleControls:
         controls = controls_for_emotion(emotion, intensity)
     else:
         controls = StyleControls(emotion, intensity, actions)
+    for key, (pattern, default) in _MOTION_CUES.items():
+        match = re.search(rf"\b(?:{pattern})\b", lowered)
+        if match:
+            controls.motion[key] = _degree_near(lowered, match.start(), match.end(), default)
     for pattern, attribute, sign in ((_JAW_WIDE, "jaw_scale", 1), (_JAW_SMALL, "jaw_scale", -1),
                                      (_ENERGY_HIGH, "energy", 1), (_ENERGY_LOW, "energy", -1)):
         match = re.search(rf"\b(?:{pattern})\b", lowered)
@@ -217,7 +264,11 @@ def _parse_canonical(text: str) -> StyleControls | None:
     if body == "relaxed face":
         return controls
     lookup = {(part, verb): key for key, part, verb in ACTIONS}
+    motions = {(part, verb): key for key, part, verb in MOTIONS}
     for phrase in re.split(r",\s*(?:and\s+)?|\s+and\s+", body):
+        if phrase.strip() == HEAD_HELD_STILL:
+            controls.motion["head_still"] = 1.0
+            continue
         found = _CANONICAL_PHRASE.match(phrase.strip())
         if not found:
             return None
@@ -229,9 +280,46 @@ def _parse_canonical(text: str) -> StyleControls | None:
             controls.energy = round(1.0 + (strength if verb == "high" else -strength) / 2, 2)
         elif (part, verb) in lookup:
             controls.actions[lookup[(part, verb)]] = strength
+        elif (part, verb) in motions:
+            controls.motion[motions[(part, verb)]] = strength
         else:
             return None
     return controls
+
+
+def _join_phrases(phrases: list[str]) -> str:
+    if len(phrases) == 1:
+        return phrases[0]
+    return ", ".join(phrases[:-1]) + f"{',' if len(phrases) > 2 else ''} and {phrases[-1]}"
+
+
+def without_motion_phrases(text: str) -> str:
+    """The instruction as the face's synthesis reads it: a canonical instruction less its head, gaze and
+    course phrases (the nonverbal layer reads those), its other phrases word for word. Free text is kept."""
+    match = _CANONICAL.match(text.strip())
+    if not match or _parse_canonical(text.strip()) is None:
+        return text
+    motions = {(part, verb) for _, part, verb in MOTIONS}
+    kept = []
+    for phrase in re.split(r",\s*(?:and\s+)?|\s+and\s+", match["body"]):
+        found = _CANONICAL_PHRASE.match(phrase.strip())
+        if phrase.strip() != HEAD_HELD_STILL and not (found and (found["part"], found["verb"]) in motions):
+            kept.append(phrase.strip())
+    head = text.strip()[: match.start("body")]
+    return f"{head}{_join_phrases(kept or ['relaxed face'])}."
+
+
+def with_motion_phrases(text: str, motion: dict[str, float]) -> str:
+    """A canonical instruction with the phrases of `motion` (MOTION_KEYS → strength) added to its body, those
+    it names already kept as they are. Free text is returned unchanged: it is the animator's own words."""
+    controls = _parse_canonical(text.strip())
+    added = {key: value for key, value in motion.items() if controls is not None and key not in controls.motion}
+    if not added:
+        return text
+    match = _CANONICAL.match(text.strip())
+    body = [] if match["body"] == "relaxed face" else [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+",
+                                                                                 match["body"])]
+    return f"{text.strip()[: match.start('body')]}{_join_phrases(body + motion_phrases(added))}."
 
 
 def is_grammatical(text: str) -> bool:

@@ -16,6 +16,7 @@ from ..audio.languages import checked_language
 from ..audio.loading import load_audio, trimmed
 from ..audio.types import Audio
 from ..errors import InputError
+from ..nonverbal.options import nonverbal_options
 from ..pipeline import TalkingFacePipeline, checked_segments
 from ..retarget.arkit_to_flame import FlameRetarget
 from .file_access import FileAccess, PathRefused
@@ -104,13 +105,15 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
             checked_segments(segments, audio.duration, body.instruction)
         pipeline.synthesizer_named(body.synthesis)  # an unknown or missing model is a 400 now, not a failed job
         language = checked_language(body.language)
+        gaze = body.gaze if isinstance(body.gaze, str) else body.gaze.model_dump()
+        nonverbal = nonverbal_options(body.head_motion, gaze)  # a target at the eyes is a 400 now
 
         def animate_takes(progress, cancel) -> dict:
             takes = pipeline.takes(
                 audio, transcript=body.transcript, instruction=body.instruction, segments=segments,
                 seed=body.seed, samples=body.samples, guidance=body.guidance, synthesis=body.synthesis,
-                fps=body.fps, retarget=retarget, layers=body.layers, language=language, progress=progress,
-                cancel=cancel)
+                fps=body.fps, retarget=retarget, layers=body.layers, language=language, nonverbal=nonverbal,
+                progress=progress, cancel=cancel)
             return dict(takes[0], takes=takes)  # still a curves document (take 1) for readers of one take
 
         job = jobs.submit("animate", animate_takes)

@@ -1,4 +1,4 @@
-"""Request and response bodies of API v1. The README documents them; FastAPI serves them as OpenAPI."""
+"""Request and response bodies of API v1. docs/api.md documents them; FastAPI serves them as OpenAPI."""
 
 from __future__ import annotations
 
@@ -75,6 +75,19 @@ class Segment(Body):
         return self
 
 
+class GazeDirection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: list[float] = Field(min_length=2, max_length=2)
+
+
+class GazePoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    point: list[float] = Field(min_length=3, max_length=3)
+
+
+GazeField = Literal["camera", "forward"] | GazeDirection | GazePoint
+
+
 class AnimateRequest(InstructRequest):
     instruction: str | None = Field(None, max_length=MAX_TEXT_CHARS,
                                     description="Whole-clip instruction; omitted: the agent writes one.")
@@ -89,8 +102,15 @@ class AnimateRequest(InstructRequest):
                                                     "omitted: the server's default (see /v1/health).")
     fps: float = Field(25.0, gt=0, le=240)
     retarget_id: str | None = Field(None, description="From POST /v1/retargets; omitted: the server's default.")
-    layers: bool = Field(False, description="Also return each take as lips, expression and blinks layers "
+    layers: bool = Field(False, description="Also return each take as lips, expression, eyes and blinks layers "
                                             "(arkit.layers, flame.layers) that add up to it.")
+    head_motion: float = Field(1.0, ge=0, le=2, allow_inf_nan=False,
+                               description="How much the head moves with the voice: 0 exactly still, 1 default, up "
+                                           "to 2. Blinks and gaze do not depend on it.")
+    gaze: GazeField = Field("camera", description=(
+        'Where eye contact is: "camera" or "forward" (straight ahead), {"direction": [yaw, pitch]} in degrees '
+        '(+ to the speaker\'s left and down), or {"point": [x, y, z]} in metres in the head\'s frame (x to the '
+        "speaker's left, y up, z forward)."))
 
 
 class JobCreated(BaseModel):

@@ -77,10 +77,12 @@ def workers_died(line: BatchLine, fingerprint: str, out_dir: Path, attempts: int
 def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path, outputs: BatchOutputs) -> list[str]:
     from ..audio.loading import load_audio, trimmed
     from ..live_link import curves_to_live_link_csv
+    from ..nonverbal.options import nonverbal_options
 
     audio = trimmed(load_audio(line.audio, max_seconds=config.max_audio_seconds), line.start, line.end)
     curves = pipeline(audio, transcript=line.transcript, instruction=line.instruction, segments=line.segments,
-                      seed=line.seed, fps=line.fps, language=line.language)  # validated as it was built
+                      seed=line.seed, fps=line.fps, language=line.language,
+                      nonverbal=nonverbal_options(line.head_motion, line.gaze))  # validated as it was built
     names = outputs.names(line.id)
     write_atomically(out_dir / names[0], json.dumps(curves, separators=(",", ":")))
     if outputs.live_link:

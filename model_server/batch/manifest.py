@@ -9,6 +9,8 @@ Columns (CSV header) or keys (JSON lines); only `audio` is required:
     instruction  the visual instruction for the whole line; empty: the agent writes one
     segments     per-segment instructions: a JSON list of {"start", "end", "instruction"}
     seed, fps    the take's seed (default 0) and the curves' frame rate (default 25)
+    head_motion  how much the head moves with the voice, 0 (still) to 2 (default 1)
+    gaze         where eye contact is: camera or forward (default), YAW,PITCH in degrees, or X,Y,Z metres
     start, end   seconds into the audio file to animate (default: all of it)
     character    whose line it is (the character or target name), kept in the summary
 
@@ -28,9 +30,10 @@ from pathlib import Path
 from ..config import DEFAULT_FPS, MAX_SEED
 from ..audio.languages import checked_language
 from ..errors import InputError
+from ..nonverbal.options import nonverbal_options
 
 FIELDS = ("id", "audio", "transcript", "language", "instruction", "segments", "seed", "fps", "start", "end",
-          "character")
+          "character", "head_motion", "gaze")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -48,6 +51,8 @@ class BatchLine:
     start: float | None = None
     end: float | None = None
     character: str = ""
+    head_motion: float = 1.0
+    gaze: str = "camera"
 
     def inputs(self) -> dict:
         """What the line asks for, as plain JSON (the resume fingerprint hashes it)."""
@@ -147,10 +152,14 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
     fps = _number(row, "fps", float, DEFAULT_FPS)
     if not 0 < fps <= 240:
         raise InputError(f"fps must be between 0 and 240, got {fps:g}")
+    head_motion = _number(row, "head_motion", float, 1.0)
+    gaze = _text(row, "gaze") or "camera"
+    nonverbal_options(head_motion, gaze)  # refused now, with its reason, not as a failed line
     return BatchLine(number=number, id=line_id, audio=audio_path, transcript=_text(row, "transcript"),
                      language=language, instruction=_text(row, "instruction"), segments=_segments(row),
                      seed=seed, fps=fps, start=_number(row, "start", float, None),
-                     end=_number(row, "end", float, None), character=_text(row, "character") or "")
+                     end=_number(row, "end", float, None), character=_text(row, "character") or "",
+                     head_motion=head_motion, gaze=gaze)
 
 
 def _id_from(stem: str, number: int) -> str:

@@ -43,9 +43,9 @@ def test_layers_add_up_to_the_single_action_and_mute_on_their_own(scene, blender
     animation = layered.data.shape_keys.animation_data
     assert animation.action is None  # layers only: the animator's active Action slot stays free
     tracks = {track.name: track for track in animation.nla_tracks}
-    assert list(tracks) == ["AVI rest", "AVI lips", "AVI expression", "AVI blinks"]  # bottom to top
+    assert list(tracks) == ["AVI rest", "AVI lips", "AVI expression", "AVI eyes", "AVI blinks"]  # bottom to top
     assert [s.blend_type for s in tracks["AVI rest"].strips] == ["REPLACE"]  # keys rest at 0 below the layers
-    for name in ("AVI lips", "AVI expression", "AVI blinks"):
+    for name in ("AVI lips", "AVI expression", "AVI eyes", "AVI blinks"):
         (strip,) = tracks[name].strips
         assert strip.blend_type == "ADD" and strip.extrapolation == "NOTHING" and strip.frame_start == 11
 
@@ -126,13 +126,13 @@ def test_generate_all_keys_each_line_on_its_face_and_reports_the_refused_one(sce
         animation = face.data.shape_keys.animation_data
         return sorted((s.name, s.frame_start) for t in animation.nla_tracks for s in t.strips if s.name != "rest")
 
-    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one lips", 1)]
-    assert strips_of(guest) == [("two blinks", 60), ("two expression", 60), ("two lips", 60)]
+    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1)]
+    assert strips_of(guest) == [("two blinks", 60), ("two expression", 60), ("two eyes", 60), ("two lips", 60)]
     # Regenerating one line later replaces only that line's strips.
     scene.sequence_editor.active_strip = scene.sequence_editor.strips_all["one"] \
         if hasattr(scene.sequence_editor, "strips_all") else scene.sequence_editor.sequences_all["one"]
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
-    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one lips", 1)]
+    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1)]
 
 
 def test_cancel_during_generate_all_keeps_the_finished_line_and_skips_the_rest(scene, blender, addon,
@@ -162,4 +162,4 @@ def test_cancel_during_generate_all_keeps_the_finished_line_and_skips_the_rest(s
     assert report.startswith("1 of 3 lines keyed (cancelled")
     assert "short: keyed" in report and "long one: cancelled" in report and "after: cancelled" in report
     names = {s.name for t in head.data.shape_keys.animation_data.nla_tracks for s in t.strips}
-    assert names == {"rest", "short lips", "short expression", "short blinks"}
+    assert names == {"rest", "short lips", "short expression", "short eyes", "short blinks"}

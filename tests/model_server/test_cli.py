@@ -144,3 +144,19 @@ def test_an_unknown_agent_dtype_is_refused_before_any_work(front_center_wav, mon
     done = run_cli("animate", str(front_center_wav), "-o", "unused.json")
     assert done.returncode == 2 and "unknown dtype 'half'" in done.stderr
     assert "recognizing speech" not in done.stderr  # stopped before the audio was read
+
+
+def test_animate_takes_a_head_motion_amount_and_a_gaze_target(front_center_wav, tmp_path):
+    out = tmp_path / "still.json"
+    done = run_cli("animate", str(front_center_wav), "--transcript", "front center", "--instruction",
+                   "A neutral person speaks with relaxed face.", "--head-motion", "0", "--gaze=-10,0",
+                   "--quiet", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    curves = load_curves(out)
+    assert all(v == 0 for row in curves["head"]["rotation"] for v in row)
+    left = sorted(row[0] for row in curves["eyes"]["left"])
+    assert abs(left[len(left) // 2] + 0.1745) < 0.03  # eye contact 10° to the speaker's right
+    for option, value, fragment in (("--head-motion", "5", "head motion must be between 0 and 2"),
+                                    ("--gaze", "behind", "give camera, forward")):
+        done = run_cli("animate", str(front_center_wav), option, value, "--quiet", "-o", str(tmp_path / "x.json"))
+        assert done.returncode == 2 and fragment in done.stderr

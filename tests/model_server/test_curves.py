@@ -10,8 +10,8 @@ from model_server.arkit import ARKIT_NAMES
 from model_server.curves import CurvesFormatError, build_curves, load_curves, num_frames_for, save_curves
 
 
-def small_curves(frames: int = 3) -> dict:
-    return build_curves(
+def small_fields(frames: int = 3) -> dict:
+    return dict(
         fps=25.0,
         arkit_weights=[[0.0] * 52 for _ in range(frames)],
         flame_expression=[[0.0] * 50 for _ in range(frames)],
@@ -22,6 +22,13 @@ def small_curves(frames: int = 3) -> dict:
         phones=[{"phone": "HH", "start": 0.0, "end": 0.05}],
         model={"synthesis": "test"},
     )
+
+
+SMALL = small_fields()
+
+
+def small_curves(frames: int = 3) -> dict:
+    return build_curves(**small_fields(frames))
 
 
 def test_round_trip_through_a_file(tmp_path):
@@ -69,3 +76,26 @@ def test_language_and_phoneme_source_are_recorded_and_checked():
             validate_curves(dict(curves, **{field: value}))
     older = {k: v for k, v in curves.items() if k not in ("language", "phoneme_source")}
     validate_curves(older)  # files written before the fields existed still read
+
+
+def test_files_without_head_eyes_or_the_eyes_layer_still_read(tmp_path):
+    # A file of the version before head and eye motion: no head, no eyes, three layers.
+    old = small_curves()
+    zeros = [[0.0] * 52 for _ in range(3)]
+    old["arkit"]["layers"] = {"lips": zeros, "expression": zeros, "blinks": zeros}
+    old["flame"]["layers"] = {name: {"expression": [[0.0] * 50] * 3, "jaw": [[0.0] * 3] * 3}
+                              for name in ("lips", "expression", "blinks")}
+    save_curves(old, tmp_path / "old.json")
+    assert "head" not in load_curves(tmp_path / "old.json")
+
+
+def test_head_and_eye_blocks_are_checked():
+    curves = build_curves(**{**SMALL, "head": {"rotation": [[0.0, 0.1, 0.0]] * 3, "translation": [[0.0] * 3] * 3},
+                             "eyes": {"left": [[0.1, 0.0]] * 3, "right": [[0.1, 0.0]] * 3},
+                             "flame_neck": [[0.0] * 3] * 3, "flame_eyes": [[0.0] * 6] * 3})
+    assert curves["head"]["rotation"][0] == [0.0, 0.1, 0.0] and len(curves["flame"]["eyes"][0]) == 6
+    for broken, fragment in ((dict(curves, head={"rotation": [[0.0] * 3] * 2, "translation": [[0.0] * 3] * 3}),
+                              "head.rotation"),
+                             (dict(curves, eyes={"left": [[0.0, 0.0, 0.0]] * 3, "right": [[0.0] * 2] * 3}), "eyes.left")):
+        with pytest.raises(CurvesFormatError, match=fragment):
+            save_curves(broken, "/dev/null")

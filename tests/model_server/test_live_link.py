@@ -39,3 +39,18 @@ def test_what_is_written_reads_back_at_its_rate():
 def test_broken_files_are_refused_with_what_is_wrong(text, fragment):
     with pytest.raises(LiveLinkFormatError, match=fragment):
         read_live_link_csv(text, 60.0)
+
+
+def test_head_and_eye_columns_carry_the_curves_head_and_eyes_and_read_back():
+    from model_server.live_link import curves_to_live_link_csv
+
+    frames = 4
+    curves = {"fps": 25.0, "num_frames": frames, "arkit": {"names": list(ARKIT_NAMES), "weights": [[0.0] * 52] * frames},
+              "head": {"rotation": [[0.05 * i, -0.1, 0.02] for i in range(frames)], "translation": [[0.0] * 3] * frames},
+              "eyes": {"left": [[0.2, 0.1]] * frames, "right": [[0.25, 0.1]] * frames}}
+    _, values = read_live_link_csv(curves_to_live_link_csv(curves), 25.0)
+    # Pitch + looks down, yaw + turns to the speaker's left: the app's own signs, in radians.
+    assert values["HeadPitch"] == pytest.approx([0.05 * i for i in range(frames)])
+    assert values["HeadYaw"] == pytest.approx([-0.1] * frames) and values["HeadRoll"] == pytest.approx([0.02] * frames)
+    assert values["LeftEyeYaw"] == pytest.approx([0.2] * frames) and values["RightEyeYaw"] == pytest.approx([0.25] * frames)
+    assert values["LeftEyePitch"] == pytest.approx([0.1] * frames) and values["LeftEyeRoll"] == [0.0] * frames

@@ -56,3 +56,37 @@ def test_canonical_sentence_is_readable():
     text = format_instruction(controls_for_emotion("angry", 3))
     assert text.startswith("A very angry person speaks with brow quite lowered")
     assert text.endswith(".") and ", and " in text
+
+
+@pytest.mark.parametrize("text, motion", [
+    ("A fairly angry person speaks with brow quite lowered, nods fairly often, and gaze mildly averted.",
+     {"nodding": 0.65, "gaze_away": 0.45}),
+    ("A neutral person speaks with head held still.", {"head_still": 1.0}),
+    ("A neutral person speaks with head slightly tilted and gaze quite steady.", {"head_tilted": 0.25, "gaze_steady": 0.85}),
+])
+def test_head_and_gaze_phrases_are_grammar_and_read_back(text, motion):
+    controls = parse_instruction(text)
+    assert is_grammatical(text) and controls.motion == motion
+    assert format_instruction(controls) == text
+
+
+@pytest.mark.parametrize("text, key", [
+    ("speaks angrily and nods often", "nodding"), ("head held still, please", "head_still"),
+    ("she tilts her head", "head_tilted"), ("looks down at her hands", "gaze_down"),
+    ("looks away while thinking", "gaze_away"), ("steady gaze into the lens", "gaze_steady"),
+    ("growing angrier by the word", "rising"), ("calming down towards the end", "falling"),
+])
+def test_an_animator_can_type_head_gaze_and_course_in_free_text(text, key):
+    assert key in parse_instruction(text).motion
+
+
+def test_the_face_reads_an_instruction_without_its_motion_phrases():
+    from model_server.agent.grammar import with_motion_phrases, without_motion_phrases
+
+    face = "A fairly angry person speaks with brow quite lowered and lips fairly pressed."
+    moving = with_motion_phrases(face, {"nodding": 0.45, "gaze_down": 0.25})
+    assert moving == ("A fairly angry person speaks with brow quite lowered, lips fairly pressed, nods mildly often, "
+                      "and gaze slightly lowered.")
+    assert without_motion_phrases(moving) == face and parse_instruction(moving).vector() == parse_instruction(face).vector()
+    assert without_motion_phrases("A neutral person speaks with head held still.") == \
+        "A neutral person speaks with relaxed face."

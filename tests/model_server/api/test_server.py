@@ -132,6 +132,23 @@ def test_animate_only_the_part_of_the_file_a_trimmed_strip_plays(server, front_c
     assert status == 400 and "after the audio ends" in answer["detail"]
 
 
+def test_animate_with_head_motion_and_a_gaze_target(server, front_center_wav):
+    url, token = server
+    results = []
+    for options in ({"head_motion": 0.0, "gaze": {"direction": [15, 0]}}, {"head_motion": 2.0}):
+        status, created = call(url, "/v1/animate", token, {
+            "audio_path": str(front_center_wav), "transcript": "front center", "seed": 2, **options})
+        assert status == 202, created
+        job, _ = wait_for(url, token, created["job_id"])
+        assert job["state"] == "succeeded", job["error"]
+        results.append(job["result"])
+    still, lively = results
+    assert all(v == 0 for row in still["head"]["rotation"] for v in row)
+    assert max(abs(v) for row in lively["head"]["rotation"] for v in row) > 0.005
+    assert sorted(row[0] for row in still["eyes"]["left"])[len(still["eyes"]["left"]) // 2] == \
+        pytest.approx(math.radians(15), abs=0.03)
+
+
 def test_animate_with_samples_returns_every_take(server, front_center_wav):
     url, token = server
     status, created = call(url, "/v1/animate", token, {
@@ -157,7 +174,9 @@ def test_animate_with_samples_returns_every_take(server, front_center_wav):
 @pytest.mark.parametrize("options, fragment", [
     ({"samples": 0}, "samples"), ({"samples": 100}, "samples"), ({"guidance": -1.0}, "guidance"),
     ({"synthesis": "nope"}, "unknown synthesis model"), ({"language": "tlh"}, "no voice"),
-    ({"language": "../fr"}, "language"),
+    ({"language": "../fr"}, "language"), ({"head_motion": 2.5}, "head_motion"), ({"head_motion": -1}, "head_motion"),
+    ({"gaze": "sideways"}, "gaze"), ({"gaze": {"point": [0, 0, 0]}}, "at the eyes"),
+    ({"gaze": {"direction": [90, 0]}}, "past what eyes"), ({"gaze": {"point": [1, 2]}}, "gaze"),
 ])
 def test_bad_take_options_get_a_4xx_and_the_server_keeps_serving(server, front_center_wav, options, fragment):
     url, token = server

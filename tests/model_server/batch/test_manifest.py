@@ -88,3 +88,19 @@ def test_a_csv_row_with_more_cells_than_columns_is_refused(tmp_path, audio):
     lines, refused = read_manifest(manifest)
     assert [line.id for line in lines] == ["y"]
     assert refused[0].number == 1 and "more cells" in refused[0].reason
+
+
+def test_head_motion_and_gaze_are_read_and_bad_ones_refused(tmp_path, audio):
+    rows = [{"id": "still", "audio": audio, "head_motion": 0, "gaze": "10,-5"},
+            {"id": "default", "audio": audio},
+            {"id": "wild", "audio": audio, "head_motion": 3},
+            {"id": "eyes", "audio": audio, "gaze": "0,0,0"},
+            {"id": "where", "audio": audio, "gaze": "up there"}]
+    manifest = tmp_path / "lines.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    lines, refused = read_manifest(manifest)
+    assert [(line.id, line.head_motion, line.gaze) for line in lines] == [("still", 0.0, "10,-5"),
+                                                                           ("default", 1.0, "camera")]
+    reasons = {r.number: r.reason for r in refused}
+    assert "head motion must be between 0 and 2" in reasons[3]
+    assert "at the eyes" in reasons[4] and "YAW,PITCH" in reasons[5]

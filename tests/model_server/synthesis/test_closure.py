@@ -8,8 +8,6 @@ import pytest
 from model_server.arkit import ARKIT_INDEX
 from model_server.audio.loading import load_audio
 from model_server.audio.types import Phone
-from model_server.pipeline import TalkingFacePipeline
-from model_server.config import PipelineConfig
 from model_server.synthesis.closure import CLOSURE_EASE_S, close_lips
 from model_server.synthesis.metrics import lip_aperture, phone_frames
 from model_server.synthesis.visemes import BILABIALS
@@ -17,11 +15,6 @@ from model_server.synthesis.visemes import BILABIALS
 INSTRUCTION = "A fairly happy person speaks with cheeks quite raised and jaw opening strongly wide."
 # "Please press 1 to mute or unmute yourself, 2 to lock or unlock the conference, …, or 8 to exit."
 REAL_CLIP = "conf-adminmenu-162"
-
-
-@pytest.fixture(scope="module")
-def pipeline():
-    return TalkingFacePipeline.from_config(PipelineConfig(agent="baseline"))
 
 
 @pytest.fixture(scope="module")
