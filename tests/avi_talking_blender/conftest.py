@@ -22,6 +22,25 @@ sys.path.insert(0, str(REPO / "scripts"))
 from .model_python import MODEL_PYTHON  # noqa: E402
 
 
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # bpy 4.2's module crashes (SIGSEGV) while Python tears it down at exit, after every test has run and
+    # been reported: there, leave with pytest's own status before that teardown.
+    bpy = sys.modules.get("bpy")
+    if bpy is not None and bpy.app.version < (4, 3, 0):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
+
+
 @pytest.fixture(scope="session")
 def extension_zip(tmp_path_factory) -> Path:
     from build_extension import build
