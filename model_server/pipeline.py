@@ -25,9 +25,10 @@ from .audio.types import Audio, SpeechAnalysis
 from .config import DEFAULT_FPS, MAX_SEED, MAX_TAKES, PipelineConfig
 from .curves import build_curves, check_layers
 from .errors import InputError, JobCancelled
-from .retarget.arkit_to_flame import FlameRetarget
-from .nonverbal.compose import MAX_HEAD_MOTION, AliveTake, NonverbalOptions, alive_take
+from .nonverbal.compose import AliveTake, NonverbalOptions, alive_take
 from .nonverbal.motion_phrases import add_motion_phrases
+from .nonverbal.options import checked_head_motion
+from .retarget.arkit_to_flame import FlameRetarget
 from .retarget.head_pose import flame_eye_poses, flame_neck_pose
 from .synthesis import registry
 from .synthesis.layers import layer_jaws
@@ -171,14 +172,14 @@ class TalkingFacePipeline:
         typical style; takes 2.. vary it where the synthesizer samples (the learned model's style
         from its diffusion prior; the baseline's expression strength). Blinks follow each take's seed.
         `guidance` is the learned model's classifier-free guidance scale (None: its own default).
-        `layers`: each document also carries the take as lips, expression and blinks layers (layers.py).
+        `layers`: each document also carries the take as lips, expression, eyes and blinks layers that add up
+        to it (nonverbal/compose.py).
         `language`: en, auto (detected from the speech) or another language code (audio/languages.py).
         `nonverbal`: the head-motion amount and the gaze target (nonverbal/compose.py); every take carries
         head and eye motion and an expression that moves with the voice.
         """
         nonverbal = nonverbal or NonverbalOptions()
-        if not (math.isfinite(nonverbal.head_motion) and 0 <= nonverbal.head_motion <= MAX_HEAD_MOTION):
-            raise InputError(f"head motion must be between 0 and {MAX_HEAD_MOTION:g}, got {nonverbal.head_motion}")
+        checked_head_motion(nonverbal.head_motion)
         if not (0 < fps <= 240):
             raise InputError(f"fps must be between 0 and 240, got {fps}")
         if not (isinstance(samples, int) and 1 <= samples <= MAX_TAKES):

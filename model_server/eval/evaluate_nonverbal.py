@@ -39,7 +39,7 @@ import numpy as np
 
 from ..arkit import ARKIT_NAMES
 from ..agent.grammar import without_motion_phrases
-from ..audio.alignment import align_phones
+from ..audio.alignment import AlignmentFailed, align_phones
 from ..audio.front_end import SpeechFrontEnd
 from ..audio.loading import load_audio
 from ..audio.types import SAMPLE_RATE, Audio
@@ -275,7 +275,7 @@ def evaluate(sources, limit: int | None, cache: Path, weights: Path | None, out=
         try:
             audio = joined_audio([load_audio(r.path) for r in parts])
             reference = align_phones(audio, " ".join(r.transcript for r in parts), recognize=False)
-        except (AudioError, Exception) as exc:  # a clip that cannot be judged is skipped, and said
+        except (AudioError, AlignmentFailed) as exc:  # a clip that cannot be judged is skipped, and said
             notes.append(f"{key}: skipped ({type(exc).__name__})")
             continue
         if reference.method != "forced":

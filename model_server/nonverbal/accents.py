@@ -91,15 +91,6 @@ def find_phrases(phones: list[Phone]) -> list[Phrase]:
     return phrases
 
 
-def speaking_mask(phrases: list[Phrase], num_frames: int, fps: float) -> np.ndarray:
-    """(T,) 1 inside a phrase, 0 in pauses."""
-    times = np.arange(num_frames) / fps
-    mask = np.zeros(num_frames)
-    for phrase in phrases:
-        mask[(times >= phrase.start) & (times < phrase.end)] = 1.0
-    return mask
-
-
 def pause_gate(phrases: list[Phrase], num_frames: int, fps: float, level: float) -> np.ndarray:
     """(T,) 1 while speaking, easing down to `level` within a pause longer than LONG_PAUSE_S and back up
     just before speech resumes: the settle after a phrase and the stillness of a long pause."""

@@ -76,8 +76,6 @@ def _ramp(controls: StyleControls) -> float:
 
 def alive_take(synthesizer, analysis: SpeechAnalysis, segments: list[dict], *, seed: int, fps: float,
                guidance: float | None, sampled: bool, options: NonverbalOptions = NonverbalOptions()) -> AliveTake:
-    if not (0.0 <= options.head_motion <= MAX_HEAD_MOTION):
-        raise ValueError(f"head motion must be between 0 and {MAX_HEAD_MOTION:g}, got {options.head_motion}")
     face_segments = [dict(s, instruction=without_motion_phrases(s["instruction"])) for s in segments]
     synth = dict(seed=seed, fps=fps, guidance=guidance)
     take = synthesizer.synthesize(analysis, face_segments, sampled=sampled, **synth)
@@ -106,7 +104,7 @@ def alive_take(synthesizer, analysis: SpeechAnalysis, segments: list[dict], *, s
     def gaze_style_at(time: float):
         index = min(int(np.argmax(weights[min(frames - 1, int(time * fps))])), len(segments) - 1)
         motion = controls[index].motion
-        return behaviours[index].gaze, GazeControls((options.gaze.yaw, options.gaze.pitch), options.gaze.distance,
+        return behaviours[index].gaze, GazeControls((options.gaze.yaw, options.gaze.pitch),
                                                      motion.get("gaze_down", 0.0), motion.get("gaze_away", 0.0),
                                                      motion.get("gaze_steady", 0.0))
 

@@ -2,7 +2,7 @@
 with the voice's arousal, marks the accents the way the emotion does, rises or falls across a segment
 when the instruction says so, and never holds frozen on a long stretch.
 
-All of it acts on the expression layer (the take less the lips), so the lips are untouched.
+All of it acts on the expression layer (the take less the lips layer), so the lips layer is untouched.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ PAUSE_LEVEL = 0.8  # in long pauses between phrases
 RAMP_SPAN = 0.6  # "intensity rising": from 1 - RAMP_SPAN to 1 + RAMP_SPAN of the strength across the segment
 VARIATION = 0.08  # relative wander of each channel's strength (seeded low-pass noise, 0.2 to 0.8 Hz)
 EMPHASIS_RISE_S, EMPHASIS_FALL_S = 0.08, 0.35
-UPPER_FACE = frozenset(n for n in ARKIT_NAMES if n.startswith(("brow", "eye", "cheek", "nose")))
 
 
 def arousal_envelope(prosody: Prosody) -> np.ndarray:
@@ -86,14 +85,3 @@ def variation(expression: np.ndarray, fps: float, seed: int) -> np.ndarray:
     noise = gaussian_filter1d(noise, max(1.0, 0.35 * fps), axis=0, mode="wrap")
     noise /= max(1e-9, noise.std())
     return expression * (1 + VARIATION * noise)
-
-
-def moving_expression(expression: np.ndarray, prosody: Prosody, phrases: list[Phrase], accents: list[Accent],
-                      segments: list[dict], ramps: list[float], template: dict[str, float], breathing: float,
-                      intensity: np.ndarray, seed: int) -> np.ndarray:
-    """(T, 52) the expression layer made to move: course × (1 + breathing × arousal) × variation, plus the
-    accent emphasis scaled by the instruction's intensity per frame (`intensity`, 0..1, (T,))."""
-    fps = prosody.fps
-    level = course(phrases, segments, ramps, len(expression), fps) * (1 + breathing * arousal_envelope(prosody))
-    moving = variation(expression, fps, seed) * level[:, None]
-    return moving + emphasis(accents, template, len(expression), fps, (0.4 + 0.6 * intensity) * level)

@@ -24,11 +24,9 @@ INTERPUPIL_M = 0.063
 
 @dataclass(frozen=True)
 class GazeControls:
-    """The gaze target (`contact`: yaw, pitch radians of eye contact; `distance`: metres to it, None for far
-    away) and the grammar's gaze phrases (strengths 0..1)."""
+    """Where eye contact is (`contact`: yaw, pitch radians) and the grammar's gaze phrases (strengths 0..1)."""
 
     contact: tuple[float, float] = (0.0, 0.0)
-    distance: float | None = None
     down: float = 0.0
     away: float = 0.0
     steady: float = 0.0

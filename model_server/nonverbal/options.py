@@ -51,11 +51,17 @@ def _numbers(values, count: int, where: str) -> list[float]:
     return numbers
 
 
-def nonverbal_options(head_motion, gaze=None) -> NonverbalOptions:
+def checked_head_motion(value) -> float:
+    """The head-motion amount as a number from 0 (still) to MAX_HEAD_MOTION, or InputError saying so."""
     try:
-        amount = float(head_motion)
+        amount = float(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"head motion must be a number from 0 to {MAX_HEAD_MOTION:g}") from exc
     if not (math.isfinite(amount) and 0 <= amount <= MAX_HEAD_MOTION):
-        raise InputError(f"head motion must be between 0 and {MAX_HEAD_MOTION:g}, got {head_motion}")
-    return NonverbalOptions(amount, gaze if isinstance(gaze, GazeTarget) else gaze_target(gaze))
+        raise InputError(f"head motion must be between 0 and {MAX_HEAD_MOTION:g}, got {value}")
+    return amount
+
+
+def nonverbal_options(head_motion, gaze=None) -> NonverbalOptions:
+    return NonverbalOptions(checked_head_motion(head_motion),
+                            gaze if isinstance(gaze, GazeTarget) else gaze_target(gaze))
