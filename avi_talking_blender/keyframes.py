@@ -187,6 +187,17 @@ def build_bone_rotation_action(armature: bpy.types.Object, bone: str, axis_angle
     return action, slot
 
 
+def build_channels_action(id_data: bpy.types.ID, channels: dict[str, list[tuple]], *, start_frame: float,
+                          action_name: str):
+    """(a new Action keying every component of each data path on every frame, linear, its slot); not assigned.
+    `channels`: data path → one tuple of component values per frame (a rotation, a location)."""
+    action, slot, new_fcurve = _new_action(action_name, id_data)
+    for path, frames in channels.items():
+        for index in range(len(frames[0]) if frames else 0):
+            _fill(new_fcurve(path, index), start_frame, [values[index] for values in frames], 0.0, None)
+    return action, slot
+
+
 def _resampled_eulers(axis_angles: list[list[float]], curves_fps: float, scene_fps: float) -> list[tuple]:
     # The jaw turns through small angles, so resampling axis-angle components linearly is exact enough.
     components = [resample_linear([v[i] for v in axis_angles], curves_fps, scene_fps) for i in range(3)]

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import bpy
 
-LAYER_TRACKS = {"lips": "AVI lips", "expression": "AVI expression", "eyes": "AVI eyes", "blinks": "AVI blinks"}
+LAYER_TRACKS = {"lips": "AVI lips", "expression": "AVI expression", "eyes": "AVI eyes", "blinks": "AVI blinks",
+                "head": "AVI head"}
 REST_TRACK = "AVI rest"
 LINE_PROPERTY, LAYER_PROPERTY = "avi_line", "avi_layer"
 
 
-def place_layer(id_data: bpy.types.ID, action: bpy.types.Action, slot, *, line: str, layer: str) -> bpy.types.NlaStrip:
-    """Play `action` (keys on scene frames) as `line`'s strip on the `layer` track of `id_data`."""
+def place_layer(id_data: bpy.types.ID, action: bpy.types.Action, slot, *, line: str, layer: str,
+                blend_type: str = "ADD") -> bpy.types.NlaStrip:
+    """Play `action` (keys on scene frames) as `line`'s strip on the `layer` track of `id_data`. Rotations
+    of bones and objects blend in Combine mode: quaternions compose by multiplication there, Eulers add."""
     action[LINE_PROPERTY], action[LAYER_PROPERTY] = line, layer
     animation = id_data.animation_data or id_data.animation_data_create()
     remove_line(id_data, line, layers=(layer,))
@@ -31,7 +34,7 @@ def place_layer(id_data: bpy.types.ID, action: bpy.types.Action, slot, *, line: 
     strip = track.strips.new(f"{line} {layer}"[:63], int(round(first)), action)
     if slot is not None and hasattr(strip, "action_slot"):  # Blender 4.4+: which slot of the Action plays
         strip.action_slot = slot
-    strip.blend_type = "ADD"
+    strip.blend_type = blend_type
     strip.extrapolation = "NOTHING"  # no hold before or after: another line's strip may be there
     return strip
 

@@ -15,7 +15,19 @@ from . import jobs, server_process
 from .preferences import get_preferences
 from .properties import line_for
 from .sequencer import StripError, active_sound_clip
+from .head_rig import EYE_LOOK_KEYS, face_armature, find_head_rig
 from .targets import TargetError, find_target, unmapped_keys
+
+
+def _draw_head_and_eyes(box, target) -> None:
+    """Where the head and eyes will turn, and the head bone picker where the face has an armature."""
+    rig = find_head_rig(target.obj)
+    box.label(text=rig.head_line, icon="BONE_DATA" if rig.head_bone else "OBJECT_DATA")
+    eye_keys = any(channel in target.key_for_channel for channel in EYE_LOOK_KEYS)
+    box.label(text=rig.eyes_line(eye_keys), icon="HIDE_OFF" if rig.eye_bones or eye_keys else "ERROR")
+    armature = face_armature(target.obj)
+    if armature is not None:
+        box.prop_search(target.obj, "avi_head_bone", armature.data, "bones", text="Head Bone")
 
 
 def _draw_mapping(box, target) -> None:
@@ -51,6 +63,7 @@ def _draw_inputs(layout, context, settings) -> None:
     try:
         target = find_target(settings.target)
         box.label(text=target.label, icon="SHAPEKEY_DATA")
+        _draw_head_and_eyes(box, target)
         _draw_mapping(box, target)
     except TargetError as err:
         box.label(text=str(err).split(":")[0], icon="ERROR")

@@ -208,10 +208,15 @@ def register_properties() -> None:
     bpy.types.Scene.avi_talking = PointerProperty(type=AVI_TALKING_SceneSettings)
     # A face's own mapping table, saved with the object; when it has rows, it replaces name matching.
     bpy.types.Object.avi_key_mapping = CollectionProperty(type=AVI_TALKING_KeyMapping)
+    # The bone a face's head turns with, where the guess from the rig's bone names is not the right one.
+    bpy.types.Object.avi_head_bone = StringProperty(
+        name="Head Bone", description="The bone of the face's armature that turns the head; empty: found "
+                                      "by its name (head, Head, mixamorig:Head, CC_Base_Head, J_Bip_C_Head, …)")
     bpy.types.WindowManager.avi_talking_job = PointerProperty(type=AVI_TALKING_JobStatus)
 
 
 def unregister_properties() -> None:
     del bpy.types.Object.avi_key_mapping
+    del bpy.types.Object.avi_head_bone
     del bpy.types.WindowManager.avi_talking_job
     del bpy.types.Scene.avi_talking

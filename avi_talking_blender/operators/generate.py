@@ -14,9 +14,10 @@ from mathutils import Vector
 
 from .. import jobs
 from ..formats import validate_curves
+from ..head_rig import EYE_LOOK_KEYS, HeadRig, eye_channels, find_head_rig, head_channels
 from ..keyframes import (
-    build_bone_rotation_action, build_shape_key_action, check_keyable, resample_count, rest_action,
-    write_bone_rotation_action, write_shape_key_action,
+    build_bone_rotation_action, build_channels_action, build_shape_key_action, check_keyable, resample_count,
+    resample_linear, rest_action, write_bone_rotation_action, write_shape_key_action,
 )
 from ..key_poses import closure_indices
 from ..nla_layers import LAYER_TRACKS, ensure_rest, place_layer
@@ -194,30 +195,82 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
     """
     target = find_target(obj)
     check_target_keyable(target)
+    rig = find_head_rig(target.obj)
+    for id_data in _head_and_eye_owners(rig, curves, layers):
+        check_keyable(id_data, id_data.name)
     fps = scene_fps(scene)
     count = resample_count(curves["num_frames"], curves["fps"], fps)  # keys at the scene's rate
     poses = closure_indices(curves["phones"], fps, count) if scene.avi_talking.key_density == "POSES" else None
     timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": fps, "key_poses_at": poses}
     if layers and "layers" in curves["arkit"]:
-        actions = _write_layers(target, curves, layers, line or action_name, action_name, timing)
+        actions = _write_layers(target, rig, curves, layers, line or action_name, action_name, timing)
     else:
-        values = channel_values(target, curves)
+        values = _eye_keys_left_to_bones(target, rig, channel_values(target, curves))
         actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]
         if target.jaw_bone is not None:
             armature, bone = target.jaw_bone
             actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
                                                       action_name=f"{action_name}_jaw", **timing))
+    actions += _write_head_and_eyes(rig, curves, layers, line or action_name, action_name, timing)
     end = math.ceil(start_frame + count - 1)
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
     return actions
 
 
-def _write_layers(target, curves: dict, layers: tuple[str, ...], line: str, action_name: str, timing: dict) -> list:
+def _head_and_eye_owners(rig: HeadRig, curves: dict, layers: tuple[str, ...] | None) -> list:
+    """What the head and eye motion of `curves` will key: the armature, or the face object itself."""
+    owners = []
+    if "head" in curves and (layers is None or "head" in layers):
+        owners.append(rig.armature if rig.head_bone is not None else rig.face)
+    if "eyes" in curves and rig.eye_bones is not None and (layers is None or "eyes" in layers):
+        owners.append(rig.armature)
+    return owners
+
+
+def _eye_keys_left_to_bones(target: Target, rig: HeadRig, values: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Shape-key values less the eyeLook keys where the rig turns its eyes with bones (the lids still follow)."""
+    if rig.eye_bones is None:
+        return values
+    looks = {target.key_for_channel[c] for c in EYE_LOOK_KEYS if c in target.key_for_channel}
+    return {key: series for key, series in values.items() if key not in looks}
+
+
+def _resampled_rows(rows: list[list[float]], timing: dict) -> list[tuple[float, ...]]:
+    # Head and eye angles are small, so resampling each component linearly is exact enough.
+    columns = [resample_linear([row[i] for row in rows], timing["curves_fps"], timing["scene_fps"])
+               for i in range(len(rows[0]))]
+    return list(zip(*columns))
+
+
+def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | None, line: str, action_name: str,
+                         timing: dict) -> list:
+    """The head's and eyes' motion as `line`'s strips on the AVI head and AVI eyes tracks of the armature (or,
+    without one, the head's on the face object's own AVI head track), in Combine mode over the animator's."""
+    actions, start = [], timing["start_frame"]
+    if "head" in curves and (layers is None or "head" in layers):
+        owner, channels = head_channels(rig, _resampled_rows(curves["head"]["rotation"], timing))
+        action, slot = build_channels_action(owner, channels, start_frame=start, action_name=f"{action_name} head")
+        place_layer(owner, action, slot, line=line, layer="head", blend_type="COMBINE")
+        actions.append(action)
+    if "eyes" in curves and rig.eye_bones is not None and (layers is None or "eyes" in layers):
+        channels = eye_channels(rig, _resampled_rows(curves["eyes"]["left"], timing),
+                                _resampled_rows(curves["eyes"]["right"], timing))
+        action, slot = build_channels_action(rig.armature, channels, start_frame=start,
+                                             action_name=f"{action_name} eyes")
+        place_layer(rig.armature, action, slot, line=line, layer="eyes", blend_type="COMBINE")
+        actions.append(action)
+    return actions
+
+
+def _write_layers(target, rig: HeadRig, curves: dict, layers: tuple[str, ...], line: str, action_name: str,
+                  timing: dict) -> list:
     actions = []
     key = target.obj.data.shape_keys
     sums = running_layer_sums(curves)
     values_by_layer = layer_channel_values(target, curves, layers, sums)
+    if "eyes" in values_by_layer:
+        values_by_layer["eyes"] = _eye_keys_left_to_bones(target, rig, values_by_layer["eyes"])
     paths = sorted({f'key_blocks["{name}"].value' for values in values_by_layer.values() for name in values})
     ensure_rest(key, paths, lambda name, wanted: rest_action(name, key, wanted))
     for layer, values in values_by_layer.items():
