@@ -81,17 +81,24 @@ class ApiClient:
                        segments: list[dict] | None, seed: int, fps: float, retarget_id: str | None = None,
                        samples: int = 1, guidance: float | None = None, synthesis: str | None = None,
                        span: dict | None = None, layers: bool = False, language: str = "en",
-                       head_motion: float = 1.0) -> str:
+                       head_motion: float = 1.0, gaze: dict | None = None) -> str:
         """The job's result is take 1's curves document; with samples > 1 its `takes` holds all of them.
         `span` ({clip_start, clip_end}, seconds into the file) animates only that part of the file;
-        `layers`: each take also as lips, expression, eyes and blinks layers; `head_motion`: 0 (still) to 2."""
+        `layers`: each take also as lips, expression, eyes and blinks layers; `head_motion`: 0 (still) to 2;
+        `gaze`: where eye contact is ({"points": …} for another character), None for the camera ahead."""
         body = dict(self.audio_fields(audio_path), transcript=transcript or None, instruction=instruction or None,
                     segments=segments or None, seed=seed, fps=fps, retarget_id=retarget_id,
                     samples=samples, guidance=guidance, synthesis=synthesis, language=language,
                     head_motion=head_motion, **(span or {}))
         if layers:  # only when asked: an older server refuses no field, but a newer one is not assumed
             body["layers"] = True
+        if gaze:
+            body["gaze"] = gaze
         return self.request("POST", "/animate", body)["job_id"]
+
+    def listen(self, body: dict) -> dict:
+        """A listener's curves document over a speaker's line (POST /v1/listen: quick, no job)."""
+        return self.request("POST", "/listen", body)
 
     def job(self, job_id: str) -> dict:
         return self.request("GET", f"/jobs/{job_id}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from . import server_process
@@ -148,6 +148,7 @@ class LineOutcome:
     state: str  # keyed | refused | failed | cancelled
     message: str = ""
     result: dict | None = None
+    listening: list = field(default_factory=list)  # (ListenerSpec, the listener's curves or an error message)
 
 
 class BatchJob(Job):
@@ -156,9 +157,10 @@ class BatchJob(Job):
     at the end (one undo step). A line that fails does not stop the others; the message lists each."""
 
     def __init__(self, kind: str, requests: list, refused: list[LineOutcome], connection: Connection,
-                 order: list[str]):
+                 order: list[str], own_spans: dict[str, list[tuple[float, float]]] | None = None):
         super().__init__(kind, None, self._apply_all, connection)
         self.requests, self.outcomes, self.order = requests, list(refused), order  # order: every line
+        self.own_spans = own_spans or {}  # face → the frame spans of its own lines (listening stops there)
 
     def _work(self, client: ApiClient) -> None:
         for index, request in enumerate(self.requests):
@@ -184,17 +186,27 @@ class BatchJob(Job):
         except (JobFailed, ServerError) as err:
             self.outcomes.append(LineOutcome(request.strip, "failed", str(err)))
         else:
-            self.outcomes.append(LineOutcome(request.strip, "keyed", result=result))
+            outcome = LineOutcome(request.strip, "keyed", result=result)
+            for spec in request.listeners:  # quick: the listener's face is made from the line's phones
+                report(1.0, f"'{spec.face}' listening")
+                try:
+                    outcome.listening.append((spec, request.listen(client, result, spec)))
+                except ServerError as err:
+                    outcome.listening.append((spec, str(err)))
+            self.outcomes.append(outcome)
 
     def _apply_all(self, context, _result) -> str:
-        applies = {request.strip: request.apply for request in self.requests}
+        requests = {request.strip: request for request in self.requests}
         for outcome in self.outcomes:
             if outcome.state == "keyed":
                 try:
-                    outcome.message = applies[outcome.line](context, outcome.result)
+                    outcome.message = requests[outcome.line].apply(context, outcome.result)
                 except (ValueError, LookupError) as err:  # the face went away or cannot take keys now
                     outcome.state, outcome.message = "failed", str(err)
                 outcome.result = None  # curves are large: keep only what is reported
+            if outcome.state == "keyed" and outcome.listening:
+                outcome.message += "; " + "; ".join(self._apply_listening(context, requests[outcome.line], outcome))
+            outcome.listening = []
         keyed = sum(o.state == "keyed" for o in self.outcomes)
         head = f"{keyed} of {len(self.order)} lines keyed"
         if self.cancel_requested.is_set():
@@ -202,6 +214,20 @@ class BatchJob(Job):
         self.outcomes.sort(key=lambda o: self.order.index(o.line))
         return "\n".join([head] + [f"{o.line}: {o.state}" + (f" — {o.message}" if o.message else "")
                                     for o in self.outcomes])
+
+
+    def _apply_listening(self, context, request, outcome: LineOutcome) -> list[str]:
+        """Each listener of a keyed line, keyed or said why not."""
+        said = []
+        for spec, curves in outcome.listening:
+            if isinstance(curves, str):
+                said.append(f"'{spec.face}' does not listen: {curves}")
+                continue
+            try:
+                said.append(request.apply_listening(context, spec, curves, self.own_spans.get(spec.face, [])))
+            except (ValueError, LookupError) as err:
+                said.append(f"'{spec.face}' does not listen: {err}")
+        return said
 
 
 _active: Job | None = None

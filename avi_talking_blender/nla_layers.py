@@ -17,7 +17,7 @@ from __future__ import annotations
 import bpy
 
 LAYER_TRACKS = {"lips": "AVI lips", "expression": "AVI expression", "eyes": "AVI eyes", "blinks": "AVI blinks",
-                "head": "AVI head"}
+                "head": "AVI head", "listening": "AVI listening"}
 REST_TRACK = "AVI rest"
 LINE_PROPERTY, LAYER_PROPERTY = "avi_line", "avi_layer"
 

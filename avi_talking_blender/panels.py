@@ -28,6 +28,7 @@ def _draw_head_and_eyes(box, target) -> None:
     armature = face_armature(target.obj)
     if armature is not None:
         box.prop_search(target.obj, "avi_head_bone", armature.data, "bones", text="Head Bone")
+    box.prop(target.obj, "avi_listens")
 
 
 def _draw_mapping(box, target) -> None:
@@ -88,6 +89,8 @@ def _draw_inputs(layout, context, settings) -> None:
         row.prop(line, "face", text="Line's face")  # empty: the scene's Face above
     row.operator("avi_talking.use_selected_as_line_face", text="" if line is not None else "Use Selected as Line's Face",
                  icon="EYEDROPPER")
+    if line is not None:
+        box.prop(line, "looks_at")  # empty: the face of the nearest other line in time
     if line is not None and line.dialogue_recognized:
         box.label(text="Heard by speech recognition: correct any word, then run again", icon="INFO")
 

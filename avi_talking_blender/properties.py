@@ -109,6 +109,9 @@ class AVI_TALKING_Line(bpy.types.PropertyGroup):
     analyzed: BoolProperty(default=False, description="Analyze wrote the instruction and segments for this strip")
     face: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                           description="The face this line animates (a character per strip); empty: the scene's Face")
+    looks_at: PointerProperty(name="Looks At", type=bpy.types.Object,
+                              description="Whom the line's face looks at in Generate All; empty: the face of the "
+                                          "nearest other line in time")
 
 
 class AVI_TALKING_KeyMapping(bpy.types.PropertyGroup):
@@ -209,6 +212,10 @@ def register_properties() -> None:
     # A face's own mapping table, saved with the object; when it has rows, it replaces name matching.
     bpy.types.Object.avi_key_mapping = CollectionProperty(type=AVI_TALKING_KeyMapping)
     # The bone a face's head turns with, where the guess from the rig's bone names is not the right one.
+    bpy.types.Object.avi_listens = BoolProperty(
+        name="Listens", default=True,
+        description="In Generate All, this face listens while the others speak (blinks, gaze on the speaker, "
+                    "nods, a closed mouth): the AVI listening track")
     bpy.types.Object.avi_head_bone = StringProperty(
         name="Head Bone", description="The bone of the face's armature that turns the head; empty: found "
                                       "by its name (head, Head, mixamorig:Head, CC_Base_Head, J_Bip_C_Head, …)")
@@ -218,5 +225,6 @@ def register_properties() -> None:
 def unregister_properties() -> None:
     del bpy.types.Object.avi_key_mapping
     del bpy.types.Object.avi_head_bone
+    del bpy.types.Object.avi_listens
     del bpy.types.WindowManager.avi_talking_job
     del bpy.types.Scene.avi_talking

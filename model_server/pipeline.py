@@ -21,11 +21,12 @@ import numpy as np
 from . import __version__
 from .agent.replies import ReplyCallback
 from .audio.front_end import SpeechFrontEnd
-from .audio.types import Audio, SpeechAnalysis
+from .audio.types import Audio, Phone, SpeechAnalysis
 from .config import DEFAULT_FPS, MAX_SEED, MAX_TAKES, PipelineConfig
 from .curves import build_curves, check_layers
 from .errors import InputError, JobCancelled
 from .nonverbal.compose import AliveTake, NonverbalOptions, alive_take
+from .nonverbal.listener import listening_take
 from .nonverbal.motion_phrases import add_motion_phrases
 from .nonverbal.options import checked_head_motion
 from .retarget.arkit_to_flame import FlameRetarget
@@ -222,6 +223,22 @@ class TalkingFacePipeline:
         progress(1.0, "done")
         return documents
 
+    def listening(self, phones: list[Phone], segments: list[dict], duration: float, *, fps: float, seed: int = 0,
+                  nonverbal: NonverbalOptions | None = None) -> dict:
+        """A listener's curves document over another character's line, made from that line's phones and
+        segments (nonverbal/listener.py): blinks, gaze on the speaker, nods, a closed mouth, an echo."""
+        if not (0 < fps <= 240):
+            raise InputError(f"fps must be between 0 and 240, got {fps}")
+        nonverbal = nonverbal or NonverbalOptions()
+        checked_head_motion(nonverbal.head_motion)
+        take = listening_take(phones, segments, duration, fps=fps, seed=seed, options=nonverbal)
+        model = {"avi_talking": __version__, "listener": {"name": "nonverbal-listener"}, "take": {"seed": seed}}
+        expression, jaw = self.retarget.to_flame(take.arkit, take.jaw)
+        return build_curves(
+            fps=fps, arkit_weights=_rounded(take.arkit), flame_expression=_rounded(expression),
+            flame_jaw=_rounded(take.jaw if jaw is None else jaw), instruction="", segments=[], transcript="",
+            phones=[], model=model, retarget=self.retarget.info, **_motion_blocks(take))
+
     def _analyze(self, audio, transcript, fps, progress, cancel, share: float, language: str = "en") -> SpeechAnalysis:
         _check_cancel(cancel)
         progress(0.05, "aligning phones" if transcript else "recognizing speech")
@@ -235,10 +252,7 @@ def _curves_document(articulation: AliveTake, retarget: FlameRetarget, analysis:
                      segments: list[dict], fps: float, model: dict) -> dict:
     expression, jaw = retarget.to_flame(articulation.arkit, articulation.jaw)
     return build_curves(
-        head={"rotation": _rounded(articulation.head_rotation), "translation": _rounded(articulation.head_translation)},
-        eyes={"left": _rounded(articulation.left_eye), "right": _rounded(articulation.right_eye)},
-        flame_neck=_rounded(flame_neck_pose(articulation.head_rotation)),
-        flame_eyes=_rounded(flame_eye_poses(articulation.left_eye, articulation.right_eye)),
+        **_motion_blocks(articulation),
         fps=fps,
         arkit_weights=_rounded(articulation.arkit),
         flame_expression=_rounded(expression),
@@ -254,6 +268,14 @@ def _curves_document(articulation: AliveTake, retarget: FlameRetarget, analysis:
         model=model,
         retarget=retarget.info,
     )
+
+
+def _motion_blocks(take: AliveTake) -> dict:
+    """The head and eye blocks of a curves document, and FLAME's neck and eye poses."""
+    return {"head": {"rotation": _rounded(take.head_rotation), "translation": _rounded(take.head_translation)},
+            "eyes": {"left": _rounded(take.left_eye), "right": _rounded(take.right_eye)},
+            "flame_neck": _rounded(flame_neck_pose(take.head_rotation)),
+            "flame_eyes": _rounded(flame_eye_poses(take.left_eye, take.right_eye))}
 
 
 def add_layers(document: dict, arkit_layers: dict, retarget: FlameRetarget) -> None:

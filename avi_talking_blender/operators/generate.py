@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import bpy
@@ -13,6 +13,7 @@ from bpy.props import BoolProperty
 from mathutils import Vector
 
 from .. import jobs
+from ..dialogue import faded, listening_envelope
 from ..formats import validate_curves
 from ..head_rig import EYE_LOOK_KEYS, HeadRig, eye_channels, find_head_rig, head_channels
 from ..keyframes import (
@@ -80,18 +81,24 @@ def mesh_retarget_body(target: Target) -> dict:
 
 @dataclass
 class LineRequest:
-    """One line (sound strip → face) gathered on the main thread: the worker only calls `submit`;
-    `apply` keys the result back on the main thread."""
+    """One line (sound strip → face) gathered on the main thread: the worker only calls `submit` (and
+    `listen` for each face listening to it); `apply` and `apply_listening` key the answers back on the
+    main thread."""
 
     strip: str
     face: str
     submit: Callable
     apply: Callable
+    listeners: list = field(default_factory=list)  # dialogue.ListenerSpec: the faces that listen to this line
+    listen: Callable | None = None  # (client, the line's curves, a ListenerSpec) → the listener's curves
+    apply_listening: Callable | None = None  # (context, ListenerSpec, its curves, own spans) → message
 
 
-def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | None) -> LineRequest:
+def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | None, gaze: dict | None = None,
+                 listeners: list | None = None) -> LineRequest:
     """What to send for `clip` animating `face`, and how to key the answer (`layers`: the NLA layers to
-    write, None: one Action). Refuses (TargetError, NotKeyable) before anything is sent."""
+    write, None: one Action; `gaze`: where eye contact is; `listeners`: the faces that listen to the line).
+    Refuses (TargetError, NotKeyable) before anything is sent."""
     scene = context.scene
     settings = scene.avi_talking
     target = find_target(face)
@@ -115,7 +122,23 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
                                      segments=segments, seed=seed, fps=fps, retarget_id=retarget_id,
                                      samples=samples, guidance=guidance, synthesis=synthesis,
                                      span=clip.request_span, layers=layers is not None, language=language,
-                                     head_motion=head_motion)
+                                     head_motion=head_motion, gaze=gaze)
+
+    def listen(client, curves: dict, spec) -> dict:
+        return client.listen({"duration": curves["num_frames"] / curves["fps"], "phones": curves["phones"],
+                              "segments": curves["segments"], "fps": curves["fps"], "seed": seed,
+                              "head_motion": head_motion,
+                              "gaze": {"points": spec.gaze_points} if spec.gaze_points else "camera"})
+
+    def apply_listening(context, spec, curves: dict, own: list[tuple[float, float]]) -> str:
+        validate_curves(curves)
+        obj = bpy.data.objects.get(spec.face)
+        if obj is None:
+            raise TargetError(f"the face '{spec.face}' was removed while its listening was made")
+        envelope = listening_envelope(clip.start_frame, curves["num_frames"], curves["fps"], own)
+        write_listening(context.scene, obj, faded(curves, envelope), start_frame=clip.start_frame,
+                        line=clip.name)
+        return f"'{spec.face}' listens"
 
     def apply(context, result: dict) -> str:
         takes = result.get("takes") or [result]  # the result itself is take 1
@@ -134,7 +157,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         message += language_note(takes[0])
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
-    return LineRequest(clip.name, target_name, submit, apply)
+    return LineRequest(clip.name, target_name, submit, apply, list(listeners or []), listen, apply_listening)
 
 
 def language_note(curves: dict) -> str:
@@ -259,6 +282,37 @@ def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | N
         action, slot = build_channels_action(rig.armature, channels, start_frame=start,
                                              action_name=f"{action_name} eyes")
         place_layer(rig.armature, action, slot, line=line, layer="eyes", blend_type="COMBINE")
+        actions.append(action)
+    return actions
+
+
+def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str) -> list:
+    """A listener's curves as `line`'s strips on the face's AVI listening tracks: its shape keys (Add) and
+    its head and eyes (Combine), over whatever else the face plays."""
+    target = find_target(obj)
+    rig = find_head_rig(target.obj)
+    for id_data in [target.obj.data.shape_keys] + _head_and_eye_owners(rig, curves, None):
+        check_keyable(id_data, id_data.name)
+    fps = scene_fps(scene)
+    timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": fps, "key_poses_at": None}
+    key = target.obj.data.shape_keys
+    values = _eye_keys_left_to_bones(target, rig, channel_values(target, curves))
+    ensure_rest(key, [f'key_blocks["{name}"].value' for name in values],
+                lambda name, wanted: rest_action(name, key, wanted))
+    action, slot = build_shape_key_action(target.obj, values, action_name=f"AVI_{line} listening", **timing)
+    place_layer(key, action, slot, line=line, layer="listening")
+    actions = [action]
+    channels_by_owner: dict = {}
+    if "head" in curves:
+        owner, channels = head_channels(rig, _resampled_rows(curves["head"]["rotation"], timing))
+        channels_by_owner.setdefault(owner, {}).update(channels)
+    if "eyes" in curves and rig.eye_bones is not None:
+        channels_by_owner.setdefault(rig.armature, {}).update(eye_channels(
+            rig, _resampled_rows(curves["eyes"]["left"], timing), _resampled_rows(curves["eyes"]["right"], timing)))
+    for owner, channels in channels_by_owner.items():
+        action, slot = build_channels_action(owner, channels, start_frame=start_frame,
+                                             action_name=f"AVI_{line} listening {owner.name}")
+        place_layer(owner, action, slot, line=line, layer="listening", blend_type="COMBINE")
         actions.append(action)
     return actions
 

@@ -7,9 +7,10 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import jobs
-from ..properties import face_for
+from ..dialogue import Line, ListenerSpec, addressee, gaze_points
+from ..properties import face_for, line_for
 from ..sequencer import StripError, sound_clip, sound_strips
-from ..targets import TargetError
+from ..targets import TargetError, find_target
 from .generate import layers_to_write, line_request
 from .job_operator import JobOperator, connection_from_preferences
 
@@ -20,20 +21,59 @@ def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
     if not strips:
         raise StripError("select one or more sound strips in the Video Sequencer" if selected_only
                          else "add the dialogue as sound strips in the Video Sequencer first")
-    requests, refused = [], []
+    lines, refused = [], []
     for strip in strips:  # each line is checked now: a refused one is reported, the others still run
         try:
             face = face_for(scene.avi_talking, strip.name)
             if face is None:
                 raise TargetError("no face: set the line's Face or the scene's Face")
-            requests.append(line_request(context, sound_clip(scene, strip), face,
-                                         layers=layers_to_write(scene.avi_talking)))
+            find_target(face)
+            clip = sound_clip(scene, strip)
+            picked = line_for(scene.avi_talking, strip.name, create=False)
+            looks_at = picked.looks_at if picked is not None else None
+            lines.append((clip, Line(strip.name, face.name, clip.start_frame, clip.end_frame,
+                                     looks_at.name if looks_at is not None else None)))
         except (TargetError, StripError, ValueError) as err:
             refused.append(jobs.LineOutcome(strip.name, "refused", str(err)))
+    dialogue = [line for _, line in lines]
+    own_spans = {}
+    for line in dialogue:
+        own_spans.setdefault(line.face, []).append((line.start, line.end))
+    requests = []
+    for index, (clip, line) in enumerate(lines):
+        try:
+            requests.append(line_request(context, clip, bpy.data.objects[line.face],
+                                         layers=layers_to_write(scene.avi_talking),
+                                         gaze=_gaze_at_addressee(scene, dialogue, index),
+                                         listeners=_listeners(scene, line, own_spans)))
+        except (TargetError, StripError, ValueError) as err:
+            refused.append(jobs.LineOutcome(line.strip, "refused", str(err)))
     if not requests:
         raise TargetError("no line can be generated: " + "; ".join(f"{o.line}: {o.message}" for o in refused))
     return jobs.BatchJob("generate all", requests, refused, connection_from_preferences(context),
-                         order=[strip.name for strip in strips])
+                         order=[strip.name for strip in strips], own_spans=own_spans)
+
+
+def _gaze_at_addressee(scene, dialogue: list[Line], index: int) -> dict | None:
+    """The line's gaze target: the head of the face it talks to, over the line; None with no other face."""
+    other = addressee(dialogue, index)
+    line = dialogue[index]
+    if other is None or other not in bpy.data.objects:
+        return None
+    points = gaze_points(scene, bpy.data.objects[line.face], bpy.data.objects[other], line.start, line.end)
+    return {"points": points} if points else None
+
+
+def _listeners(scene, line: Line, own_spans: dict) -> list[ListenerSpec]:
+    """Every other line-face that listens: where the speaker's head is, from its own, over the line."""
+    speaker = bpy.data.objects[line.face]
+    specs = []
+    for face in own_spans:
+        listener = bpy.data.objects.get(face)
+        if face == line.face or listener is None or not listener.avi_listens:
+            continue
+        specs.append(ListenerSpec(face, gaze_points(scene, listener, speaker, line.start, line.end)))
+    return specs
 
 
 class AVI_TALKING_OT_generate_all(JobOperator, bpy.types.Operator):

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from .. import __version__
 from ..audio.languages import checked_language
 from ..audio.loading import load_audio, trimmed
-from ..audio.types import Audio
+from ..audio.types import Audio, Phone
 from ..errors import InputError
 from ..nonverbal.options import nonverbal_options
 from ..pipeline import TalkingFacePipeline, checked_segments
@@ -24,7 +24,7 @@ from .jobs import JobQueue, QueueFull
 from .limits import RequestGate, ServerLimits
 from .schemas import (
     API_VERSION, ERROR_REPLIES, JOB_ERROR_REPLIES, NOT_FOUND_REPLY, AnimateRequest, AudioInput, FlameHead,
-    FlameHeadRequest, Health, InstructRequest, JobCreated, JobStatus, RetargetCreated, RetargetRequest,
+    FlameHeadRequest, Health, InstructRequest, JobCreated, JobStatus, ListenRequest, RetargetCreated, RetargetRequest,
 )
 
 FLAME_JAW_KEY_RADIANS = 0.35  # the add-on's FLAME_jaw shape key = this much jaw opening
@@ -118,6 +118,16 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
 
         job = jobs.submit("animate", animate_takes)
         return {"job_id": job.job_id}
+
+    @app.post(f"/{API_VERSION}/listen", responses=ERROR_REPLIES)
+    def listen(body: ListenRequest) -> dict:
+        """A listener's curves document over the speaker's line (quick: no speech to analyse)."""
+        if body.duration > max_audio_seconds:
+            raise InputError(f"the line lasts {body.duration:.0f} s, longer than the limit of {max_audio_seconds:.0f} s")
+        gaze = body.gaze if isinstance(body.gaze, str) else body.gaze.model_dump()
+        return pipeline.listening(
+            [Phone(p.phone, p.start, p.end) for p in body.phones], [s.model_dump() for s in body.segments or []],
+            body.duration, fps=body.fps, seed=body.seed, nonverbal=nonverbal_options(body.head_motion, gaze))
 
     def status_or_404(job) -> dict:
         if job is None:

@@ -85,7 +85,12 @@ class GazePoint(BaseModel):
     point: list[float] = Field(min_length=3, max_length=3)
 
 
-GazeField = Literal["camera", "forward"] | GazeDirection | GazePoint
+class GazePoints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    points: list[list[float]] = Field(min_length=1, max_length=4096)
+
+
+GazeField = Literal["camera", "forward"] | GazeDirection | GazePoint | GazePoints
 
 
 class AnimateRequest(InstructRequest):
@@ -110,7 +115,27 @@ class AnimateRequest(InstructRequest):
     gaze: GazeField = Field("camera", description=(
         'Where eye contact is: "camera" or "forward" (straight ahead), {"direction": [yaw, pitch]} in degrees '
         '(+ to the speaker\'s left and down), or {"point": [x, y, z]} in metres in the head\'s frame (x to the '
-        "speaker's left, y up, z forward)."))
+        "speaker's left, y up, z forward), or {\"points\": [[x, y, z], …]}: a moving target, points spread evenly "
+        "over the clip."))
+
+
+class SpokenPhone(Body):
+    phone: str = Field(max_length=8)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+
+
+class ListenRequest(Body):
+    """A listener's face over another character's line, from that line's phones and instruction."""
+
+    duration: float = Field(gt=0, description="Seconds: the speaker's line, which the listener's curves cover.")
+    phones: list[SpokenPhone] = Field(max_length=100_000, description="The speaker's phones (its curves' `phones`).")
+    segments: list[Segment] | None = Field(None, max_length=10_000,
+                                           description="The speaker's segments: the listener echoes their emotion.")
+    fps: float = Field(25.0, gt=0, le=240)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    head_motion: float = Field(1.0, ge=0, le=2, allow_inf_nan=False)
+    gaze: GazeField = Field("camera", description="Where the speaker is, as for /v1/animate.")
 
 
 class JobCreated(BaseModel):

@@ -34,20 +34,43 @@ MAX_HEAD_MOTION = 2.0
 @dataclass(frozen=True)
 class GazeTarget:
     """Where eye contact is: a direction (yaw, pitch radians in the head's frame; (0, 0) straight ahead,
-    the camera of a face turned to it) and, for a point in space, its distance in metres."""
+    the camera of a face turned to it) and, for a point in space, its distance in metres. A moving target
+    (another character who walks) has a `track`: (yaw, pitch, distance) samples spread evenly over the clip."""
 
     yaw: float = 0.0
     pitch: float = 0.0
     distance: float | None = None
+    track: tuple[tuple[float, float, float], ...] = ()
 
-    @classmethod
-    def from_point(cls, point: tuple[float, float, float]) -> "GazeTarget":
-        """A point in the head's frame (x to the speaker's left, y up, z forward), metres."""
+    @staticmethod
+    def _direction(point) -> tuple[float, float, float]:
         x, y, z = (float(v) for v in point)
         distance = float(np.sqrt(x * x + y * y + z * z))
         if distance < 1e-3:
             raise ValueError("the gaze target point is at the eyes")
-        return cls(float(np.arctan2(x, z)), float(np.arctan2(-y, np.hypot(x, z))), distance)
+        return float(np.arctan2(x, z)), float(np.arctan2(-y, np.hypot(x, z))), distance
+
+    @classmethod
+    def from_point(cls, point: tuple[float, float, float]) -> "GazeTarget":
+        """A point in the head's frame (x to the speaker's left, y up, z forward), metres."""
+        return cls(*cls._direction(point))
+
+    @classmethod
+    def from_points(cls, points: list) -> "GazeTarget":
+        """Points in the head's frame sampled evenly from the clip's start to its end (a moving target)."""
+        track = tuple(cls._direction(point) for point in points)
+        return cls(*track[0], track=track) if len(track) > 1 else cls(*track[0])
+
+    def per_frame(self, frames: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """((T, 2) contact yaw and pitch, (T,) distance or None) at every frame."""
+        if not self.track:
+            contact = np.tile([self.yaw, self.pitch], (frames, 1))
+            return contact, None if self.distance is None else np.full(frames, self.distance)
+        samples = np.array(self.track)
+        where = np.linspace(0, 1, len(samples))
+        at = np.linspace(0, 1, frames) if frames > 1 else np.zeros(1)
+        values = np.stack([np.interp(at, where, samples[:, i]) for i in range(3)], axis=1)
+        return values[:, :2], values[:, 2]
 
 
 @dataclass(frozen=True)
@@ -104,13 +127,14 @@ def alive_take(synthesizer, analysis: SpeechAnalysis, segments: list[dict], *, s
     def gaze_style_at(time: float):
         index = min(int(np.argmax(weights[min(frames - 1, int(time * fps))])), len(segments) - 1)
         motion = controls[index].motion
-        return behaviours[index].gaze, GazeControls((options.gaze.yaw, options.gaze.pitch),
-                                                     motion.get("gaze_down", 0.0), motion.get("gaze_away", 0.0),
-                                                     motion.get("gaze_steady", 0.0))
+        return behaviours[index].gaze, GazeControls((0.0, 0.0), motion.get("gaze_down", 0.0),
+                                                     motion.get("gaze_away", 0.0), motion.get("gaze_steady", 0.0))
 
+    # The plan is made about eye contact straight ahead, then carried to the target, frame by frame.
     rng = np.random.default_rng([seed, 0x6A2E])
     fixations = plan_fixations(phrases, frames / fps, gaze_style_at, rng)
-    left, right = eye_angles(gaze_curves(fixations, frames, fps), options.gaze.distance)
+    contact, distance = options.gaze.per_frame(frames)
+    left, right = eye_angles(gaze_curves(fixations, frames, fps) + contact, distance)
 
     # Head: each segment's style and phrases over the whole clip, cross-faded by the segments' shares.
     rotation, translation = np.zeros((frames, 3)), np.zeros((frames, 3))

@@ -130,12 +130,12 @@ def gaze_curves(fixations: list[Fixation], num_frames: int, fps: float) -> np.nd
     return gaze
 
 
-def eye_angles(gaze: np.ndarray, distance: float | None) -> tuple[np.ndarray, np.ndarray]:
+def eye_angles(gaze: np.ndarray, distance: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Each eye's (T, 2) yaw and pitch. Conjugate: both eyes turn together; a near target adds the
     vergence of eyes INTERPUPIL_M apart (each turns in by atan(half the distance between them / distance))."""
     left, right = gaze.copy(), gaze.copy()
-    if distance:
-        vergence = np.arctan2(INTERPUPIL_M / 2, distance)
+    if distance is not None:  # (T,) metres to the target, or None for far away
+        vergence = np.arctan2(INTERPUPIL_M / 2, np.asarray(distance, dtype=np.float64))
         left[:, 0] -= vergence  # the left eye turns toward the nose: to the speaker's right
         right[:, 0] += vergence
     return left, right

@@ -9,21 +9,32 @@ from ..errors import InputError
 from .compose import MAX_HEAD_MOTION, GazeTarget, NonverbalOptions
 
 GAZE_WORDS = ("camera", "forward")
+MAX_GAZE_POINTS = 4096
 
 
 def gaze_target(value) -> GazeTarget:
     """"camera" or "forward" (straight ahead: eye contact with a camera the face is turned to),
     "YAW,PITCH" in degrees, "X,Y,Z" a point in metres in the head's frame; or the API's object
-    {"direction": [yaw, pitch]} (degrees) or {"point": [x, y, z]}."""
+    {"direction": [yaw, pitch]} (degrees), {"point": [x, y, z]}, or {"points": [[x, y, z], …]} (a moving
+    target: points sampled evenly over the clip, as the add-on sends another character's head)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in GAZE_WORDS):
         return GazeTarget()
+    if isinstance(value, dict) and set(value) == {"points"}:
+        points = value["points"]
+        if not isinstance(points, list) or not 1 <= len(points) <= MAX_GAZE_POINTS:
+            raise InputError(f"gaze.points must be a list of 1 to {MAX_GAZE_POINTS} points")
+        try:
+            return GazeTarget.from_points([_numbers(point, 3, "each gaze point") for point in points])
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
     if isinstance(value, dict):
         if set(value) == {"direction"}:
             numbers = _numbers(value["direction"], 2, "gaze.direction")
         elif set(value) == {"point"}:
             numbers = _numbers(value["point"], 3, "gaze.point")
         else:
-            raise InputError('gaze must be "camera", "forward", {"direction": [yaw, pitch]} or {"point": [x, y, z]}')
+            raise InputError('gaze must be "camera", "forward", {"direction": [yaw, pitch]}, {"point": [x, y, z]} '
+                             'or {"points": [[x, y, z], ...]}')
     else:
         parts = str(value).split(",")
         numbers = _numbers(parts, len(parts), "gaze") if len(parts) in (2, 3) else None

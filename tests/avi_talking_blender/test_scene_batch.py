@@ -126,13 +126,17 @@ def test_generate_all_keys_each_line_on_its_face_and_reports_the_refused_one(sce
         animation = face.data.shape_keys.animation_data
         return sorted((s.name, s.frame_start) for t in animation.nla_tracks for s in t.strips if s.name != "rest")
 
-    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1)]
-    assert strips_of(guest) == [("two blinks", 60), ("two expression", 60), ("two eyes", 60), ("two lips", 60)]
+    # Each face speaks its line and listens to the other's (its AVI listening track).
+    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1),
+                                   ("two listening", 60)]
+    assert strips_of(guest) == [("one listening", 1), ("two blinks", 60), ("two expression", 60), ("two eyes", 60),
+                                ("two lips", 60)]
     # Regenerating one line later replaces only that line's strips.
     scene.sequence_editor.active_strip = scene.sequence_editor.strips_all["one"] \
         if hasattr(scene.sequence_editor, "strips_all") else scene.sequence_editor.sequences_all["one"]
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
-    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1)]
+    assert strips_of(narrator) == [("one blinks", 1), ("one expression", 1), ("one eyes", 1), ("one lips", 1),
+                                   ("two listening", 60)]
 
 
 def test_cancel_during_generate_all_keeps_the_finished_line_and_skips_the_rest(scene, blender, addon,

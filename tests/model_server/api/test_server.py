@@ -149,6 +149,21 @@ def test_animate_with_head_motion_and_a_gaze_target(server, front_center_wav):
         pytest.approx(math.radians(15), abs=0.03)
 
 
+def test_listen_answers_a_listeners_curves_at_once(server):
+    url, token = server
+    phones = [{"phone": "SIL", "start": 0, "end": 0.3}, {"phone": "AA", "start": 0.3, "end": 0.9},
+              {"phone": "SIL", "start": 0.9, "end": 1.5}]
+    status, curves = call(url, "/v1/listen", token, {"duration": 1.5, "phones": phones, "fps": 24.0, "seed": 1,
+                                                    "gaze": {"points": [[0.2, 0, 1], [0.2, 0, 1.2]]}})
+    assert status == 200, curves
+    validate_curves(curves)
+    assert curves["num_frames"] == 36 and "head" in curves and "eyes" in curves
+    for body, fragment in (({"duration": 99999, "phones": phones}, "longer than the limit"),
+                           ({"duration": 1.5, "phones": phones, "gaze": {"points": [[0, 0, 0]]}}, "at the eyes")):
+        status, answer = call(url, "/v1/listen", token, body)
+        assert status == 400 and fragment in answer["detail"]
+
+
 def test_animate_with_samples_returns_every_take(server, front_center_wav):
     url, token = server
     status, created = call(url, "/v1/animate", token, {
