@@ -150,7 +150,8 @@ def head_eyes_figure(curves: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preview", type=Path, default=REPO / "out" / "demo_preview.png",
-                        help="make demo's preview render, copied to docs/images/ when it exists")
+                        help="make demo's preview render, copied to docs/images/ when it exists (and its dialogue "
+                             "contact sheet, demo_dialogue.png beside it)")
     args = parser.parse_args(argv)
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,9 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     (IMAGES / "line_layers.svg").write_text(layers_figure(curves))
     (IMAGES / "line_head_eyes.svg").write_text(head_eyes_figure(curves))
     written = ["line_curves.svg", "line_layers.svg", "line_head_eyes.svg"]
-    if args.preview.is_file():
-        shutil.copyfile(args.preview, IMAGES / "demo_preview.png")
-        written.append("demo_preview.png")
+    for render in (args.preview, args.preview.with_name("demo_dialogue.png")):
+        if render.is_file():
+            shutil.copyfile(render, IMAGES / render.name)
+            written.append(render.name)
     print("wrote " + ", ".join(f"docs/images/{name}" for name in written))
 
 

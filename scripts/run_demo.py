@@ -1,6 +1,7 @@
 """The main job on the embedded defaults, in headless Blender:
 demo speech → instruction → animation on the demo head → .blend, .glb, .fbx, and a preview image of
-the same line under two opposite instructions, side by side.
+the same line under two opposite instructions, side by side; then a two-character dialogue scene
+(demo_dialogue.py): its .blend, a contact sheet and a small movie with the sound.
 
     python scripts/run_demo.py --out out        (after scripts/setup.sh; `make demo` does both)
 
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 
 from build_extension import build  # noqa: E402
+from demo_dialogue import make_dialogue  # noqa: E402
 
 DEMO_AUDIO = REPO / "assets" / "demo_speech.wav"
 DEMO_TRANSCRIPT = REPO / "assets" / "demo_speech.txt"
@@ -130,7 +132,8 @@ def render_preview(bpy, scene, heads, out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "out")
-    parser.add_argument("--no-render", action="store_true", help="skip the preview render")
+    parser.add_argument("--no-render", action="store_true", help="skip the renders (preview, dialogue sheet and movie)")
+    parser.add_argument("--no-movie", action="store_true", help="skip only the dialogue's movie (the slowest render)")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -169,9 +172,12 @@ def main() -> None:
             heads = add_contrast_heads(bpy, scene, line)
             add_preview_rig(bpy, scene, heads)
             render_preview(bpy, scene, heads, out)
+        # A new file: the demo scene above is saved.
+        make_dialogue(bpy, out, render=not args.no_render, movie=not (args.no_render or args.no_movie))
     finally:
         bpy.ops.avi_talking.stop_server()
-    for name in ("demo.blend", "demo.glb", "demo.fbx", "demo_preview.png"):
+    for name in ("demo.blend", "demo.glb", "demo.fbx", "demo_preview.png", "demo_dialogue.blend",
+                 "demo_dialogue.png", "demo_dialogue.mp4"):
         if (out / name).exists():
             print(f"wrote {out / name}")
 

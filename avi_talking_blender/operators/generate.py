@@ -29,7 +29,7 @@ from ..takes import replace_takes
 from ..targets import Target, TargetError, channel_values, find_target, layer_channel_values, running_layer_sums
 from .job_operator import JobOperator, connection_from_preferences
 
-LAYERS = tuple(LAYER_TRACKS)
+LAYERS = tuple(name for name in LAYER_TRACKS if name != "listening")  # a line's own; listening is another's
 
 
 def edited_instructions(settings, strip_name: str) -> tuple[str | None, list[dict] | None]:
