@@ -70,6 +70,17 @@ def gaze_points(scene, viewer: bpy.types.Object, target: bpy.types.Object, start
     return points
 
 
+def scene_gaze(scene, face: bpy.types.Object, start: float, end: float) -> dict | None:
+    """The API's gaze for `face` over [start, end) from the panel's Gaze: the scene camera, an object, or
+    None (straight ahead; also when the camera or object is missing, or where the face is)."""
+    settings = scene.avi_talking
+    target = {"CAMERA": scene.camera, "OBJECT": settings.gaze_object}.get(settings.gaze_target)
+    if target is None or target == face:
+        return None
+    points = gaze_points(scene, face, target, start, end)
+    return {"points": points} if points else None
+
+
 def addressee(lines: list[Line], index: int) -> str | None:
     """The face `lines[index]` talks to: its own pick, else the face of the nearest other line in time."""
     line = lines[index]

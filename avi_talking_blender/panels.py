@@ -152,6 +152,10 @@ def _draw_sampling(layout, context, settings) -> None:
     guidance.active = settings.synthesis != "baseline"  # the baseline has no sampling to guide
     guidance.prop(settings, "guidance")
     layout.prop(settings, "head_motion", slider=True)
+    row = layout.row(align=True)
+    row.prop(settings, "gaze_target")
+    if settings.gaze_target == "OBJECT":
+        row.prop(settings, "gaze_object", text="")
     layout.prop(settings, "synthesis")
 
 

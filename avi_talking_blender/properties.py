@@ -180,6 +180,15 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
     head_motion: FloatProperty(name="Head Motion", default=1.0, min=0.0, max=2.0,
                                description="How much the head moves with the voice: 0 exactly still, 1 as the "
                                            "voice and instruction say, up to 2. Blinks and gaze do not depend on it")
+    gaze_target: EnumProperty(
+        name="Gaze", default="CAMERA",
+        items=[("CAMERA", "Camera", "Eye contact with the scene's camera, wherever it is over the line"),
+               ("OBJECT", "Object", "Eye contact with an object (another character, a prop), wherever it is"),
+               ("FORWARD", "Forward", "Eye contact straight ahead of the face")],
+        description="Where the face makes eye contact; in Generate All a line looks at the face it talks to "
+                    "(its Looks At, or the nearest other line's), and at this where there is none")
+    gaze_object: PointerProperty(name="Gaze Object", type=bpy.types.Object,
+                                 description="What the face looks at with Gaze set to Object")
     synthesis: EnumProperty(name="Model", default=DEFAULT_SYNTHESIS,
                             items=[(name, *_SYNTHESIS_ITEMS.get(name, (name.title(), name)))
                                    for name in SYNTHESIS_MODELS],

@@ -13,7 +13,7 @@ from bpy.props import BoolProperty
 from mathutils import Vector
 
 from .. import jobs
-from ..dialogue import faded, listening_envelope
+from ..dialogue import faded, listening_envelope, scene_gaze
 from ..formats import validate_curves
 from ..head_rig import EYE_LOOK_KEYS, HeadRig, eye_channels, find_head_rig, head_channels
 from ..keyframes import (
@@ -182,8 +182,10 @@ def animate_job(context, *, expression_only: bool = False) -> jobs.Job:
         raise
     if expression_only and not scene.avi_talking.use_layers:
         raise TargetError("Expression Only needs Layers on: the lips can only be kept when they are a layer of their own")
-    request = line_request(context, clip, face_for(scene.avi_talking, clip.name),
-                           layers=layers_to_write(scene.avi_talking, expression_only=expression_only))
+    face = face_for(scene.avi_talking, clip.name)
+    gaze = scene_gaze(scene, face, clip.start_frame, clip.end_frame) if face is not None else None
+    request = line_request(context, clip, face, layers=layers_to_write(scene.avi_talking, expression_only=expression_only),
+                           gaze=gaze)
     return jobs.Job("generate", request.submit, request.apply, connection_from_preferences(context))
 
 

@@ -7,7 +7,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import jobs
-from ..dialogue import Line, ListenerSpec, addressee, gaze_points
+from ..dialogue import Line, ListenerSpec, addressee, gaze_points, scene_gaze
 from ..properties import face_for, line_for
 from ..sequencer import StripError, sound_clip, sound_strips
 from ..targets import TargetError, find_target
@@ -55,11 +55,12 @@ def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
 
 
 def _gaze_at_addressee(scene, dialogue: list[Line], index: int) -> dict | None:
-    """The line's gaze target: the head of the face it talks to, over the line; None with no other face."""
+    """The line's gaze target: the head of the face it talks to, over the line; with no other face, the
+    panel's Gaze (the camera, an object, or ahead)."""
     other = addressee(dialogue, index)
     line = dialogue[index]
     if other is None or other not in bpy.data.objects:
-        return None
+        return scene_gaze(scene, bpy.data.objects[line.face], line.start, line.end)
     points = gaze_points(scene, bpy.data.objects[line.face], bpy.data.objects[other], line.start, line.end)
     return {"points": points} if points else None
 

@@ -16,7 +16,8 @@ instructions (neutral, aroused, and "head held still"), the whole take as the pr
   chance level, 20 shifts); motion in long pauses: mean angular speed (degrees/s) in pauses of 0.6 s or
   more (the silence before the first word and after the last included), 0.3 s in from their ends,
   against during speech;
-- eyes: saccades per minute (a frame-to-frame gaze step over 1°), their magnitudes (median, 90th
+- eyes, where they look (the eye's angles plus the head's yaw and pitch, which the eyes make up for):
+  saccades per minute (a frame-to-frame gaze step over 1°), their magnitudes (median, 90th
   percentile), the share of time in eye contact (within 3° of the contact direction: on the listener's
   face), the largest
   frame-to-frame step;
@@ -160,7 +161,7 @@ def add_clip(pool: Pool, take, plain: np.ndarray, analysis, phones, reference, r
     if speaking.any():
         pool.speech_speed.append(float(speed[speaking].mean()))
 
-    gaze = np.degrees(take.left_eye)
+    gaze = np.degrees(take.left_eye + take.head_rotation[:, [1, 0]])  # where the eye looks, the head's turn added
     steps = np.linalg.norm(np.diff(gaze, axis=0), axis=1)
     moving = steps > SACCADE_STEP_DEG
     starts = np.flatnonzero(moving & ~np.concatenate([[False], moving[:-1]]))

@@ -90,7 +90,10 @@ class AliveTake:
     right_eye: np.ndarray  # (T, 2)
 
 
-LAYER_ORDER = ("lips", "expression", "eyes", "blinks")
+def steadied(eye: np.ndarray, head_rotation: np.ndarray) -> np.ndarray:
+    """(T, 2) eye yaw and pitch that keep their target while the head turns (the vestibulo-ocular reflex):
+    the gaze is planned in the world, so the head's own yaw and pitch are taken off (small angles)."""
+    return eye - head_rotation[:, [1, 0]]
 
 
 def _ramp(controls: StyleControls) -> float:
@@ -145,6 +148,8 @@ def alive_take(synthesizer, analysis: SpeechAnalysis, segments: list[dict], *, s
         part_rotation, part_translation = head_motion(accents, phrases, frames, fps, behaviour.head, head, seed)
         rotation += share[:, None] * part_rotation
         translation += share[:, None] * part_translation
+
+    left, right = steadied(left, rotation), steadied(right, rotation)
 
     # Layers, each what it adds to the one below, so that they sum exactly to what plays.
     with_expression = close_lips(np.clip(lips + expression, 0, 1), phones, fps)

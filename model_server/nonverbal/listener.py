@@ -18,7 +18,7 @@ from ..synthesis.blinks import blink_curve
 from ..synthesis.style_layer import style_tracks_for_controls
 from .accents import Phrase, find_phrases
 from .behaviour import NEUTRAL_GAZE, NEUTRAL_HEAD
-from .compose import AliveTake, NonverbalOptions
+from .compose import AliveTake, NonverbalOptions, steadied
 from .gaze import GazeControls, eye_angles, eye_look_weights, gaze_curves, plan_fixations
 from .head import HeadControls, head_motion
 
@@ -55,6 +55,7 @@ def listening_take(phones: list[Phone], segments: list[dict], duration: float, *
 
     head = HeadControls(options.head_motion, nodding=0.4)
     rotation, translation = head_motion([], spoken, frames, fps, LISTENING_HEAD, head, seed)
+    left, right = steadied(left, rotation), steadied(right, rotation)
 
     with_eyes = np.clip(echo + eye_look_weights(left, right), 0, 1)
     blinks = blink_curve(duration, frames, fps, phones, seed + 7919)  # not in step with the speaker's

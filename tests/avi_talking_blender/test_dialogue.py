@@ -89,3 +89,24 @@ def test_a_face_switched_off_does_not_listen(dialogue_scene, scene, blender):
     assert blender.ops.avi_talking.generate_all() == {"FINISHED"}
     assert "AVI listening" not in ben.data.shape_keys.animation_data.nla_tracks
     assert "AVI listening" in ada.data.shape_keys.animation_data.nla_tracks
+
+
+def test_one_face_looks_at_the_gaze_object_or_ahead(scene, blender, addon, front_center_wav):
+    face = demo_head(blender, "Solo")
+    face.rotation_mode = "XYZ"
+    target = blender.data.objects.new("Mark", None)  # an empty where the other actor stands
+    scene.collection.objects.link(target)
+    target.location = (0.4, -1.2, 0.0)  # in front of the face (it looks along -Y) and to its left (+X)
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="solo")
+    settings = scene.avi_talking
+    settings.target, settings.gaze_target, settings.gaze_object = face, "OBJECT", target
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    dialogue = addon("dialogue")
+    toward = np.array(target.location - dialogue.head_point(face))
+    errors = [math.degrees(math.acos(np.clip(np.dot(gaze_direction(face, scene, f), toward / np.linalg.norm(toward)),
+                                             -1, 1))) for f in range(3, 30)]
+    assert np.median(errors) < 4.0
+    settings.gaze_target = "FORWARD"
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    ahead = [gaze_direction(face, scene, f) for f in range(3, 30)]
+    assert np.median([math.degrees(math.atan2(d[0], -d[1])) for d in ahead]) == pytest.approx(0.0, abs=2.0)

@@ -86,10 +86,15 @@ def test_head_nods_fall_on_accents_more_than_the_shifted_control(pipeline, aster
     assert total >= 20 and hits / total > shifted / total + 0.05
 
 
+def world_gaze(document: dict, eye: str = "left") -> np.ndarray:
+    """(T, 2) degrees: where the eye looks once the head's yaw and pitch are added back."""
+    return np.degrees(np.array(document["eyes"][eye]) + np.array(document["head"]["rotation"])[:, [1, 0]])
+
+
 def test_the_eyes_saccade_return_to_contact_and_move_together(pipeline, line):
     document = take(pipeline, line, CALM)
-    left, right = np.degrees(document["eyes"]["left"]), np.degrees(document["eyes"]["right"])
-    assert np.array_equal(left, right)  # conjugate: a far target, no vergence
+    assert np.array_equal(document["eyes"]["left"], document["eyes"]["right"])  # conjugate: no vergence
+    left = world_gaze(document)
     steps = np.linalg.norm(np.diff(left, axis=0), axis=1)
     assert (steps > 1.0).sum() >= 5  # saccades, not a fixed stare
     assert steps.max() < 16.0  # no teleporting: at most one large saccade per frame
@@ -102,7 +107,11 @@ def test_the_eyes_saccade_return_to_contact_and_move_together(pipeline, line):
 
 def test_a_gaze_target_moves_eye_contact_and_a_near_point_converges_the_eyes(pipeline, line):
     turned = take(pipeline, line, CALM, nonverbal=NonverbalOptions(gaze=GazeTarget(np.radians(20), 0.0)))
-    assert np.median(np.degrees(turned["eyes"]["left"])[:, 0]) == pytest.approx(20, abs=1.5)
+    assert np.median(world_gaze(turned)[:, 0]) == pytest.approx(20, abs=1.5)
+    # The eyes hold their target while the head turns: the head's yaw is taken off the eyes.
+    head_yaw = np.degrees(np.array(turned["head"]["rotation"])[:, 1])
+    eye_yaw = np.degrees(np.array(turned["eyes"]["left"])[:, 0])
+    assert np.corrcoef(head_yaw, eye_yaw)[0, 1] < -0.3
     near_point = take(pipeline, line, CALM, nonverbal=NonverbalOptions(gaze=GazeTarget.from_point((0, 0, 0.4))))
     left, right = np.array(near_point["eyes"]["left"]), np.array(near_point["eyes"]["right"])
     assert np.allclose(right[:, 0] - left[:, 0], 2 * np.arctan2(0.0315, 0.4), atol=1e-4)  # both turn in

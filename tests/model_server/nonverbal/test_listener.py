@@ -39,7 +39,7 @@ def test_a_listener_keeps_its_mouth_shut_blinks_nods_and_echoes(pipeline, speake
     ends = [p.end for p in find_phrases(phones)]
     nods = [pitch[int(end * 25):int((end + 0.8) * 25)].max() - pitch[max(0, int((end - 0.3) * 25))] for end in ends]
     assert np.mean(nods) > 0.5  # a nod (down) after the speaker's phrases end
-    gaze = np.degrees(np.array(listener["eyes"]["left"]))
+    gaze = np.degrees(np.array(listener["eyes"]["left"]) + np.array(listener["head"]["rotation"])[:, [1, 0]])
     assert (np.linalg.norm(gaze, axis=1) < 3.0).mean() > 0.6  # on the speaker most of the time
 
 
@@ -51,6 +51,6 @@ def test_a_listener_looks_where_the_speaker_is(pipeline, speaker):
     walking = GazeTarget.from_points([[0.3, 0.0, 1.0], [-0.3, 0.0, 1.0]])  # the speaker crosses from left to right
     listener = pipeline.listening(phones, line["segments"], duration, fps=25.0, seed=4,
                                   nonverbal=NonverbalOptions(gaze=walking))
-    yaw = np.degrees(np.array(listener["eyes"]["left"]))[:, 0]
+    yaw = np.degrees(np.array(listener["eyes"]["left"])[:, 0] + np.array(listener["head"]["rotation"])[:, 1])
     frames = len(yaw)
     assert np.median(yaw[: frames // 5]) > 10 and np.median(yaw[-frames // 5:]) < -10
