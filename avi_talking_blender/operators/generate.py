@@ -268,22 +268,29 @@ def _resampled_rows(rows: list[list[float]], timing: dict) -> list[tuple[float, 
     return list(zip(*columns))
 
 
+def _motion_channels(rig: HeadRig, curves: dict, timing: dict, *, head: bool, eyes: bool) -> list[tuple]:
+    """(layer, what it keys, {data path: values per frame}) of the head's and the eye bones' motion in
+    `curves`, at the scene's rate: the head on the armature (or the face object), the eyes on eye bones."""
+    out = []
+    if head and "head" in curves:
+        owner, channels = head_channels(rig, _resampled_rows(curves["head"]["rotation"], timing))
+        out.append(("head", owner, channels))
+    if eyes and "eyes" in curves and rig.eye_bones is not None:
+        out.append(("eyes", rig.armature, eye_channels(rig, _resampled_rows(curves["eyes"]["left"], timing),
+                                                       _resampled_rows(curves["eyes"]["right"], timing))))
+    return out
+
+
 def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | None, line: str, action_name: str,
                          timing: dict) -> list:
     """The head's and eyes' motion as `line`'s strips on the AVI head and AVI eyes tracks of the armature (or,
     without one, the head's on the face object's own AVI head track), in Combine mode over the animator's."""
-    actions, start = [], timing["start_frame"]
-    if "head" in curves and (layers is None or "head" in layers):
-        owner, channels = head_channels(rig, _resampled_rows(curves["head"]["rotation"], timing))
-        action, slot = build_channels_action(owner, channels, start_frame=start, action_name=f"{action_name} head")
-        place_layer(owner, action, slot, line=line, layer="head", blend_type="COMBINE")
-        actions.append(action)
-    if "eyes" in curves and rig.eye_bones is not None and (layers is None or "eyes" in layers):
-        channels = eye_channels(rig, _resampled_rows(curves["eyes"]["left"], timing),
-                                _resampled_rows(curves["eyes"]["right"], timing))
-        action, slot = build_channels_action(rig.armature, channels, start_frame=start,
-                                             action_name=f"{action_name} eyes")
-        place_layer(rig.armature, action, slot, line=line, layer="eyes", blend_type="COMBINE")
+    actions = []
+    for layer, owner, channels in _motion_channels(rig, curves, timing, head=layers is None or "head" in layers,
+                                                   eyes=layers is None or "eyes" in layers):
+        action, slot = build_channels_action(owner, channels, start_frame=timing["start_frame"],
+                                             action_name=f"{action_name} {layer}")
+        place_layer(owner, action, slot, line=line, layer=layer, blend_type="COMBINE")
         actions.append(action)
     return actions
 
@@ -304,13 +311,9 @@ def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str) 
     action, slot = build_shape_key_action(target.obj, values, action_name=f"AVI_{line} listening", **timing)
     place_layer(key, action, slot, line=line, layer="listening")
     actions = [action]
-    channels_by_owner: dict = {}
-    if "head" in curves:
-        owner, channels = head_channels(rig, _resampled_rows(curves["head"]["rotation"], timing))
+    channels_by_owner: dict = {}  # one listening strip per armature or object: head and eyes together
+    for _, owner, channels in _motion_channels(rig, curves, timing, head=True, eyes=True):
         channels_by_owner.setdefault(owner, {}).update(channels)
-    if "eyes" in curves and rig.eye_bones is not None:
-        channels_by_owner.setdefault(rig.armature, {}).update(eye_channels(
-            rig, _resampled_rows(curves["eyes"]["left"], timing), _resampled_rows(curves["eyes"]["right"], timing)))
     for owner, channels in channels_by_owner.items():
         action, slot = build_channels_action(owner, channels, start_frame=start_frame,
                                              action_name=f"AVI_{line} listening {owner.name}")
