@@ -6,12 +6,13 @@ sampled over the line from the objects' positions at those frames, so characters
 each other. Every other line-face that listens (its *Listens* switch, on by default) gets a listening
 layer over the line: blinks, gaze on the speaker, nods, a closed mouth, a subdued echo of the speaker's
 emotion (model_server/nonverbal/listener.py). It fades out a fifth of a second before that face's own
-lines and back in after them, so it never plays over its own speech.
+lines and back in after them, so it never plays over its own speech; where a third face interrupts, the
+listener turns to the interrupter (one listening layer at a time).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bpy
 from mathutils import Vector
@@ -38,6 +39,18 @@ class ListenerSpec:
 
     face: str
     gaze_points: list[list[float]] | None = None  # None: look ahead (the speaker is nowhere to be seen)
+    quiet: list[tuple[float, float]] = field(default_factory=list)  # frame spans where it does not listen to it
+
+
+def quiet_spans(lines: list[Line], listener: str, line: Line) -> list[tuple[float, float]]:
+    """Where `listener` stops listening to `line`: its own lines, and each line of a third face that starts
+    later and overlaps it (an interruption takes the listener's attention: it listens to one voice at a
+    time, so two listening layers never add up on one face)."""
+    spans = [(other.start, other.end) for other in lines if other.face == listener]
+    spans += [(other.start, other.end) for other in lines
+              if other.face not in (listener, line.face) and other.start > line.start
+              and other.start < line.end]
+    return sorted(spans)
 
 
 def head_point(face: bpy.types.Object) -> Vector:

@@ -23,7 +23,8 @@ DEFAULT_GUIDANCE = registry.DEFAULT_GUIDANCE
 LiveLinkFormatError = live_link.LiveLinkFormatError
 write_live_link_csv = live_link.write_live_link_csv
 read_live_link_csv = live_link.read_live_link_csv
+eye_rotations_from_look_keys = live_link.eye_rotations_from_look_keys
 
 __all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "load_curves",
            "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE", "LiveLinkFormatError", "write_live_link_csv",
-           "read_live_link_csv"]
+           "read_live_link_csv", "eye_rotations_from_look_keys"]

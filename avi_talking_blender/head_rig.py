@@ -111,9 +111,7 @@ def _bone_values(pose_bone: bpy.types.PoseBone, local: Matrix) -> tuple[str, tup
 
 
 def _bone_channels(rig: HeadRig, bone: str, rotations: list[Matrix]) -> dict[str, list[tuple]]:
-    frame = _armature_frame(rig)
-    rest = rig.armature.data.bones[bone].matrix_local.to_3x3().normalized()
-    to_bone = rest.transposed() @ frame
+    to_bone = _to_head_frame(rig, bone)
     channels: dict[str, list[tuple]] = {}
     for rotation in rotations:
         path, values = _bone_values(rig.armature.pose.bones[bone], to_bone @ rotation @ to_bone.transposed())
@@ -129,11 +127,24 @@ def neck_pivot(face: bpy.types.Object) -> Vector:
     return Vector((sum(c.x for c in corners) / 8, sum(c.y for c in corners) / 8, low))
 
 
+def _own_basis(face: bpy.types.Object) -> Matrix:
+    """The object's own rotation and scale, without its delta transform (matrix_basis includes the deltas,
+    which are the head's motion itself: a line generated while the head is turned must not turn twice)."""
+    if face.rotation_mode == "QUATERNION":
+        rotation = face.rotation_quaternion.to_matrix()
+    elif face.rotation_mode == "AXIS_ANGLE":
+        angle, *axis = face.rotation_axis_angle
+        rotation = Matrix.Rotation(angle, 3, Vector(axis))
+    else:
+        rotation = face.rotation_euler.to_matrix()
+    return rotation @ Matrix.Diagonal(face.scale)
+
+
 def _object_channels(face: bpy.types.Object, rotations: list[Matrix]) -> dict[str, list[tuple]]:
     """Delta rotation and delta location that turn the face about its neck pivot: a rotation Q (in the
     object's own frame) becomes D = R·Q·R⁻¹ in its parent's space, and the origin moves by (I - D)·R·S·p
     so that the pivot p stays where it is."""
-    basis = face.matrix_basis.to_3x3()
+    basis = _own_basis(face)
     turn = basis.normalized()
     pivot = basis @ neck_pivot(face)
     frame = _frame(Vector((0, 0, 1)), Vector((0, -1, 0)))
@@ -146,6 +157,45 @@ def _object_channels(face: bpy.types.Object, rotations: list[Matrix]) -> dict[st
                                        else tuple(delta.to_euler(order)))
         channels["delta_location"].append(tuple(pivot - delta @ pivot))
     return channels
+
+
+def _to_head_frame(rig: HeadRig, bone: str) -> Matrix:
+    """The bone's rest orientation relative to the head's frame (a local pose L is F⁻¹·B·L·B⁻¹·F there)."""
+    rest = rig.armature.data.bones[bone].matrix_local.to_3x3().normalized()
+    return rest.transposed() @ _armature_frame(rig)
+
+
+def _angles(rotation: Matrix) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) of R = Ry(yaw) · Rx(pitch) · Rz(roll): Blender's ZXY Euler order."""
+    euler = rotation.to_euler("ZXY")
+    return euler.x, euler.y, euler.z
+
+
+def played_head(rig: HeadRig) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) of the head as it plays now (every layer and the animator's keys), in the
+    curves' head frame: the inverse of head_channels."""
+    if rig.head_bone is not None:
+        to_bone = _to_head_frame(rig, rig.head_bone)
+        local = rig.armature.pose.bones[rig.head_bone].matrix_basis.to_3x3()
+        return _angles(to_bone.transposed() @ local @ to_bone)
+    face = rig.face
+    turn = _own_basis(face).normalized()
+    frame = _frame(Vector((0, 0, 1)), Vector((0, -1, 0)))
+    delta = (face.delta_rotation_quaternion.to_matrix() if face.rotation_mode == "QUATERNION"
+             else face.delta_rotation_euler.to_matrix())
+    return _angles(frame.transposed() @ turn.transposed() @ delta @ turn @ frame)
+
+
+def played_eyes(rig: HeadRig) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Each eye bone's (yaw, pitch) as it plays now, in the head's frame; None without eye bones."""
+    if rig.eye_bones is None:
+        return None
+    out = []
+    for bone in rig.eye_bones:
+        to_bone = _to_head_frame(rig, bone)
+        pitch, yaw, _ = _angles(to_bone.transposed() @ rig.armature.pose.bones[bone].matrix_basis.to_3x3() @ to_bone)
+        out.append((yaw, pitch))
+    return out[0], out[1]
 
 
 def head_channels(rig: HeadRig, rotations: list[tuple[float, float, float]]) \

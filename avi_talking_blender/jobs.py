@@ -157,10 +157,9 @@ class BatchJob(Job):
     at the end (one undo step). A line that fails does not stop the others; the message lists each."""
 
     def __init__(self, kind: str, requests: list, refused: list[LineOutcome], connection: Connection,
-                 order: list[str], own_spans: dict[str, list[tuple[float, float]]] | None = None):
+                 order: list[str]):
         super().__init__(kind, None, self._apply_all, connection)
         self.requests, self.outcomes, self.order = requests, list(refused), order  # order: every line
-        self.own_spans = own_spans or {}  # face → the frame spans of its own lines (listening stops there)
 
     def _work(self, client: ApiClient) -> None:
         for index, request in enumerate(self.requests):
@@ -215,7 +214,6 @@ class BatchJob(Job):
         return "\n".join([head] + [f"{o.line}: {o.state}" + (f" — {o.message}" if o.message else "")
                                     for o in self.outcomes])
 
-
     def _apply_listening(self, context, request, outcome: LineOutcome) -> list[str]:
         """Each listener of a keyed line, keyed or said why not."""
         said = []
@@ -224,7 +222,7 @@ class BatchJob(Job):
                 said.append(f"'{spec.face}' does not listen: {curves}")
                 continue
             try:
-                said.append(request.apply_listening(context, spec, curves, self.own_spans.get(spec.face, [])))
+                said.append(request.apply_listening(context, spec, curves))
             except (ValueError, LookupError) as err:
                 said.append(f"'{spec.face}' does not listen: {err}")
         return said

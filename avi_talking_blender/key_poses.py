@@ -12,6 +12,7 @@ from __future__ import annotations
 
 SHAPE_KEY_TOLERANCE = 0.02  # in shape-key weight (0-1)
 ROTATION_TOLERANCE = 0.003  # radians (0.17°) for bone rotations
+LOCATION_TOLERANCE = 0.002  # scene units (2 mm): the offset that keeps a head turning about its neck
 MAX_ROUNDS = 50
 
 

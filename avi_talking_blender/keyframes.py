@@ -17,7 +17,7 @@ import math
 
 import bpy
 
-from .key_poses import ROTATION_TOLERANCE, SHAPE_KEY_TOLERANCE, fill_key_poses
+from .key_poses import LOCATION_TOLERANCE, ROTATION_TOLERANCE, SHAPE_KEY_TOLERANCE, fill_key_poses
 
 LINEAR = 1  # enum value of 'LINEAR' in keyframe interpolation: per-frame samples, no overshoot
 SLIDER_LIMIT = 10.0  # Blender's widest shape-key slider range
@@ -188,14 +188,24 @@ def build_bone_rotation_action(armature: bpy.types.Object, bone: str, axis_angle
 
 
 def build_channels_action(id_data: bpy.types.ID, channels: dict[str, list[tuple]], *, start_frame: float,
-                          action_name: str):
-    """(a new Action keying every component of each data path on every frame, linear, its slot); not assigned.
-    `channels`: data path → one tuple of component values per frame (a rotation, a location)."""
+                          action_name: str, key_poses: bool = False):
+    """(a new Action keying every component of each data path, its slot); not assigned. `channels`: data
+    path → one tuple of component values per frame (a rotation, a location). Every frame keyed (linear),
+    or with `key_poses` only the key poses, within each kind of channel's tolerance."""
     action, slot, new_fcurve = _new_action(action_name, id_data)
     for path, frames in channels.items():
+        tolerance = _channel_tolerance(path)
         for index in range(len(frames[0]) if frames else 0):
-            _fill(new_fcurve(path, index), start_frame, [values[index] for values in frames], 0.0, None)
+            _fill(new_fcurve(path, index), start_frame, [values[index] for values in frames], tolerance,
+                  frozenset() if key_poses else None)
     return action, slot
+
+
+def _channel_tolerance(data_path: str) -> float:
+    if data_path.endswith("location"):
+        return LOCATION_TOLERANCE
+    # A quaternion's components move half as far as its angle: half the tolerance keeps the angle's.
+    return ROTATION_TOLERANCE / 2 if data_path.endswith("quaternion") else ROTATION_TOLERANCE
 
 
 def _resampled_eulers(axis_angles: list[list[float]], curves_fps: float, scene_fps: float) -> list[tuple]:

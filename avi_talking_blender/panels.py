@@ -199,7 +199,9 @@ def draw_avi_talking(layout, context) -> None:
     row = layout.row(align=True)
     row.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
     if settings.use_layers:
+        row = layout.row(align=True)
         row.operator("avi_talking.generate", text="Expression Only").expression_only = True
+        row.operator("avi_talking.generate", text="Head & Eyes Only").head_and_eyes_only = True
     row = layout.row(align=True)
     row.operator("avi_talking.generate_all", text="Generate All", icon="SEQ_STRIP_DUPLICATE")
     row.operator("avi_talking.generate_all", text="Selected").selected_only = True

@@ -17,6 +17,7 @@ import io
 import math
 
 from .arkit import ARKIT_NAMES
+from .nonverbal.behaviour import EYE_LOOK_PITCH_RAD, EYE_LOOK_YAW_RAD
 
 # The app's column order (it differs from ARKit's own order of the 52 names).
 LIVE_LINK_SHAPES = (
@@ -96,6 +97,18 @@ def curves_rotations(curves: dict) -> list[dict[str, float]] | None:
                 turns.update({f"{side}EyeYaw": yaw, f"{side}EyePitch": pitch})
         frames.append(turns)
     return frames
+
+
+def eye_rotations_from_look_keys(weights: dict[str, float]) -> dict[str, float]:
+    """The eye columns a face turning its eyes with eyeLook keys shows: the inverse of the gaze's
+    mapping (nonverbal/gaze.py: EYE_LOOK_YAW_RAD, EYE_LOOK_PITCH_RAD per unit of weight)."""
+    turns = {}
+    for side, outward in (("Left", 1.0), ("Right", -1.0)):
+        horizontal = weights.get(f"eyeLookOut{side}", 0.0) - weights.get(f"eyeLookIn{side}", 0.0)
+        vertical = weights.get(f"eyeLookDown{side}", 0.0) - weights.get(f"eyeLookUp{side}", 0.0)
+        turns[f"{side}EyeYaw"] = horizontal * outward * EYE_LOOK_YAW_RAD
+        turns[f"{side}EyePitch"] = vertical * EYE_LOOK_PITCH_RAD
+    return turns
 
 
 def curves_to_live_link_csv(curves: dict) -> str:

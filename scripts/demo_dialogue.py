@@ -2,7 +2,8 @@
 (Asterisk's prompts, one professional voice) under contrasting instructions, the other listening.
 
 run_demo.py calls `make_dialogue` after the single-line demo: Generate All, then a contact sheet of frames
-over the scene (out/demo_dialogue.png) and a small render with the sound (out/demo_dialogue.mp4, by ffmpeg).
+over the scene with a row of close-ups of each face in its line (out/demo_dialogue.png), and a small render
+with the sound (out/demo_dialogue.mp4, by ffmpeg).
 """
 
 from __future__ import annotations
@@ -112,14 +113,53 @@ def _joined(images: list, axis: int):
     return np.concatenate([piece for image in images for piece in (image, line)][:-1], axis=axis)
 
 
-def contact_sheet(bpy, scene, out: Path) -> Path:
-    """SHEET_FRAMES frames spread over the scene, in rows of SHEET_COLUMNS, left to right, top to bottom."""
+def close_up_camera(bpy, scene, head):
+    """A camera 0.6 m in front of `head` (its rest pose), 20° toward the scene camera, framing the face."""
+    from mathutils import Matrix, Vector
+
+    centre = sum((head.matrix_world @ Vector(c) for c in head.bound_box), Vector()) / 8 + Vector((0, 0, 0.03))
+    ahead = head.matrix_world.to_3x3().normalized() @ Vector((0, -1, 0))
+    toward_camera = 1 if ahead.cross(scene.camera.location - centre).z > 0 else -1
+    ahead = Matrix.Rotation(math.radians(20) * toward_camera, 3, "Z") @ ahead
+    camera = bpy.data.objects.new(f"AVI_CloseUp_{head.name}", bpy.data.cameras.new(f"AVI_CloseUp_{head.name}"))
+    camera.location = centre + 0.6 * ahead
+    camera.rotation_euler = (centre - camera.location).to_track_quat("-Z", "Y").to_euler()
+    camera.data.lens = 50
+    scene.collection.objects.link(camera)
+    return camera
+
+
+def close_ups(bpy, scene, heads: list, out: Path) -> list:
+    """Each head close up at a third and two thirds into its own line: the expressions side by side."""
+    tiles, wide = [], scene.camera
+    for head in heads:
+        strip = next(s for s in scene.avi_talking.lines if s.face == head)
+        start, end = _strip_frames(scene, strip.strip)
+        scene.camera = close_up_camera(bpy, scene, head)
+        for share in (1 / 3, 2 / 3):
+            frame = int(round(start + share * (end - start)))
+            tiles.append(_render_frame(bpy, scene, frame, SHEET_SIZE, 16, out / "close_up.png"))
+            (out / "close_up.png").unlink()
+    scene.camera = wide
+    return tiles
+
+
+def _strip_frames(scene, name: str) -> tuple[float, float]:
+    editor = scene.sequence_editor
+    strip = (editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all)[name]
+    return strip.frame_final_start, strip.frame_final_end
+
+
+def contact_sheet(bpy, scene, out: Path, heads: list) -> Path:
+    """SHEET_FRAMES frames spread over the scene, in rows of SHEET_COLUMNS, left to right, top to bottom;
+    then a row of close-ups: each head a third and two thirds into its line."""
     import numpy as np
 
     frames = [int(round(f)) for f in np.linspace(scene.frame_start + 4, scene.frame_end - 4, SHEET_FRAMES)]
     tiles = [_render_frame(bpy, scene, f, SHEET_SIZE, 16, out / f"sheet_{f:04d}.png") for f in frames]
     for f in frames:
         (out / f"sheet_{f:04d}.png").unlink()
+    tiles += close_ups(bpy, scene, heads, out)
     rows = [_joined(tiles[i:i + SHEET_COLUMNS], axis=1) for i in range(0, len(tiles), SHEET_COLUMNS)]
     sheet = np.ascontiguousarray(_joined(rows[::-1], axis=0))  # Blender's images start at the bottom
     image = bpy.data.images.new("AVI dialogue", sheet.shape[1], sheet.shape[0])
@@ -161,7 +201,7 @@ def make_dialogue(bpy, out: Path, render: bool = True, movie: bool = True) -> li
     """The dialogue scene in a new file: Generate All, saved, then its contact sheet and movie."""
     bpy.ops.wm.read_homefile(use_empty=True)
     found = recordings(out / ".asterisk")
-    build_scene(bpy, found)
+    heads = build_scene(bpy, found)
     if bpy.ops.avi_talking.generate_all() != {"FINISHED"}:
         raise SystemExit("Generate All failed on the dialogue scene (see the message above)")
     print(bpy.context.scene.avi_talking.last_status)
@@ -169,7 +209,7 @@ def make_dialogue(bpy, out: Path, render: bool = True, movie: bool = True) -> li
     bpy.ops.wm.save_as_mainfile(filepath=str(written[0]))
     if render:
         scene = bpy.context.scene
-        written.append(contact_sheet(bpy, scene, out))
+        written.append(contact_sheet(bpy, scene, out, heads))
     if render and movie:
         written += [p for p in [render_movie(bpy, bpy.context.scene, out)] if p is not None]
     return written

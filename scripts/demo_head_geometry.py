@@ -376,6 +376,11 @@ def build_head(columns: int = 160) -> HeadMesh:
 SEAM_GUARDED = ("mouthPressLeft", "mouthPressRight", "mouthShrugLower", "mouthRollLower", "mouthRollUpper")
 ROLL_DEPTH_SHARE = 0.6  # the lips roll over the teeth: less of the field's backward travel
 WIDE_SHARE = 0.6  # of the field's eyeWide lift; more would pull the lid off the eyeball
+# A stylised head reads its expression from brows, lids and cheeks, as cartoon faces do: those shapes go
+# further than the measured fields, so a furious and a delighted take differ in a thumbnail.
+READABLE_GAIN = {"browDownLeft": 1.8, "browDownRight": 1.8, "browInnerUp": 1.6, "browOuterUpLeft": 1.5,
+                 "browOuterUpRight": 1.5, "cheekSquintLeft": 1.7, "cheekSquintRight": 1.7, "noseSneerLeft": 1.5,
+                 "noseSneerRight": 1.5, "eyeSquintLeft": 1.4, "eyeSquintRight": 1.4}
 SIDEWAYS_LAG = 0.7  # of the jaw bone's sideways travel that skin and mouth bag follow
 JAW_CLEARANCE = 0.25  # of jawOpen that jawLeft, jawRight and jawForward add
 TONGUE_JAW_SHARE = 0.7  # of jawOpen that tongueOut adds
@@ -472,6 +477,8 @@ def head_shape_keys(head: HeadMesh) -> np.ndarray:
         dy[towards] *= near_seam[towards]
     for name in ("mouthRollLower", "mouthRollUpper"):
         fields[ARKIT_INDEX[name], :, 2] *= ROLL_DEPTH_SHARE
+    for name, gain in READABLE_GAIN.items():
+        fields[ARKIT_INDEX[name]] *= gain
     for side in ("Left", "Right"):
         blink = fields[ARKIT_INDEX[f"eyeBlink{side}"]]
         blink *= (LID_UPPER + LID_LOWER - 0.0002) / max(-blink[:, 1].min(), 1e-9)

@@ -14,6 +14,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from ..glb_weights import add_weights_animation, correct_exporter_times
+from ..head_rig import find_head_rig
 from ..nla_layers import generated_frame_range
 from ..targets import TargetError, find_target
 
@@ -62,7 +63,8 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
     weights itself and deforms the mesh at every frame it samples. Slower, the same file (the tests
     compare the two).
     """
-    objects = [target.obj] + ([target.jaw_bone[0]] if target.jaw_bone else [])
+    armatures = {target.jaw_bone[0] if target.jaw_bone else None, find_head_rig(target.obj).armature} - {None}
+    objects = [target.obj] + sorted(armatures, key=lambda armature: armature.name)  # the jaw, head and eye bones
     first, last = frames
     sampling = contextlib.nullcontext() if deform_each_frame else \
         _keys_not_deforming(target.obj.data.shape_keys, file_format)
@@ -92,17 +94,21 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
 
 
 def _only_its_keys_move(target) -> bool:
-    """True when the face's shape keys are all its animation: no jaw bone, and neither the face nor an
-    object it hangs from is animated (the exporter would sample their transforms)."""
+    """True when the face's shape keys are all its animation: no jaw, head or eye bones, and neither the
+    face nor an object it hangs from is animated (the exporter would sample their transforms)."""
     if target.jaw_bone:
         return False
+    moving = [find_head_rig(target.obj).armature]
     obj = target.obj
     while obj is not None:
-        data = obj.animation_data
-        if data is not None and (data.action or len(data.nla_tracks) or len(data.drivers)):
-            return False
+        moving.append(obj)
         obj = obj.parent
-    return True
+    return not any(_animated(obj) for obj in moving if obj is not None)
+
+
+def _animated(obj) -> bool:
+    data = obj.animation_data
+    return data is not None and bool(data.action or len(data.nla_tracks) or len(data.drivers))
 
 
 def animated_face(scene, find=find_target):

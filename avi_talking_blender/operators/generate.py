@@ -91,7 +91,7 @@ class LineRequest:
     apply: Callable
     listeners: list = field(default_factory=list)  # dialogue.ListenerSpec: the faces that listen to this line
     listen: Callable | None = None  # (client, the line's curves, a ListenerSpec) → the listener's curves
-    apply_listening: Callable | None = None  # (context, ListenerSpec, its curves, own spans) → message
+    apply_listening: Callable | None = None  # (context, ListenerSpec, its curves) → message
 
 
 def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | None, gaze: dict | None = None,
@@ -130,12 +130,12 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
                               "head_motion": head_motion,
                               "gaze": {"points": spec.gaze_points} if spec.gaze_points else "camera"})
 
-    def apply_listening(context, spec, curves: dict, own: list[tuple[float, float]]) -> str:
+    def apply_listening(context, spec, curves: dict) -> str:
         validate_curves(curves)
         obj = bpy.data.objects.get(spec.face)
         if obj is None:
             raise TargetError(f"the face '{spec.face}' was removed while its listening was made")
-        envelope = listening_envelope(clip.start_frame, curves["num_frames"], curves["fps"], own)
+        envelope = listening_envelope(clip.start_frame, curves["num_frames"], curves["fps"], spec.quiet)
         write_listening(context.scene, obj, faded(curves, envelope), start_frame=clip.start_frame,
                         line=clip.name)
         return f"'{spec.face}' listens"
@@ -166,13 +166,19 @@ def language_note(curves: dict) -> str:
     return f"; language {language} (phonemes from {curves.get('phoneme_source', 'pocketsphinx')})"
 
 
-def layers_to_write(settings, *, expression_only: bool = False) -> tuple[str, ...] | None:
+PARTS = {"EXPRESSION": ("expression",), "HEAD_AND_EYES": ("eyes", "head")}  # what a partial Generate writes
+PART_NAMES = {"EXPRESSION": "Expression Only", "HEAD_AND_EYES": "Head & Eyes Only"}
+
+
+def layers_to_write(settings, *, part: str = "ALL") -> tuple[str, ...] | None:
+    """The line's layers a Generate writes: all of them, or only one part of them (the others stay as they
+    are, hand edits included); None: one Action (Layers off)."""
     if not settings.use_layers:
         return None
-    return ("expression",) if expression_only else LAYERS
+    return PARTS.get(part, LAYERS)
 
 
-def animate_job(context, *, expression_only: bool = False) -> jobs.Job:
+def animate_job(context, *, part: str = "ALL") -> jobs.Job:
     """Generate for the active sound strip, on its line's face (or the scene's Face)."""
     scene = context.scene
     try:
@@ -180,12 +186,12 @@ def animate_job(context, *, expression_only: bool = False) -> jobs.Job:
     except StripError:
         find_target(scene.avi_talking.target)  # no face either: that is the first thing to set
         raise
-    if expression_only and not scene.avi_talking.use_layers:
-        raise TargetError("Expression Only needs Layers on: the lips can only be kept when they are a layer of their own")
+    if part in PARTS and not scene.avi_talking.use_layers:
+        raise TargetError(f"{PART_NAMES[part]} needs Layers on: the rest of the line can only be kept when each "
+                          "part is a layer of its own")
     face = face_for(scene.avi_talking, clip.name)
     gaze = scene_gaze(scene, face, clip.start_frame, clip.end_frame) if face is not None else None
-    request = line_request(context, clip, face, layers=layers_to_write(scene.avi_talking, expression_only=expression_only),
-                           gaze=gaze)
+    request = line_request(context, clip, face, layers=layers_to_write(scene.avi_talking, part=part), gaze=gaze)
     return jobs.Job("generate", request.submit, request.apply, connection_from_preferences(context))
 
 
@@ -198,10 +204,16 @@ class AVI_TALKING_OT_generate(JobOperator, bpy.types.Operator):
 
     expression_only: BoolProperty(name="Expression Only", default=False, options={"SKIP_SAVE"},
                                   description="Write only the expression layer (after an instruction edit): "
-                                              "the line's lips and blinks layers stay as they are")
+                                              "the line's lips, eyes, blinks and head layers stay as they are")
+    head_and_eyes_only: BoolProperty(name="Head & Eyes Only", default=False, options={"SKIP_SAVE"},
+                                     description="Write only the head and eyes layers (after a Head motion, Gaze "
+                                                 "or instruction edit): the lips, expression and blinks stay")
 
     def make_job(self, context):
-        return animate_job(context, expression_only=self.expression_only)
+        if self.expression_only and self.head_and_eyes_only:
+            raise TargetError("choose one of Expression Only and Head & Eyes Only")
+        part = "EXPRESSION" if self.expression_only else "HEAD_AND_EYES" if self.head_and_eyes_only else "ALL"
+        return animate_job(context, part=part)
 
 
 def check_target_keyable(target: Target) -> None:
@@ -289,7 +301,8 @@ def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | N
     for layer, owner, channels in _motion_channels(rig, curves, timing, head=layers is None or "head" in layers,
                                                    eyes=layers is None or "eyes" in layers):
         action, slot = build_channels_action(owner, channels, start_frame=timing["start_frame"],
-                                             action_name=f"{action_name} {layer}")
+                                             action_name=f"{action_name} {layer}",
+                                             key_poses=timing["key_poses_at"] is not None)
         place_layer(owner, action, slot, line=line, layer=layer, blend_type="COMBINE")
         actions.append(action)
     return actions

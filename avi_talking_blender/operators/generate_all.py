@@ -7,7 +7,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from .. import jobs
-from ..dialogue import Line, ListenerSpec, addressee, gaze_points, scene_gaze
+from ..dialogue import Line, ListenerSpec, addressee, gaze_points, quiet_spans, scene_gaze
 from ..properties import face_for, line_for
 from ..sequencer import StripError, sound_clip, sound_strips
 from ..targets import TargetError, find_target
@@ -36,22 +36,19 @@ def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
         except (TargetError, StripError, ValueError) as err:
             refused.append(jobs.LineOutcome(strip.name, "refused", str(err)))
     dialogue = [line for _, line in lines]
-    own_spans = {}
-    for line in dialogue:
-        own_spans.setdefault(line.face, []).append((line.start, line.end))
     requests = []
     for index, (clip, line) in enumerate(lines):
         try:
             requests.append(line_request(context, clip, bpy.data.objects[line.face],
                                          layers=layers_to_write(scene.avi_talking),
                                          gaze=_gaze_at_addressee(scene, dialogue, index),
-                                         listeners=_listeners(scene, line, own_spans)))
+                                         listeners=_listeners(scene, dialogue, line)))
         except (TargetError, StripError, ValueError) as err:
             refused.append(jobs.LineOutcome(line.strip, "refused", str(err)))
     if not requests:
         raise TargetError("no line can be generated: " + "; ".join(f"{o.line}: {o.message}" for o in refused))
     return jobs.BatchJob("generate all", requests, refused, connection_from_preferences(context),
-                         order=[strip.name for strip in strips], own_spans=own_spans)
+                         order=[strip.name for strip in strips])
 
 
 def _gaze_at_addressee(scene, dialogue: list[Line], index: int) -> dict | None:
@@ -65,15 +62,17 @@ def _gaze_at_addressee(scene, dialogue: list[Line], index: int) -> dict | None:
     return {"points": points} if points else None
 
 
-def _listeners(scene, line: Line, own_spans: dict) -> list[ListenerSpec]:
-    """Every other line-face that listens: where the speaker's head is, from its own, over the line."""
+def _listeners(scene, dialogue: list[Line], line: Line) -> list[ListenerSpec]:
+    """Every other line-face that listens: where the speaker's head is, from its own, over the line, and
+    where it stops listening to it."""
     speaker = bpy.data.objects[line.face]
     specs = []
-    for face in own_spans:
+    for face in dict.fromkeys(other.face for other in dialogue):
         listener = bpy.data.objects.get(face)
         if face == line.face or listener is None or not listener.avi_listens:
             continue
-        specs.append(ListenerSpec(face, gaze_points(scene, listener, speaker, line.start, line.end)))
+        specs.append(ListenerSpec(face, gaze_points(scene, listener, speaker, line.start, line.end),
+                                  quiet_spans(dialogue, face, line)))
     return specs
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
-from ..formats import LiveLinkFormatError, read_live_link_csv, write_live_link_csv
+from ..formats import LiveLinkFormatError, eye_rotations_from_look_keys, read_live_link_csv, write_live_link_csv
+from ..head_rig import find_head_rig, played_eyes, played_head
 from ..keyframes import NotKeyable, check_keyable, resample_count, write_shape_key_action
 from ..sequencer import scene_fps
 from ..targets import TargetError, find_target
@@ -23,18 +24,31 @@ def arkit_target(obj):
     return target
 
 
-def played_weights(scene, target, first: int, last: int) -> list[dict[str, float]]:
-    """{ARKit name: value} of every frame first..last as Blender plays it (layers, NLA and all)."""
+def played_frames(scene, target, first: int, last: int) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Every frame first..last as Blender plays it (layers, NLA, the animator's keys): ({ARKit name: value},
+    {Live Link rotation column: radians}): the head from its bone or the face object, the eyes from their
+    bones, else from the eyeLook keys."""
     blocks = target.obj.data.shape_keys.key_blocks
+    rig = find_head_rig(target.obj)
     current = scene.frame_current
-    frames = []
+    weights, rotations = [], []
     try:
         for frame in range(first, last + 1):
             scene.frame_set(frame)
-            frames.append({channel: blocks[key].value for key, channel in target.keyed.items()})
+            shapes = {channel: blocks[key].value for key, channel in target.keyed.items()}
+            pitch, yaw, roll = played_head(rig)
+            turns = {"HeadYaw": yaw, "HeadPitch": pitch, "HeadRoll": roll}
+            eyes = played_eyes(rig)
+            if eyes is None:
+                turns.update(eye_rotations_from_look_keys(shapes))
+            else:
+                for side, (eye_yaw, eye_pitch) in zip(("Left", "Right"), eyes):
+                    turns.update({f"{side}EyeYaw": eye_yaw, f"{side}EyePitch": eye_pitch})
+            weights.append(shapes)
+            rotations.append(turns)
     finally:
         scene.frame_set(current)
-    return frames
+    return weights, rotations
 
 
 class AVI_TALKING_OT_export_live_link(bpy.types.Operator):
@@ -59,7 +73,8 @@ class AVI_TALKING_OT_export_live_link(bpy.types.Operator):
         except TargetError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
-        text = write_live_link_csv(played_weights(scene, target, *frames), scene_fps(scene))
+        weights, rotations = played_frames(scene, target, *frames)
+        text = write_live_link_csv(weights, scene_fps(scene), rotations)
         path = Path(bpy.path.abspath(self.filepath)).with_suffix(".csv")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,10 @@ AWAY_DIRECTIONS = ((1, 0, 0.18), (-1, 0, 0.18), (0, -1, 0.16), (0, 1, 0.08),
 # ARKit eyeLook weight 1.0 in radians: fitted on a public Live Link Face recording (eyeLookDown 0.28 at
 # 0.171 rad of pitch; eyeLookIn 0.056 at 0.031 rad of yaw).
 EYE_LOOK_YAW_RAD, EYE_LOOK_PITCH_RAD = 0.56, 0.61
+# Head-eye coordination: within an eye-only range the eyes alone reach a target; beyond it the head turns the
+# rest of the way (Stahl, "Amplitude of human head movements associated with horizontal saccades", Exp.
+# Brain Res. 1999: an eye-only range of about ±16-20° that varies between people; vertically it is smaller).
+EYE_ONLY_YAW_DEG, EYE_ONLY_PITCH_DEG = 16.0, 10.0
 LID_FOLLOW = 0.35  # eyeBlink added per unit of eyeLookDown: the upper lid follows the eye down
 BROW_FOLLOW_UP = 0.15  # eyeWide added per unit of eyeLookUp
 

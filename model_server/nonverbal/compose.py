@@ -26,7 +26,7 @@ from .accents import find_accents, find_phrases
 from .behaviour import behaviour_for
 from .expression import arousal_envelope, course, emphasis, variation
 from .gaze import GazeControls, eye_angles, eye_look_weights, gaze_curves, plan_fixations
-from .head import HeadControls, head_motion
+from .head import HeadControls, head_motion, orientation_toward
 
 MAX_HEAD_MOTION = 2.0
 
@@ -149,6 +149,9 @@ def alive_take(synthesizer, analysis: SpeechAnalysis, segments: list[dict], *, s
         rotation += share[:, None] * part_rotation
         translation += share[:, None] * part_translation
 
+    turning = weights @ np.array([min(1.0, options.head_motion) * (1.0 - c.motion.get("head_still", 0.0))
+                                  for c in controls])
+    rotation += orientation_toward(contact, turning)  # a target far to the side: the head turns toward it
     left, right = steadied(left, rotation), steadied(right, rotation)
 
     # Layers, each what it adds to the one below, so that they sum exactly to what plays.

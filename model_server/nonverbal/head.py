@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .accents import Accent, Phrase, pause_gate
-from .behaviour import HeadStyle
+from .behaviour import EYE_ONLY_PITCH_DEG, EYE_ONLY_YAW_DEG, HeadStyle
 
 LEAN_M = 0.006  # forward lean on a strong accent
 BEAT_LEAD_S = 0.06  # the nod starts a little before the vowel's loudest frame
@@ -94,3 +94,14 @@ def head_motion(accents: list[Accent], phrases: list[Phrase], num_frames: int, f
     translation = np.zeros((num_frames, 3))
     translation[:, 2] = LEAN_M * lean / max(1.0, lean.max(initial=0.0)) * arousal
     return rotation * scale, translation * scale
+
+
+def orientation_toward(contact: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """(T, 3) pitch, yaw, roll that turn the head toward eye contact at `contact` ((T, 2) yaw, pitch radians)
+    beyond the eyes' own range (behaviour.EYE_ONLY_*): a listener 45° to the side is faced by a 29° turn of
+    the head and 16° of the eyes. `amount` ((T,), 0..1) scales it: a head held still leaves it to the eyes."""
+    reach = np.radians([EYE_ONLY_YAW_DEG, EYE_ONLY_PITCH_DEG])
+    beyond = contact - np.clip(contact, -reach, reach)
+    rotation = np.zeros((len(contact), 3))
+    rotation[:, 0], rotation[:, 1] = beyond[:, 1], beyond[:, 0]
+    return rotation * np.clip(amount, 0.0, 1.0)[:, None]

@@ -20,7 +20,7 @@ from .accents import Phrase, find_phrases
 from .behaviour import NEUTRAL_GAZE, NEUTRAL_HEAD
 from .compose import AliveTake, NonverbalOptions, steadied
 from .gaze import GazeControls, eye_angles, eye_look_weights, gaze_curves, plan_fixations
-from .head import HeadControls, head_motion
+from .head import HeadControls, head_motion, orientation_toward
 
 ECHO = 0.25  # of the speaker's expression that the listener's face takes on
 LISTENING_GAZE = replace(NEUTRAL_GAZE, contact=0.75, away_s=0.7, avert_at_start=0.0)
@@ -55,6 +55,7 @@ def listening_take(phones: list[Phone], segments: list[dict], duration: float, *
 
     head = HeadControls(options.head_motion, nodding=0.4)
     rotation, translation = head_motion([], spoken, frames, fps, LISTENING_HEAD, head, seed)
+    rotation += orientation_toward(contact, np.full(frames, min(1.0, options.head_motion)))
     left, right = steadied(left, rotation), steadied(right, rotation)
 
     with_eyes = np.clip(echo + eye_look_weights(left, right), 0, 1)

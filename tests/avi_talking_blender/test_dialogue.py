@@ -110,3 +110,81 @@ def test_one_face_looks_at_the_gaze_object_or_ahead(scene, blender, addon, front
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     ahead = [gaze_direction(face, scene, f) for f in range(3, 30)]
     assert np.median([math.degrees(math.atan2(d[0], -d[1])) for d in ahead]) == pytest.approx(0.0, abs=2.0)
+
+
+def angle_to(direction: np.ndarray, source, target, dialogue) -> float:
+    toward = np.array(dialogue.head_point(target) - dialogue.head_point(source))
+    cosine = np.dot(direction, toward / np.linalg.norm(toward))
+    return math.degrees(math.acos(np.clip(cosine, -1, 1)))
+
+
+def listening_fcurves(face) -> list:
+    """Every F-curve of the face's listening strips (shape keys and head) with the strip that plays it (its
+    keys are on scene frames; outside the strip it plays nothing)."""
+    out = []
+    for owner in (face.data.shape_keys, face):
+        for track in owner.animation_data.nla_tracks:
+            for strip in track.strips if track.name.startswith("AVI listening") else ():
+                action = strip.action
+                bag = action.layers[0].strips[0].channelbag(strip.action_slot) if hasattr(action, "layers") else action
+                out += [(strip, fc) for fc in bag.fcurves]
+    return out
+
+
+def test_four_characters_interrupting_each_listen_to_one_voice_at_a_time(scene, blender, addon, front_center_wav,
+                                                                       tmp_path):
+    """Four heads in a circle, facing its middle. Ben interrupts Ada; Cy speaks after a pause; Dee last.
+    Each speaker looks at the face it talks to; the others listen to the voice that started last, never
+    over their own lines; one undo takes it all back."""
+    dialogue = addon("dialogue")
+    names = ["Ada", "Ben", "Cy", "Dee"]
+    faces = {}
+    for index, name in enumerate(names):
+        face = demo_head(blender, name)
+        theta = index * math.pi / 2
+        face.rotation_mode = "XYZ"
+        face.location = (math.cos(theta), math.sin(theta), 0.0)
+        face.rotation_euler = (0, 0, theta - math.pi / 2)  # the demo head faces -Y: turned to the middle
+        faces[name] = face
+    starts = {"Ada": 1, "Ben": 25, "Cy": 70, "Dee": 110}
+    for name, start in starts.items():
+        audio = tmp_path / f"{name}.wav"
+        shutil.copy(front_center_wav, audio)
+        add_line(scene, audio, frame_start=start, dialogue="front center", name=name.lower())
+        scene.avi_talking.target = faces[name]  # the active line's face: set through the line, as a user does
+        blender.context.view_layer.objects.active = faces[name]
+        assert blender.ops.avi_talking.use_selected_as_line_face() == {"FINISHED"}
+    blender.ops.ed.undo_push(message="before Generate All")
+    assert blender.ops.avi_talking.generate_all() == {"FINISHED"}
+    report = scene.avi_talking.last_status
+    for name in names:
+        assert f"{name.lower()}: keyed" in report
+        assert sum(f"'{name}' listens" in line for line in report.splitlines()) == 3, report
+    ends = {name: starts[name] + 36 for name in names}  # the line lasts 1.4 s: 36 frames at 25 fps
+
+    # No face's listening plays over its own line.
+    for name, face in faces.items():
+        for strip, fcurve in listening_fcurves(face):
+            for frame in range(max(starts[name], int(strip.frame_start)), min(ends[name], int(strip.frame_end) + 1)):
+                assert abs(fcurve.evaluate(frame)) < 1e-6, (name, strip.name, fcurve.data_path, frame)
+
+    # Cy speaks after Ben's line, closer in time to Dee's: Cy looks at Dee.
+    errors = [angle_to(gaze_direction(faces["Cy"], scene, f), faces["Cy"], faces["Dee"], dialogue)
+              for f in range(72, 100)]
+    assert np.median(errors) < 5.0
+    # While Ben interrupts Ada, Cy and Dee listen to Ben, not to Ada, with one listening layer each.
+    for name in ("Cy", "Dee"):
+        seen = [gaze_direction(faces[name], scene, f) for f in range(28, 36)]
+        to_ben = np.median([angle_to(s, faces[name], faces["Ben"], dialogue) for s in seen])
+        to_ada = np.median([angle_to(s, faces[name], faces["Ada"], dialogue) for s in seen])
+        assert to_ben < 6.0 and to_ada > 30.0, (name, to_ben, to_ada)
+        for frame in range(28, 36):
+            playing = {strip.name for strip, fc in listening_fcurves(faces[name])
+                       if strip.frame_start <= frame <= strip.frame_end and abs(fc.evaluate(frame)) > 1e-6}
+            assert len(playing) <= 2 and len({p.split()[0] for p in playing}) == 1, (name, frame, playing)
+
+    blender.ops.ed.undo_push(message="Generate All")  # what the UI records for one UNDO operator
+    assert blender.ops.ed.undo() == {"FINISHED"}
+    for name in names:
+        face = blender.data.objects[name]
+        assert face.data.shape_keys.animation_data is None or not len(face.data.shape_keys.animation_data.nla_tracks)

@@ -161,3 +161,56 @@ def weights_at(gltf: dict, data: bytes, name: str) -> list[float]:
     names = gltf["meshes"][gltf["nodes"][channel["target"]["node"]]["mesh"]]["extras"]["targetNames"]
     return values[names.index(name)::len(names)]
 
+
+
+@pytest.mark.parametrize("file_format", ["GLB", "FBX"])
+@pytest.mark.parametrize("rig", ["head bone", "no armature"])
+def test_exports_carry_the_head_motion(scene, blender, addon, tmp_path, file_format, rig):
+    """Re-imported, the file nods the head as Blender played it: the head bone of the armature, or the face
+    object itself turning about its neck."""
+    import math
+
+    from mathutils import Vector
+
+    from model_server.arkit import ARKIT_NAMES
+
+    from .test_head_rig import FRAMES, PITCH, facing, head_curves, rigged_face
+
+    if rig == "head bone":
+        armature, face = rigged_face(blender, "head", False, eyes=True)
+        face.vertex_groups.new(name="head").add(range(len(face.data.vertices)), 1.0, "REPLACE")  # skinned
+    else:
+        face = mesh_with_keys("Face", list(ARKIT_NAMES), vertices=[(0, -0.1, 1.6), (0.08, 0, 1.45), (0, 0, 1.8)])
+    for i, block in enumerate(face.data.shape_keys.key_blocks[1:]):
+        block.data[2].co.z += 0.001 * (i + 1)  # every key moves a vertex, or exporters may drop it
+    scene.avi_talking.target = face
+    curves = head_curves()
+    curves["arkit"]["weights"] = ramp_curves(FRAMES)["arkit"]["weights"]
+    addon("operators.generate").apply_curves(scene, face, curves, start_frame=1, action_name="AVI_line", line="line")
+    path = tmp_path / f"head.{file_format.lower()}"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format=file_format) == {"FINISHED"}
+
+    before = set(blender.data.objects)
+    if file_format == "GLB":
+        blender.ops.import_scene.gltf(filepath=str(path))
+    else:
+        blender.ops.import_scene.fbx(filepath=str(path))
+    imported = [obj for obj in blender.data.objects if obj not in before]
+    if rig == "head bone":
+        (moving,) = [obj for obj in imported if obj.type == "ARMATURE"]
+    else:
+        (moving,) = [obj for obj in imported if obj.type == "MESH"]
+    action = moving.animation_data.action
+    first, last = (int(round(f)) for f in action.frame_range)
+    assert last - first == FRAMES - 1  # every frame of the line, no more
+    scene.frame_set(first)
+    if rig == "head bone":
+        assert math.asin(-facing(moving, "head")[2]) == pytest.approx(0.0, abs=0.01)
+        scene.frame_set(last)
+        assert math.asin(-facing(moving, "head")[2]) == pytest.approx(PITCH, abs=0.01)  # the nod, in the file
+    else:
+        start = moving.matrix_world.to_3x3() @ Vector((0, -1, 0))
+        scene.frame_set(last)
+        end = moving.matrix_world.to_3x3() @ Vector((0, -1, 0))
+        # glTF turns the scene y-up and back: compare the front's angle down from where it started
+        assert start.angle(end) == pytest.approx(math.acos(math.cos(PITCH) * math.cos(0.15)), abs=0.01)

@@ -191,3 +191,70 @@ def test_head_and_eyes_survive_save_reopen_and_one_undo_step(scene, blender, add
     assert {t.name for t in rig.animation_data.nla_tracks} >= {"AVI head", "AVI eyes"}
     bpy.context.scene.frame_set(FRAMES)
     assert math.asin(-facing(rig, "head")[2]) == pytest.approx(PITCH, abs=0.01)
+
+
+def _fcurves(action) -> list:
+    if getattr(action, "layers", None):  # Blender 4.4+: the F-curves live in the action's channelbag
+        return list(action.layers[0].strips[0].channelbag(action.slots[0]).fcurves)
+    return list(action.fcurves)
+
+
+def wavy_head_curves() -> dict:
+    """A head that nods and turns over the line's 30 frames, the eyes looking left then right."""
+    curves = head_curves()
+    t = np.linspace(0, 1, len(curves["head"]["rotation"]))
+    curves["head"]["rotation"] = np.stack([0.1 * np.sin(2 * np.pi * t), 0.2 * t, 0.03 * np.sin(np.pi * t)],
+                                          axis=1).tolist()
+    eyes = np.stack([0.15 * np.sin(2 * np.pi * t), 0.05 * t], axis=1).tolist()
+    curves["eyes"] = {"left": eyes, "right": eyes}
+    return curves
+
+
+@pytest.mark.parametrize("rig", ["head bone", "no armature"])
+def test_key_poses_key_the_head_and_eyes_sparsely_and_play_within_the_tolerance(scene, blender, addon, rig):
+    if rig == "head bone":
+        armature, face = rigged_face(blender, "head", True, eyes=True)
+        owner = armature
+    else:
+        face = mesh_with_keys("Face", list(ARKIT_NAMES), vertices=[(0, -0.1, 1.6), (0.08, 0, 1.45), (0, 0, 1.8)])
+        owner = face
+    curves = wavy_head_curves()
+    apply(addon, scene, face, curves)  # every frame keyed
+    head_rig = addon("head_rig").find_head_rig(face)
+    dense = []
+    for frame in range(1, FRAMES + 1):
+        scene.frame_set(frame)
+        dense.append(addon("head_rig").played_head(head_rig))
+    scene.avi_talking.key_density = "POSES"
+    apply(addon, scene, face, curves)
+    (strip,) = owner.animation_data.nla_tracks["AVI head"].strips
+    keys = [len(fc.keyframe_points) for fc in _fcurves(strip.action)]
+    assert max(keys) < FRAMES * 0.6, keys  # key poses, not every frame
+    for frame in range(1, FRAMES + 1):
+        scene.frame_set(frame)
+        played = addon("head_rig").played_head(head_rig)
+        # each of three Euler (or four quaternion) components within 0.003 rad: the angles within three times that
+        assert np.abs(np.array(played) - dense[frame - 1]).max() < 0.009
+    if rig == "head bone":
+        (eyes,) = armature.animation_data.nla_tracks["AVI eyes"].strips
+        assert max(len(fc.keyframe_points) for fc in _fcurves(eyes.action)) < FRAMES * 0.6
+
+
+@pytest.mark.parametrize("rig", ["head bone", "no armature"])
+def test_the_played_head_reads_back_the_curves_rotation(scene, blender, addon, rig):
+    if rig == "head bone":
+        _, face = rigged_face(blender, "mixamorig:Head", True, eyes=True)
+    else:
+        face = mesh_with_keys("Face", list(ARKIT_NAMES), vertices=[(0, -0.1, 1.6), (0.08, 0, 1.45), (0, 0, 1.8)])
+        face.rotation_euler = (0.0, 0.0, 0.4)  # the character stands turned: the head's frame turns with it
+    curves = wavy_head_curves()
+    apply(addon, scene, face, curves)
+    head_rig = addon("head_rig").find_head_rig(face)
+    for frame in (1, 17, FRAMES):
+        scene.frame_set(frame)
+        np.testing.assert_allclose(addon("head_rig").played_head(head_rig), curves["head"]["rotation"][frame - 1],
+                                   atol=1e-4)
+        if rig == "head bone":
+            left, right = addon("head_rig").played_eyes(head_rig)
+            np.testing.assert_allclose(left, curves["eyes"]["left"][frame - 1], atol=1e-4)
+            np.testing.assert_allclose(right, curves["eyes"]["right"][frame - 1], atol=1e-4)

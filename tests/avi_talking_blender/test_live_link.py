@@ -57,3 +57,30 @@ def test_bad_csvs_and_non_arkit_faces_are_refused_with_a_message(scene, blender,
     settings.target = mesh_with_keys("FLAME-ish", [f"Exp{k}" for k in range(1, 51)])
     with pytest.raises(RuntimeError, match="needs a face with ARKit shape keys"):
         blender.ops.avi_talking.export_live_link(filepath=str(tmp_path / "x.csv"))
+
+
+@pytest.mark.parametrize("rig", ["head and eye bones", "no armature, eyeLook keys"])
+def test_the_csv_carries_the_head_and_eye_turns_as_they_play(scene, blender, addon, tmp_path, rig):
+    from model_server.arkit import ARKIT_NAMES
+
+    from .helpers import mesh_with_keys
+    from .test_head_rig import FRAMES, PITCH, YAW, head_curves, rigged_face
+
+    if rig == "head and eye bones":
+        _, face = rigged_face(blender, "CC_Base_Head", True, eyes=True)
+    else:
+        face = mesh_with_keys("Face", list(ARKIT_NAMES), vertices=[(0, -0.1, 1.6), (0.08, 0, 1.45), (0, 0, 1.8)])
+    scene.avi_talking.target = face
+    addon("operators.generate").apply_curves(scene, face, head_curves(eye_yaw=0.2), start_frame=1,
+                                             action_name="AVI_line", line="line")
+    path = tmp_path / "turns.csv"
+    assert blender.ops.avi_talking.export_live_link(filepath=str(path)) == {"FINISHED"}
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == FRAMES
+    last = {name: float(value) for name, value in rows[-1].items() if name not in ("Timecode",)}
+    assert float(rows[0]["HeadPitch"]) == pytest.approx(0.0, abs=1e-4)
+    # Live Link's signs: pitch + looks down, yaw + turns to the speaker's left (as the curves)
+    assert last["HeadPitch"] == pytest.approx(PITCH, abs=1e-3) and last["HeadYaw"] == pytest.approx(YAW, abs=1e-3)
+    assert last["LeftEyeYaw"] == pytest.approx(0.2, abs=1e-3)
+    if rig == "head and eye bones":
+        assert last["RightEyeYaw"] == pytest.approx(0.2, abs=1e-3)

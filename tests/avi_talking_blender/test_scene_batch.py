@@ -93,6 +93,30 @@ def test_expression_only_keeps_the_lips_layer_and_its_hand_edits(scene, blender,
     assert shape_values(scene, head, range(1, 30), ["browDownLeft"]).max() > brows_before + 0.2
 
 
+def test_head_and_eyes_only_rewrites_those_layers_and_keeps_the_rest(scene, blender, addon, front_center_wav):
+    head = demo_head(blender, "Face")
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center", instruction=HAPPY)
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    rig = addon("head_rig").find_head_rig(head)
+    mover = rig.armature if rig.head_bone else head
+    keys = {t.name: t.strips[0].action for t in head.data.shape_keys.animation_data.nla_tracks}
+    first_head = mover.animation_data.nla_tracks["AVI head"].strips[0].action
+    scene.frame_set(20)
+    nod_before = addon("head_rig").played_head(rig)
+
+    scene.avi_talking.head_motion = 2.0  # the animator wants more head
+    assert blender.ops.avi_talking.generate(head_and_eyes_only=True) == {"FINISHED"}
+    after = {t.name: t.strips[0].action for t in head.data.shape_keys.animation_data.nla_tracks}
+    for layer in ("AVI lips", "AVI expression", "AVI blinks"):
+        assert after[layer] == keys[layer], layer  # untouched
+    assert after["AVI eyes"] != keys["AVI eyes"]
+    new_head = mover.animation_data.nla_tracks["AVI head"].strips[0].action
+    assert new_head != first_head and first_head.use_fake_user
+    assert len(mover.animation_data.nla_tracks["AVI head"].strips) == 1  # replaced, not stacked
+    scene.frame_set(20)
+    assert np.abs(addon("head_rig").played_head(rig)).max() > np.abs(nod_before).max() * 1.3
+
+
 def test_generate_all_keys_each_line_on_its_face_and_reports_the_refused_one(scene, blender, front_center_wav, tmp_path):
     import shutil
 

@@ -39,4 +39,5 @@ def test_demo_command_writes_blend_glb_fbx_the_side_by_side_preview_and_the_dial
         image = bpy.data.images.load({str(tmp_path / "demo_dialogue.png")!r})
         print("size", *image.size)
     """).split("size")[-1].split()
-    assert [int(n) for n in size] == [4 * 480 + 3 * 6, 2 * 300 + 6]  # eight frames over the dialogue
+    # eight frames over the dialogue, then a row of close-ups: each face twice in its own line
+    assert [int(n) for n in size] == [4 * 480 + 3 * 6, 3 * 300 + 2 * 6]

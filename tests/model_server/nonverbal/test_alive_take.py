@@ -117,6 +117,17 @@ def test_a_gaze_target_moves_eye_contact_and_a_near_point_converges_the_eyes(pip
     assert np.allclose(right[:, 0] - left[:, 0], 2 * np.arctan2(0.0315, 0.4), atol=1e-4)  # both turn in
 
 
+def test_a_target_far_to_the_side_turns_the_head_and_the_eyes_do_the_rest(pipeline, line):
+    side = take(pipeline, line, CALM, nonverbal=NonverbalOptions(gaze=GazeTarget(np.radians(45), 0.0)))
+    head_yaw = np.degrees(np.array(side["head"]["rotation"])[:, 1])
+    eye_yaw = np.degrees(np.array(side["eyes"]["left"])[:, 0])
+    assert np.median(head_yaw) == pytest.approx(45 - 16, abs=3)  # beyond the eyes' own range of about 16°
+    assert np.median(eye_yaw) == pytest.approx(16, abs=3)
+    assert np.median(world_gaze(side)[:, 0]) == pytest.approx(45, abs=1.5)
+    still = take(pipeline, line, STILL, nonverbal=NonverbalOptions(gaze=GazeTarget(np.radians(45), 0.0)))
+    assert np.all(np.array(still["head"]["rotation"]) == 0)  # a head held still leaves it to the eyes
+
+
 def test_the_expression_moves_within_a_segment_and_the_layers_add_up(pipeline, line):
     document = take(pipeline, line, AROUSED, layers=True)
     validate_curves(document)
