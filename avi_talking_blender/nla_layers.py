@@ -2,8 +2,9 @@
 dialogue line on each, all in Add blend mode, so they compose with each other and with the
 animator's own tracks, and each can be muted, weighted (strip influence) or moved on its own.
 
-A line's strips are found again by what their Actions carry (`avi_line`, `avi_layer`), so
-generating a line again replaces that line's strips only.
+A line's strips are found again by what their Actions carry (`avi_line`: the line's id, which its
+sound strip carries too, see line_identity.py; `avi_layer`), so generating a line again replaces that
+line's strips only, after its strip was renamed too, and on whichever face they were.
 
 Blender 5.0 starts the NLA stack of a shape key at the property's default, which is 1.0 there (0.0 in
 4.2), so Add strips with nothing below would add to a key held fully on. An "AVI rest" track, one
@@ -13,6 +14,8 @@ user: an edit the animator made to it is never lost. Outside its strip a layer a
 """
 
 from __future__ import annotations
+
+import re
 
 import bpy
 
@@ -31,7 +34,9 @@ def place_layer(id_data: bpy.types.ID, action: bpy.types.Action, slot, *, line: 
     remove_line(id_data, line, layers=(layer,))
     first, last = action.frame_range
     track = _track_with_room(animation, LAYER_TRACKS[layer], first, last)
-    strip = track.strips.new(f"{line} {layer}"[:63], int(round(first)), action)
+    # Named as its Action, less the prefix and the ".001" Blender adds while the replaced Action is kept.
+    label = re.sub(r"\.\d{3}$", "", action.name.removeprefix("AVI_"))
+    strip = track.strips.new(label[:63], int(round(first)), action)
     if slot is not None and hasattr(strip, "action_slot"):  # Blender 4.4+: which slot of the Action plays
         strip.action_slot = slot
     strip.blend_type = blend_type
@@ -86,6 +91,32 @@ def remove_line(id_data: bpy.types.ID, line: str, layers: tuple[str, ...] = tupl
             if action is not None and action.get(LINE_PROPERTY) == line and action.get(LAYER_PROPERTY) in layers:
                 action.use_fake_user = True
                 track.strips.remove(strip)
+
+
+def animated_ids() -> list[bpy.types.ID]:
+    """Everything in the file that generated animation can be on: shape keys, objects (armatures too)."""
+    return [i for i in list(bpy.data.shape_keys) + list(bpy.data.objects) if i.animation_data is not None]
+
+
+def release_line(line: str, *, keep_layers_on: set, layers: tuple[str, ...]) -> list[str]:
+    """Before `line` is written again: take its `layers` strips off every other face (the line moved to
+    another face) and its single Action off every face (one line, one result: layers and a single Action
+    of the same line would both play). Returns the names of the faces that lost it, for the report."""
+    released = []
+    for id_data in animated_ids():
+        animation = id_data.animation_data
+        owner = id_data.user.name if isinstance(id_data, bpy.types.Key) and id_data.user else id_data.name
+        if animation.action is not None and animation.action.get(LINE_PROPERTY) == line \
+                and not animation.action.get(LAYER_PROPERTY):
+            animation.action.use_fake_user = True
+            animation.action = None
+            released.append(owner)
+        if id_data not in keep_layers_on and any(
+                s.action is not None and s.action.get(LINE_PROPERTY) == line and s.action.get(LAYER_PROPERTY) in layers
+                for t in animation.nla_tracks for s in t.strips):
+            remove_line(id_data, line, layers)
+            released.append(owner)
+    return sorted(set(released))
 
 
 def generated_frame_range(id_data: bpy.types.ID | None) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from bpy.props import (
 )
 
 from .formats import DEFAULT_GUIDANCE, DEFAULT_SYNTHESIS, SYNTHESIS_MODELS
+from .line_identity import claim_line, find_line
 
 MAX_TAKES = 8  # per Generate; the server allows more, but each take is kept in the .blend
 _SYNTHESIS_ITEMS = {
@@ -47,15 +48,9 @@ def keep_recognized_dialogue(line, result: dict) -> str:
 
 
 def line_for(settings, strip_name: str, create: bool = True):
-    """The line (dialogue, instruction, segments) of the sound strip called `strip_name`."""
-    for line in settings.lines:
-        if line.strip == strip_name:
-            return line
-    if not create:
-        return None
-    line = settings.lines.add()
-    line.strip = strip_name
-    return line
+    """The line (dialogue, instruction, segments) of the sound strip called `strip_name`, found by the id the
+    strip carries (line_identity.py); with `create`, made and tied to the strip if it has none."""
+    return claim_line(settings, strip_name) if create else find_line(settings, strip_name)
 
 
 def face_for(settings, strip_name: str):
@@ -99,6 +94,7 @@ class AVI_TALKING_Line(bpy.types.PropertyGroup):
     """What belongs to one dialogue line, one sound strip: what is said and how the face moves."""
 
     strip: StringProperty(name="Sound strip", description="Name of the sound strip this line belongs to")
+    line_id: StringProperty(description="The id its sound strip carries (avi_line_id): it survives renaming")
     dialogue: StringProperty(name="Dialogue", update=_dialogue_edited,
                              description="What is said (optional): exact phone timing by forced alignment; "
                                          "left empty, the words are recognised and written here")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from .. import jobs
+from ..line_identity import sync_lines
 from ..properties import dialogue_for, keep_recognized_dialogue, line_for
 from ..sequencer import StripError, active_sound_clip
 from .job_operator import JobOperator, connection_from_preferences
@@ -21,6 +22,7 @@ def instruction_text_for(strip_name: str):
 def instruct_job(context) -> jobs.Job:
     """Gather everything on the main thread; the worker only talks to the server."""
     settings = context.scene.avi_talking
+    sync_lines(context.scene)  # a renamed or copied strip's line, an older file's dialogue: tied up first
     clip = active_sound_clip(context.scene)
     dialogue, language = dialogue_for(settings, clip.name), settings.language
     return jobs.Job("analyze", lambda client: client.submit_instruct(clip.path, dialogue, clip.request_span,

@@ -21,7 +21,8 @@ from ..keyframes import (
     resample_linear, rest_action, write_bone_rotation_action, write_shape_key_action,
 )
 from ..key_poses import closure_indices
-from ..nla_layers import LAYER_TRACKS, ensure_rest, place_layer
+from ..line_identity import sync_lines
+from ..nla_layers import LAYER_TRACKS, LINE_PROPERTY, ensure_rest, place_layer, release_line
 from ..preferences import get_preferences
 from ..properties import dialogue_for, effective_seed, face_for, keep_recognized_dialogue, line_for
 from ..sequencer import SoundClip, StripError, active_sound_clip, scene_fps
@@ -95,10 +96,11 @@ class LineRequest:
 
 
 def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | None, gaze: dict | None = None,
-                 listeners: list | None = None) -> LineRequest:
+                 listeners: list | None = None, noticed: list[str] = ()) -> LineRequest:
     """What to send for `clip` animating `face`, and how to key the answer (`layers`: the NLA layers to
-    write, None: one Action; `gaze`: where eye contact is; `listeners`: the faces that listen to the line).
-    Refuses (TargetError, NotKeyable) before anything is sent."""
+    write, None: one Action; `gaze`: where eye contact is; `listeners`: the faces that listen to the line;
+    `noticed`: what sync_lines found, for the report). Refuses (TargetError, NotKeyable) before anything
+    is sent."""
     scene = context.scene
     settings = scene.avi_talking
     target = find_target(face)
@@ -115,6 +117,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         retarget = ({"flame_model_path": bpy.path.abspath(prefs.flame_model_path)}
                     if prefs and prefs.flame_model_path else mesh_retarget_body(target))
     target_name = target.obj.name
+    line_id = line_for(settings, clip.name).line_id  # the line's layers carry it: a rename keeps them
 
     def submit(client):
         retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
@@ -137,7 +140,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
             raise TargetError(f"the face '{spec.face}' was removed while its listening was made")
         envelope = listening_envelope(clip.start_frame, curves["num_frames"], curves["fps"], spec.quiet)
         write_listening(context.scene, obj, faded(curves, envelope), start_frame=clip.start_frame,
-                        line=clip.name)
+                        line=line_id, label=clip.name)
         return f"'{spec.face}' listens"
 
     def apply(context, result: dict) -> str:
@@ -147,14 +150,17 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         obj = bpy.data.objects.get(target_name)
         if obj is None:
             raise TargetError(f"the face '{target_name}' was removed while its animation was generated")
+        moved_from: list[str] = []
         actions = apply_curves(context.scene, obj, takes[0], start_frame=clip.start_frame,
-                               action_name=f"AVI_{clip.name}", line=clip.name, layers=layers)
+                               action_name=f"AVI_{clip.name}", line=line_id, layers=layers, said=moved_from)
         replace_takes(context.scene.avi_talking, clip.name, obj, takes, seed)
         keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
         where = (f"NLA layers {', '.join(layers)}" if layers else f"Action '{actions[0].name}'")
         message = f"keyed {keyed} frames of '{clip.name}' on '{target_name}' ({where})"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
         message += language_note(takes[0])
+        message += "".join(f"; taken off '{name}', which it animated before" for name in moved_from)
+        message += "".join(f"; {note}" for note in noticed)
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
     return LineRequest(clip.name, target_name, submit, apply, list(listeners or []), listen, apply_listening)
@@ -181,6 +187,7 @@ def layers_to_write(settings, *, part: str = "ALL") -> tuple[str, ...] | None:
 def animate_job(context, *, part: str = "ALL") -> jobs.Job:
     """Generate for the active sound strip, on its line's face (or the scene's Face)."""
     scene = context.scene
+    noticed = sync_lines(scene)  # renamed, copied or older-version strips are tied to their lines first
     try:
         clip = active_sound_clip(scene)
     except StripError:
@@ -191,7 +198,8 @@ def animate_job(context, *, part: str = "ALL") -> jobs.Job:
                           "part is a layer of its own")
     face = face_for(scene.avi_talking, clip.name)
     gaze = scene_gaze(scene, face, clip.start_frame, clip.end_frame) if face is not None else None
-    request = line_request(context, clip, face, layers=layers_to_write(scene.avi_talking, part=part), gaze=gaze)
+    request = line_request(context, clip, face, layers=layers_to_write(scene.avi_talking, part=part), gaze=gaze,
+                           noticed=noticed)
     return jobs.Job("generate", request.submit, request.apply, connection_from_preferences(context))
 
 
@@ -224,23 +232,32 @@ def check_target_keyable(target: Target) -> None:
 
 
 def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: str, line: str | None = None,
-                 layers: tuple[str, ...] | None = None) -> list:
+                 layers: tuple[str, ...] | None = None, said: list[str] | None = None) -> list:
     """Write a curves document onto a target; returns the Actions made. With `layers` (and a layered
-    document), each layer is an NLA strip of `line` on its own track; otherwise one new active Action.
+    document), each layer is an NLA strip of `line` (the line's id) on its own track; otherwise one new
+    active Action. The line's earlier result leaves every other face and the other form (layers or one
+    Action); `said` gets the faces it left.
 
     Everything that can refuse (target, channels) is checked before the first write.
     """
     target = find_target(obj)
     check_target_keyable(target)
     rig = find_head_rig(target.obj)
-    for id_data in _head_and_eye_owners(rig, curves, layers):
+    owners = _head_and_eye_owners(rig, curves, layers)
+    for id_data in owners:
         check_keyable(id_data, id_data.name)
+    line = line or action_name
+    layered = bool(layers) and "layers" in curves["arkit"]
+    here = {target.obj.data.shape_keys, *owners} | ({target.jaw_bone[0]} if target.jaw_bone else set())
+    left = release_line(line, keep_layers_on=here if layered else set(), layers=LAYERS)
+    if said is not None:
+        said += [name for name in left if name != target.obj.name]
     fps = scene_fps(scene)
     count = resample_count(curves["num_frames"], curves["fps"], fps)  # keys at the scene's rate
     poses = closure_indices(curves["phones"], fps, count) if scene.avi_talking.key_density == "POSES" else None
     timing = {"start_frame": start_frame, "curves_fps": curves["fps"], "scene_fps": fps, "key_poses_at": poses}
-    if layers and "layers" in curves["arkit"]:
-        actions = _write_layers(target, rig, curves, layers, line or action_name, action_name, timing)
+    if layered:
+        actions = _write_layers(target, rig, curves, layers, line, action_name, timing)
     else:
         values = _eye_keys_left_to_bones(target, rig, channel_values(target, curves))
         actions = [write_shape_key_action(target.obj, values, action_name=action_name, **timing)]
@@ -248,7 +265,9 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
             armature, bone = target.jaw_bone
             actions.append(write_bone_rotation_action(armature, bone, curves["flame"]["jaw"],
                                                       action_name=f"{action_name}_jaw", **timing))
-    actions += _write_head_and_eyes(rig, curves, layers, line or action_name, action_name, timing)
+        for action in actions:
+            action[LINE_PROPERTY] = line  # found again by release_line: one line, one result
+    actions += _write_head_and_eyes(rig, curves, layers, line, action_name, timing)
     end = math.ceil(start_frame + count - 1)
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
@@ -308,8 +327,8 @@ def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | N
     return actions
 
 
-def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str) -> list:
-    """A listener's curves as `line`'s strips on the face's AVI listening tracks: its shape keys (Add) and
+def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str, label: str) -> list:
+    """A listener's curves as `line`'s strips (`line`: the line's id, `label`: its strip's name) on the face's AVI listening tracks: its shape keys (Add) and
     its head and eyes (Combine), over whatever else the face plays."""
     target = find_target(obj)
     rig = find_head_rig(target.obj)
@@ -321,7 +340,7 @@ def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str) 
     values = _eye_keys_left_to_bones(target, rig, channel_values(target, curves))
     ensure_rest(key, [f'key_blocks["{name}"].value' for name in values],
                 lambda name, wanted: rest_action(name, key, wanted))
-    action, slot = build_shape_key_action(target.obj, values, action_name=f"AVI_{line} listening", **timing)
+    action, slot = build_shape_key_action(target.obj, values, action_name=f"AVI_{label} listening", **timing)
     place_layer(key, action, slot, line=line, layer="listening")
     actions = [action]
     channels_by_owner: dict = {}  # one listening strip per armature or object: head and eyes together
@@ -329,7 +348,7 @@ def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str) 
         channels_by_owner.setdefault(owner, {}).update(channels)
     for owner, channels in channels_by_owner.items():
         action, slot = build_channels_action(owner, channels, start_frame=start_frame,
-                                             action_name=f"AVI_{line} listening {owner.name}")
+                                             action_name=f"AVI_{label} listening {owner.name}")
         place_layer(owner, action, slot, line=line, layer="listening", blend_type="COMBINE")
         actions.append(action)
     return actions

@@ -8,6 +8,7 @@ from bpy.props import BoolProperty
 
 from .. import jobs
 from ..dialogue import Line, ListenerSpec, addressee, gaze_points, quiet_spans, scene_gaze
+from ..line_identity import sync_lines
 from ..properties import face_for, line_for
 from ..sequencer import StripError, sound_clip, sound_strips
 from ..targets import TargetError, find_target
@@ -17,6 +18,7 @@ from .job_operator import JobOperator, connection_from_preferences
 
 def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
     scene = context.scene
+    noticed = sync_lines(scene)  # renamed, copied or older-version strips are tied to their lines first
     strips = sound_strips(scene, selected_only=selected_only)
     if not strips:
         raise StripError("select one or more sound strips in the Video Sequencer" if selected_only
@@ -42,7 +44,8 @@ def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
             requests.append(line_request(context, clip, bpy.data.objects[line.face],
                                          layers=layers_to_write(scene.avi_talking),
                                          gaze=_gaze_at_addressee(scene, dialogue, index),
-                                         listeners=_listeners(scene, dialogue, line)))
+                                         listeners=_listeners(scene, dialogue, line),
+                                         noticed=noticed if not requests else ()))
         except (TargetError, StripError, ValueError) as err:
             refused.append(jobs.LineOutcome(line.strip, "refused", str(err)))
     if not requests:

@@ -7,6 +7,7 @@ from bpy.props import IntProperty
 
 from .. import jobs
 from ..keyframes import resample_count
+from ..properties import line_for
 from ..sequencer import StripError, all_strips, key_start_frame, scene_fps
 from ..takes import mark_in_use, read_take
 from ..targets import TargetError
@@ -28,7 +29,7 @@ def use_take(scene, index: int) -> str:
         raise StripError(f"the sound strip '{take.strip}' of take {take.number} was removed or renamed")
     clip_start = (curves.get("clip") or {}).get("start", 0.0)  # the part of the file the take was made from
     actions = apply_curves(scene, take.face, curves, start_frame=key_start_frame(strip, scene_fps(scene), clip_start),
-                           action_name=f"AVI_{take.strip}_take{take.number}", line=take.strip,
+                           action_name=f"AVI_{take.strip}_take{take.number}", line=line_for(settings, take.strip).line_id,
                            layers=layers_to_write(settings))
     mark_in_use(settings, index)
     keyed = resample_count(curves["num_frames"], curves["fps"], scene_fps(scene))

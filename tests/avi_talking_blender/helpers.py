@@ -34,12 +34,13 @@ def require_audio() -> None:
 
 def line_of(scene):
     """The active sound strip's line (dialogue, instruction Text, segments), made if it has none yet."""
-    name = scene.sequence_editor.active_strip.name
+    strip = scene.sequence_editor.active_strip
+    line_id = strip.get("avi_line_id")  # the id the add-on ties a strip to its line with
     for line in scene.avi_talking.lines:
-        if line.strip == name:
+        if (line_id and line.line_id == line_id) or (not line.line_id and line.strip == strip.name):
             return line
     line = scene.avi_talking.lines.add()
-    line.strip = name
+    line.strip = strip.name
     return line
 
 

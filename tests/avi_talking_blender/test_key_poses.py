@@ -28,10 +28,13 @@ def test_key_poses_stay_within_tolerance_keep_closures_and_cut_keys_fivefold(sce
     settings = scene.avi_talking
     demo = REPO / "assets" / "demo_speech.wav"
     dense, poses = demo_head(blender, "Dense"), demo_head(blender, "Poses")
-    add_line(scene, demo, frame_start=1, dialogue=(REPO / "assets" / "demo_speech.txt").read_text().strip())
+    words = (REPO / "assets" / "demo_speech.txt").read_text().strip()
     settings.samples = 2  # the takes are kept, and with them the phones the server aligned
+    # The same recording twice, a line for each face (one line animates one face).
+    add_line(scene, demo, frame_start=1, dialogue=words, name="dense")
     settings.target, settings.key_density = dense, "FRAMES"
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    add_line(scene, demo, frame_start=1, dialogue=words, name="poses")
     settings.target, settings.key_density = poses, "POSES"
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
 

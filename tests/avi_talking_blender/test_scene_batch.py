@@ -37,7 +37,7 @@ def test_layers_add_up_to_the_single_action_and_mute_on_their_own(scene, blender
     settings = scene.avi_talking
     layered = demo_head(blender, "Layered")
     single = demo_head(blender, "Single")
-    add_line(scene, front_center_wav, frame_start=11, dialogue="front center", instruction=HAPPY)
+    add_line(scene, front_center_wav, frame_start=11, dialogue="front center", instruction=HAPPY, name="layered")
     settings.target = layered
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     animation = layered.data.shape_keys.animation_data
@@ -49,6 +49,8 @@ def test_layers_add_up_to_the_single_action_and_mute_on_their_own(scene, blender
         (strip,) = tracks[name].strips
         assert strip.blend_type == "ADD" and strip.extrapolation == "NOTHING" and strip.frame_start == 11
 
+    # The same recording as a second line, on the other face (one line animates one face).
+    add_line(scene, front_center_wav, frame_start=11, dialogue="front center", instruction=HAPPY, name="single")
     settings.target, settings.use_layers = single, False
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     assert single.data.shape_keys.animation_data.action is not None
