@@ -145,7 +145,7 @@ class LineOutcome:
     """What became of one line of a batch: keyed, refused (before sending), failed or cancelled."""
 
     line: str
-    state: str  # keyed | refused | failed | cancelled
+    state: str  # keyed | refused | failed | cancelled | skipped (a strip Blender does not play)
     message: str = ""
     result: dict | None = None
     listening: list = field(default_factory=list)  # (ListenerSpec, the listener's curves or an error message)
@@ -207,7 +207,9 @@ class BatchJob(Job):
                 outcome.message += "; " + "; ".join(self._apply_listening(context, requests[outcome.line], outcome))
             outcome.listening = []
         keyed = sum(o.state == "keyed" for o in self.outcomes)
-        head = f"{keyed} of {len(self.order)} lines keyed"
+        skipped = sum(o.state == "skipped" for o in self.outcomes)
+        head = f"{keyed} of {len(self.order) - skipped} lines keyed"
+        head += f"; {skipped} not played, so not animated" if skipped else ""
         if self.cancel_requested.is_set():
             head += " (cancelled: the lines after it were skipped)"
         self.outcomes.sort(key=lambda o: self.order.index(o.line))

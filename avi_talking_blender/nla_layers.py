@@ -70,11 +70,14 @@ def ensure_rest(key: bpy.types.Key, data_paths: list[str], new_action) -> None:
 
 
 def _fcurves(strip) -> list:
-    action = strip.action
+    return fcurves_of(strip.action, getattr(strip, "action_slot", None))
+
+
+def fcurves_of(action, slot) -> list:
+    """The F-curves that `slot` of `action` plays (Blender 4.4+ keeps them per slot in a channelbag)."""
     if action is None:
         return []
-    if hasattr(action, "layers") and action.layers:  # Blender 4.4+: the strip's slot in the channelbag
-        slot = getattr(strip, "action_slot", None)
+    if hasattr(action, "layers") and action.layers:
         bag = action.layers[0].strips[0].channelbag(slot) if slot is not None else None
         return list(bag.fcurves) if bag is not None else []
     return list(getattr(action, "fcurves", []))

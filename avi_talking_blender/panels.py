@@ -196,6 +196,7 @@ def draw_avi_talking(layout, context) -> None:
     row = layout.row(align=True)
     row.prop(settings, "use_layers")
     row.prop(settings, "key_density", text="")
+    layout.prop(settings, "push_down_hand_keys")
     row = layout.row(align=True)
     row.operator("avi_talking.generate", icon="SHAPEKEY_DATA")
     if settings.use_layers:

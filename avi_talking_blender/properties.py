@@ -156,6 +156,11 @@ class AVI_TALKING_SceneSettings(bpy.types.PropertyGroup):
                              description="Write lips, expression and blinks as NLA strips on tracks of their own "
                                          "(AVI lips, AVI expression, AVI blinks), one strip per line: mute, weight "
                                          "or move each, and regenerate the expression alone. Off: one new Action")
+    push_down_hand_keys: BoolProperty(
+        name="Push Down Hand Keys", default=False,
+        description="Where your own keys in the active Action would play over the generated layers and hide "
+                    "them, move that Action to an NLA track below the layers (they add to it). Off: Generate "
+                    "refuses and names the keys")
     key_density: EnumProperty(name="Keys", default="FRAMES", items=[
         ("FRAMES", "Every Frame", "A linear key on every frame: exactly what the model made"),
         ("POSES", "Key Poses", "Keys only where the motion turns or needs one, Bézier between: every frame within "

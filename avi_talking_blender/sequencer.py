@@ -2,6 +2,8 @@
 
 Only what the strip plays is animated: a strip trimmed in the sequencer (its handles moved in) plays
 the part of its file between them, and `sound_offset` (seconds) moves the file later under the strip.
+A strip that Blender does not play (muted, on a muted channel, in a muted meta strip, cut off by a meta
+strip's trim, outside the scene's range) is not animated: `silent_reason` says why.
 Frame f of the scene plays file time (f - content start) / fps - sound_offset. Blender 5.1 renamed the
 strip's frame properties (frame_start → content_start, frame_final_start/end → left/right_handle); both
 names are read here, the new ones first.
@@ -70,9 +72,52 @@ def all_strips(scene: bpy.types.Scene) -> list:
     return list(strips or [])
 
 
-def sound_strips(scene: bpy.types.Scene, *, selected_only: bool = False) -> list:
-    """The scene's sound strips that play (not muted), in the order they play (then by channel)."""
-    strips = [s for s in all_strips(scene) if s.type == "SOUND" and not s.mute and (s.select or not selected_only)]
+def parent_meta(strip):
+    """The meta strip that holds `strip`, or None at the top level."""
+    return strip.parent_meta() if hasattr(strip, "parent_meta") else None
+
+
+def _channel_muted(scene, strip) -> bool:
+    holder = parent_meta(strip) or scene.sequence_editor
+    channels = getattr(holder, "channels", None)
+    return channels is not None and 0 <= strip.channel < len(channels) and channels[strip.channel].mute
+
+
+def played_span(scene, strip) -> tuple[float, float]:
+    """Scene frames [first, end) where `strip` can be heard: its handles, within the handles of every meta
+    strip around it (a meta trimmed shorter than its content cuts it off)."""
+    first, end = left_handle(strip), right_handle(strip)
+    meta = parent_meta(strip)
+    while meta is not None:
+        first, end = max(first, left_handle(meta)), min(end, right_handle(meta))
+        meta = parent_meta(meta)
+    return first, end
+
+
+def silent_reason(scene, strip) -> str | None:
+    """Why Blender does not play `strip` (muted, on a muted channel, inside a muted or too short meta,
+    outside the scene's frame range), or None when it plays."""
+    owner = strip
+    while owner is not None:
+        where = f"'{strip.name}'" if owner == strip else f"the meta strip '{owner.name}' around '{strip.name}'"
+        if owner.mute:
+            return f"{where} is muted"
+        if _channel_muted(scene, owner):
+            return f"{where} is on channel {owner.channel}, which is muted"
+        owner = parent_meta(owner)
+    first, end = played_span(scene, strip)
+    if end <= first:
+        return f"'{strip.name}' lies outside the frames of the meta strip around it"
+    if end <= scene.frame_start or first > scene.frame_end:
+        return f"'{strip.name}' lies outside the scene's frame range ({scene.frame_start}–{scene.frame_end})"
+    return None
+
+
+def sound_strips(scene: bpy.types.Scene, *, selected_only: bool = False, playing: bool = True) -> list:
+    """The scene's sound strips (with `playing`, those Blender plays: silent_reason), in the order they
+    play (then by channel)."""
+    strips = [s for s in all_strips(scene) if s.type == "SOUND" and (s.select or not selected_only)
+              and not (playing and silent_reason(scene, s))]
     return sorted(strips, key=lambda s: (left_handle(s), s.channel, s.name))
 
 
@@ -97,11 +142,14 @@ def sound_clip(scene: bpy.types.Scene, strip) -> SoundClip:
         raise StripError(f"'{strip.name}' uses packed audio: unpack it (File ▸ External Data ▸ Unpack) first")
     if not path.is_file():
         raise StripError(f"audio file of '{strip.name}' not found: {path}")
+    silent = silent_reason(scene, strip)
+    if silent:
+        raise StripError(f"{silent}: it does not play, so it is not animated")
     fps = scene_fps(scene)
     zero = sound_zero_frame(strip, fps)
-    first = max(left_handle(strip), zero)  # nothing plays before the file starts
+    first, end = played_span(scene, strip)
+    first = max(first, zero)  # nothing plays before the file starts
     start_frame = float(math.ceil(first - 1e-6))  # keys on whole frames
-    end = right_handle(strip)
     audio_end = (end - zero) / fps
     if audio_end <= (start_frame - zero) / fps:
         raise StripError(f"'{strip.name}' plays none of its sound: its sound offset puts the file after the strip's end")

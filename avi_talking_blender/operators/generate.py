@@ -15,6 +15,7 @@ from mathutils import Vector
 from .. import jobs
 from ..dialogue import faded, listening_envelope, scene_gaze
 from ..formats import validate_curves
+from ..hand_keys import check_or_push_down, masking_paths
 from ..head_rig import EYE_LOOK_KEYS, HeadRig, eye_channels, find_head_rig, head_channels
 from ..keyframes import (
     build_bone_rotation_action, build_channels_action, build_shape_key_action, check_keyable, resample_count,
@@ -105,6 +106,9 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
     settings = scene.avi_talking
     target = find_target(face)
     check_target_keyable(target)  # refused now, before the model process spends a minute on it
+    if not settings.push_down_hand_keys:
+        check_or_push_down(hand_keys_in_the_way(target, find_head_rig(target.obj), layered=layers is not None),
+                           push_down=False)
     fps = scene_fps(scene)
     instruction, segments = edited_instructions(settings, clip.name)
     dialogue = dialogue_for(settings, clip.name)
@@ -248,6 +252,10 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
         check_keyable(id_data, id_data.name)
     line = line or action_name
     layered = bool(layers) and "layers" in curves["arkit"]
+    pushed = check_or_push_down(hand_keys_in_the_way(target, rig, layered=layered),
+                                scene.avi_talking.push_down_hand_keys)
+    if said is not None:
+        said += [f"your keys moved to the NLA track '{name}' below the layers" for name in pushed]
     here = {target.obj.data.shape_keys, *owners} | ({target.jaw_bone[0]} if target.jaw_bone else set())
     left = release_line(line, keep_layers_on=here if layered else set(), layers=LAYERS)
     if said is not None:
@@ -272,6 +280,26 @@ def apply_curves(scene, obj, curves: dict, *, start_frame: float, action_name: s
     if scene.frame_end < end:
         scene.frame_end = end  # the whole line plays without the animator hunting for the range
     return actions
+
+
+def hand_keys_in_the_way(target: Target, rig: HeadRig, *, layered: bool) -> list[tuple]:
+    """(what, its active Action's data paths) where the animator's own active Action would replace what
+    this Generate writes as NLA strips: the shape keys and the jaw (with layers), the head and eye bones or
+    the face object's delta transform (always strips)."""
+    found = []
+    if layered:
+        keys = {f'key_blocks["{name}"].value' for name in target.keyed}
+        found.append((target.obj.data.shape_keys, masking_paths(target.obj.data.shape_keys, keys)))
+    bones = [bone for bone in (rig.head_bone, *(rig.eye_bones or ())) if bone]
+    if layered and target.jaw_bone is not None:
+        armature, jaw = target.jaw_bone
+        found.append((armature, masking_paths(armature, lambda p: p.startswith(f'pose.bones["{jaw}"].rotation'))))
+    if rig.armature is not None and bones:
+        prefixes = tuple(f'pose.bones["{bone}"].rotation' for bone in bones)
+        found.append((rig.armature, masking_paths(rig.armature, lambda p: p.startswith(prefixes))))
+    if rig.head_bone is None:
+        found.append((rig.face, masking_paths(rig.face, lambda p: p.startswith("delta_"))))
+    return found
 
 
 def _head_and_eye_owners(rig: HeadRig, curves: dict, layers: tuple[str, ...] | None) -> list:

@@ -10,7 +10,7 @@ from .. import jobs
 from ..dialogue import Line, ListenerSpec, addressee, gaze_points, quiet_spans, scene_gaze
 from ..line_identity import sync_lines
 from ..properties import face_for, line_for
-from ..sequencer import StripError, sound_clip, sound_strips
+from ..sequencer import StripError, silent_reason, sound_clip, sound_strips
 from ..targets import TargetError, find_target
 from .generate import layers_to_write, line_request
 from .job_operator import JobOperator, connection_from_preferences
@@ -19,11 +19,16 @@ from .job_operator import JobOperator, connection_from_preferences
 def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
     scene = context.scene
     noticed = sync_lines(scene)  # renamed, copied or older-version strips are tied to their lines first
-    strips = sound_strips(scene, selected_only=selected_only)
-    if not strips:
+    every = sound_strips(scene, selected_only=selected_only, playing=False)
+    strips = [strip for strip in every if not silent_reason(scene, strip)]
+    if not every:
         raise StripError("select one or more sound strips in the Video Sequencer" if selected_only
                          else "add the dialogue as sound strips in the Video Sequencer first")
-    lines, refused = [], []
+    # Strips Blender does not play are not animated, and the report says why (a muted alternate take).
+    lines, refused = [], [jobs.LineOutcome(s.name, "skipped", silent_reason(scene, s)) for s in every
+                          if s not in strips]
+    if not strips:
+        raise StripError("none of the sound strips plays: " + "; ".join(o.message for o in refused))
     for strip in strips:  # each line is checked now: a refused one is reported, the others still run
         try:
             face = face_for(scene.avi_talking, strip.name)
@@ -51,7 +56,7 @@ def batch_job(context, *, selected_only: bool) -> jobs.BatchJob:
     if not requests:
         raise TargetError("no line can be generated: " + "; ".join(f"{o.line}: {o.message}" for o in refused))
     return jobs.BatchJob("generate all", requests, refused, connection_from_preferences(context),
-                         order=[strip.name for strip in strips])
+                         order=[strip.name for strip in every])
 
 
 def _gaze_at_addressee(scene, dialogue: list[Line], index: int) -> dict | None:

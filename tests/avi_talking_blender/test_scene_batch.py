@@ -146,7 +146,7 @@ def test_generate_all_keys_each_line_on_its_face_and_reports_the_refused_one(sce
     report = settings.last_status
     assert report.startswith("2 of 3 lines keyed")
     assert "one: keyed" in report and "two: keyed" in report and "three: refused" in report
-    assert "muted" not in report
+    assert "muted: skipped — 'muted' is muted" in report  # not animated, and said so
 
     def strips_of(face):
         animation = face.data.shape_keys.animation_data
@@ -173,6 +173,7 @@ def test_cancel_during_generate_all_keeps_the_finished_line_and_skips_the_rest(s
     add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="short")
     add_line(scene, long_speech_wav, frame_start=100, name="long one")  # recognised: long enough to cancel
     add_line(scene, front_center_wav, frame_start=5000, dialogue="front center", name="after")
+    scene.frame_end = 5100  # a strip outside the scene's range would not play, and is not animated
     jobs = addon("jobs")
 
     def cancel_once_the_first_line_is_done():

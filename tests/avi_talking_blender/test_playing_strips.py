@@ -1,0 +1,64 @@
+"""Only what Blender plays is animated: a strip on a muted channel, inside a muted meta strip or cut off by
+a meta strip's trim is skipped or cut the same way, and the report says so (real bpy, real server)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .helpers import add_line, require_audio
+from .test_scene_batch import demo_head, shape_values
+
+
+def strip_collection(holder):
+    return holder.strips if hasattr(holder, "strips") else holder.sequences
+
+
+def in_meta(scene, wav, *, meta_name: str = "Scene 12", frame_start: int = 1):
+    """A meta strip holding one sound strip (as Blender's Make Meta leaves it), that strip made active."""
+    require_audio()
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    if not hasattr(strip_collection(editor), "new_meta"):
+        pytest.skip(f"bpy {scene.sequence_editor} has no new_meta")
+    meta = strip_collection(editor).new_meta(name=meta_name, channel=3, frame_start=frame_start)
+    inner = strip_collection(meta).new_sound(name="inside", filepath=str(wav), channel=1, frame_start=frame_start)
+    editor.active_strip = inner
+    return meta, inner
+
+
+def test_a_muted_alternate_take_is_skipped_and_the_mouth_is_not_doubled(scene, blender, front_center_wav):
+    head = demo_head(blender, "Face")
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="main")
+    alternate = add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="alternate")
+    alternate.channel = 2
+    scene.sequence_editor.channels[2].mute = True  # the alternate take, under the main one, silenced
+    assert blender.ops.avi_talking.generate_all() == {"FINISHED"}
+    report = scene.avi_talking.last_status
+    assert report.startswith("1 of 1 lines keyed; 1 not played")
+    assert "alternate: skipped — 'alternate' is on channel 2, which is muted" in report
+    one = shape_values(scene, head, range(1, 37), ["jawOpen"])[:, 0].max()
+    assert 0.3 < one < 0.9  # one mouth, not two added up to the clamp
+    scene.sequence_editor.active_strip = alternate
+    with pytest.raises(RuntimeError, match="channel 2, which is muted"):
+        blender.ops.avi_talking.generate()
+
+
+def test_a_strip_in_a_muted_meta_is_skipped(scene, blender, front_center_wav):
+    demo_head(blender, "Face")
+    meta, inner = in_meta(scene, front_center_wav)
+    add_line(scene, front_center_wav, frame_start=60, dialogue="front center", name="plays")
+    meta.mute = True
+    assert blender.ops.avi_talking.generate_all() == {"FINISHED"}
+    assert "inside: skipped — the meta strip 'Scene 12' around 'inside' is muted" in scene.avi_talking.last_status
+
+
+def test_a_meta_trimmed_shorter_than_its_content_cuts_the_keys(scene, blender, front_center_wav):
+    head = demo_head(blender, "Face")
+    meta, inner = in_meta(scene, front_center_wav)
+    meta.frame_final_end = 20  # the line goes on to frame 36; the meta plays it to frame 19
+    scene.sequence_editor.active_strip = inner
+    scene.avi_talking.dialogue = "front center"
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    values = shape_values(scene, head, range(1, 40), ["jawOpen", "mouthClose"])
+    assert np.abs(values[:19]).max() > 0.1  # it speaks while the meta plays …
+    assert np.abs(values[20:]).max() < 1e-6  # … and not a frame after
