@@ -50,6 +50,24 @@ def resample_linear(series: list[float], source_fps: float, target_fps: float) -
     return out
 
 
+def resample_at_times(times: list[float], series, target_fps: float) -> list[float]:
+    """Values at every frame of `target_fps` from 0 to the last of `times` (seconds, rising; gaps allowed:
+    a take that dropped frames), linear between the samples."""
+    count = int(math.floor(times[-1] * target_fps + 1e-6)) + 1
+    out, i = [], 0
+    for j in range(count):
+        t = j / target_fps
+        while i < len(times) - 2 and times[i + 1] <= t:
+            i += 1
+        if len(times) == 1:
+            out.append(series[0])
+            continue
+        span = times[i + 1] - times[i]
+        share = min(max((t - times[i]) / span, 0.0), 1.0) if span > 0 else 0.0
+        out.append(series[i] * (1.0 - share) + series[i + 1] * share)
+    return out
+
+
 class NotKeyable(ValueError):
     """The animation could not be written, or would not be saved; the message says what to do."""
 

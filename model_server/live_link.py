@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+from array import array
+from dataclasses import dataclass
 
 from .arkit import ARKIT_NAMES
 from .nonverbal.behaviour import EYE_LOOK_PITCH_RAD, EYE_LOOK_YAW_RAD
@@ -56,13 +58,27 @@ def timecode(frame: int, fps: float) -> str:
             f"{int(round((within - frames) * 1000)) % 1000:03d}")
 
 
-def parse_timecode(text: str, fps: float) -> float:
-    """Seconds of a HH:MM:SS:FF(.mmm) timecode at `fps`."""
+def parse_timecode(text: str) -> tuple[int, float]:
+    """(whole seconds, frames within the second, with the sub-frame) of a HH:MM:SS:FF(.mmm) timecode."""
     try:
         hours, minutes, seconds, frames = text.strip().split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + int(seconds) + float(frames) / fps
+        whole = int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+        within = float(frames)
     except ValueError as exc:
         raise LiveLinkFormatError(f"timecode {text[:40]!r} is not HH:MM:SS:FF.mmm") from exc
+    if not math.isfinite(within) or within < 0 or whole < 0 or len(text) > 40:
+        raise LiveLinkFormatError(f"timecode {text[:40]!r} is not HH:MM:SS:FF.mmm")
+    return whole, within
+
+
+def timecode_rate(stamps: list[tuple[int, float]]) -> float | None:
+    """The frame rate a take's timecodes count at: the frames field runs 0 … rate − 1 within each second,
+    so a take that crosses a whole second shows it (None for a take shorter than that)."""
+    seconds = [whole for whole, _ in stamps]
+    if len(set(seconds)) < 3:  # a whole second between its first and last: the field has run its course
+        return None
+    inner = [int(within) for whole, within in stamps if seconds[0] < whole < seconds[-1]]
+    return float(max(inner) + 1) if inner else None
 
 
 def write_live_link_csv(weights_by_frame: list[dict[str, float]], fps: float,
@@ -118,36 +134,72 @@ def curves_to_live_link_csv(curves: dict) -> str:
     return write_live_link_csv(frames, float(curves["fps"]), curves_rotations(curves))
 
 
-def read_live_link_csv(text: str, fps: float) -> tuple[list[float], dict[str, list[float]]]:
-    """(seconds of each row from the first, {ARKit name: weight per row}) of a Live Link Face CSV; the
-    head and eye rotation columns it has come under their own names (HeadYaw, …, radians).
+MAX_FIELD_CHARS = 64  # a number or a timecode; longer is not a Live Link CSV
+MAX_FRAMES = 60 * 60 * 60  # an hour at 60 fps: rows the importer reads (8 bytes per value kept)
+GAP_ALLOWANCE = 4  # timecodes may skip dropped frames, not span far more frames than the file has rows
 
-    `fps` is the rate its timecodes count frames at (the app's setting: 60 by default)."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not rows[0] or rows[0][0].strip().lstrip("\ufeff") != "Timecode":
-        raise LiveLinkFormatError("not a Live Link Face CSV: the first column must be Timecode")
-    header = [column.strip() for column in rows[0]]
-    shapes = {i: arkit_name(c) for i, c in enumerate(header) if c.lower() in _ARKIT_FOR}
-    turns = {i: c for i, c in enumerate(header) if c in ROTATIONS}
-    if len(shapes) < 8:
-        raise LiveLinkFormatError(f"only {len(shapes)} ARKit columns in the header; a Live Link Face CSV has 52")
-    columns = {**shapes, **turns}
-    times, values = [], {name: [] for name in columns.values()}
-    for number, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) < len(header):
-            raise LiveLinkFormatError(f"row {number} has {len(row)} columns, the header {len(header)}")
-        times.append(parse_timecode(row[0], fps))
-        for index, name in columns.items():
-            try:
-                value = float(row[index])
-            except ValueError as exc:
-                raise LiveLinkFormatError(f"row {number}, {header[index]}: {row[index][:20]!r} is not a number") from exc
-            if not math.isfinite(value):
-                raise LiveLinkFormatError(f"row {number}, {header[index]}: not a finite number")
-            values[name].append(value)
-    if not times:
+
+@dataclass
+class LiveLinkTake:
+    times: list[float]  # seconds of each row from the first
+    values: dict[str, array]  # ARKit name (or HeadYaw, …) → value per row (doubles: 8 bytes each)
+    rate: float  # frames per second the timecodes count
+    rate_from: str  # "timecodes" or "given": where the rate came from
+
+
+def read_live_link_csv(text: str, fps: float) -> LiveLinkTake:
+    """A Live Link Face CSV's rows: its ARKit weights, and the head and eye rotation columns it has under their
+    own names (HeadYaw, …, radians). The rate is read from the timecodes (the frames field's range); `fps`
+    is used only for a take shorter than two seconds, where they cannot tell.
+
+    Hostile files are refused with what is wrong: a field longer than a number, a column twice, a value or
+    timecode that is not finite, or timecodes spanning far more frames than the file has rows."""
+    try:
+        rows = csv.reader(io.StringIO(text))
+        header = [column.strip().lstrip("\ufeff") for column in next(rows, [])]
+        if not header or header[0] != "Timecode":
+            raise LiveLinkFormatError("not a Live Link Face CSV: the first column must be Timecode")
+        shapes = {i: arkit_name(c) for i, c in enumerate(header) if c.lower() in _ARKIT_FOR}
+        turns = {i: c for i, c in enumerate(header) if c in ROTATIONS}
+        columns = {**shapes, **turns}
+        twice = sorted({name for name in columns.values() if list(columns.values()).count(name) > 1})
+        if twice:
+            raise LiveLinkFormatError(f"the column {twice[0]} appears twice: which one is meant cannot be told")
+        if len(shapes) < 8:
+            raise LiveLinkFormatError(f"only {len(shapes)} ARKit columns in the header; a Live Link Face CSV has 52")
+        stamps, values = [], {name: array("d") for name in columns.values()}
+        for number, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            if len(row) < len(header):
+                raise LiveLinkFormatError(f"row {number} has {len(row)} columns, the header {len(header)}")
+            if len(stamps) >= MAX_FRAMES:
+                raise LiveLinkFormatError(f"more than {MAX_FRAMES} rows: split the take")
+            stamps.append(parse_timecode(row[0]))
+            for index, name in columns.items():
+                values[name].append(_number(row[index], number, header[index]))
+    except csv.Error as exc:
+        raise LiveLinkFormatError(f"not a CSV this reader can take: {exc}") from exc
+    if not stamps:
         raise LiveLinkFormatError("the CSV has a header but no frames")
-    start = times[0]
-    return [t - start for t in times], values
+    found = timecode_rate(stamps)
+    rate, rate_from = (found, "timecodes") if found else (float(fps), "given")
+    first = stamps[0][0] + stamps[0][1] / rate
+    times = [whole + within / rate - first for whole, within in stamps]
+    span = max(times) - min(times)
+    if min(times) < 0 or span * rate > GAP_ALLOWANCE * len(times) + rate:
+        raise LiveLinkFormatError(f"the timecodes run {span:.0f} s, out of proportion to {len(times)} rows at "
+                                  f"{rate:g} fps (out of order, or a corrupt timecode)")
+    return LiveLinkTake(times, values, rate, rate_from)
+
+
+def _number(field: str, row: int, column: str) -> float:
+    if len(field) > MAX_FIELD_CHARS:
+        raise LiveLinkFormatError(f"row {row}, {column}: a field of {len(field)} characters is not a number")
+    try:
+        value = float(field)
+    except ValueError as exc:
+        raise LiveLinkFormatError(f"row {row}, {column}: {field[:20]!r} is not a number") from exc
+    if not math.isfinite(value):
+        raise LiveLinkFormatError(f"row {row}, {column}: not a finite number")
+    return value

@@ -10,10 +10,12 @@ from bpy.props import FloatProperty, StringProperty
 
 from ..formats import LiveLinkFormatError, eye_rotations_from_look_keys, read_live_link_csv, write_live_link_csv
 from ..head_rig import find_head_rig, played_eyes, played_head
-from ..keyframes import NotKeyable, check_keyable, resample_count, write_shape_key_action
+from ..keyframes import NotKeyable, check_keyable, resample_at_times, write_shape_key_action
 from ..sequencer import scene_fps
 from ..targets import TargetError, find_target
 from .export import animated_face
+
+MAX_CSV_BYTES = 256 * 1024 * 1024
 
 
 def arkit_target(obj):
@@ -98,8 +100,9 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
 
     filepath: StringProperty(subtype="FILE_PATH")
     filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
-    source_fps: FloatProperty(name="Recorded at (fps)", default=60.0, min=1.0, max=240.0,
-                              description="Frame rate the CSV's timecodes count (Live Link Face records at 60 by default)")
+    source_fps: FloatProperty(name="Recorded at (fps)", default=0.0, min=0.0, max=240.0,
+                              description="Frame rate the CSV's timecodes count, for a take too short (under two "
+                                          "seconds) to read it from them; 0: the scene's rate")
 
     def invoke(self, context, event):
         context.window_manager.fileselect_add(self)
@@ -111,22 +114,28 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
         try:
             target = arkit_target(scene.avi_talking.target)
             check_keyable(target.obj.data.shape_keys, target.obj.name)
-            times, values = read_live_link_csv(path.read_text(encoding="utf-8-sig"), self.source_fps)
+            if path.stat().st_size > MAX_CSV_BYTES:
+                raise LiveLinkFormatError(f"{path.name} is {path.stat().st_size / 1e6:.0f} MB; a Live Link take of "
+                                          f"an hour is about 130 MB: split it")
+            take = read_live_link_csv(path.read_text(encoding="utf-8-sig"), self.source_fps or scene_fps(scene))
         except (TargetError, NotKeyable, LiveLinkFormatError) as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         except (OSError, UnicodeDecodeError) as err:
             self.report({"ERROR"}, f"cannot read {path.name}: {getattr(err, 'strerror', None) or err}")
             return {"CANCELLED"}
-        rate = (len(times) - 1) / times[-1] if len(times) > 1 and times[-1] > 0 else self.source_fps
         channel_key = {channel: key for key, channel in target.keyed.items()}
-        keyed = {channel_key[name]: series for name, series in values.items() if name in channel_key}
+        fps = scene_fps(scene)
+        keyed = {channel_key[name]: resample_at_times(take.times, series, fps)
+                 for name, series in take.values.items() if name in channel_key}
         if not keyed:
             self.report({"ERROR"}, f"none of the CSV's blendshapes is a shape key of '{target.obj.name}'")
             return {"CANCELLED"}
-        action = write_shape_key_action(target.obj, keyed, start_frame=scene.frame_current, curves_fps=rate,
-                                        scene_fps=scene_fps(scene), action_name=f"LiveLink_{path.stem}")
-        count = resample_count(len(times), rate, scene_fps(scene))
-        self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from "
-                              f"{path.name} in Action '{action.name}'")
+        action = write_shape_key_action(target.obj, keyed, start_frame=scene.frame_current, curves_fps=fps,
+                                        scene_fps=fps, action_name=f"LiveLink_{path.stem}")
+        count = len(next(iter(keyed.values())))
+        source = "read from its timecodes" if take.rate_from == "timecodes" else \
+            "given: the take is too short to read it from its timecodes"
+        self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from {path.name} "
+                              f"(recorded at {take.rate:g} fps, {source}) in Action '{action.name}'")
         return {"FINISHED"}

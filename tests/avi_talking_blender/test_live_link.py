@@ -84,3 +84,40 @@ def test_the_csv_carries_the_head_and_eye_turns_as_they_play(scene, blender, add
     assert last["LeftEyeYaw"] == pytest.approx(0.2, abs=1e-3)
     if rig == "head and eye bones":
         assert last["RightEyeYaw"] == pytest.approx(0.2, abs=1e-3)
+
+
+@pytest.mark.parametrize("scene_rate", [25, 30])
+def test_a_take_imports_at_the_rate_its_timecodes_count(scene, blender, addon, tmp_path, scene_rate):
+    """A 3-second take written at 25 fps, imported with no rate given: 3 seconds long, whatever the scene."""
+    from model_server.live_link import write_live_link_csv
+
+    face = demo_head(blender, "Face")
+    scene.avi_talking.target = face
+    frames = [{"jawOpen": i / 74} for i in range(75)]  # 0 → 1 over three seconds at 25 fps
+    path = tmp_path / "take.csv"
+    path.write_text(write_live_link_csv(frames, 25.0))
+    scene.render.fps, scene.render.fps_base = scene_rate, 1.0
+    scene.frame_set(1)
+    assert blender.ops.avi_talking.import_live_link(filepath=str(path)) == {"FINISHED"}
+    played = shape_values(scene, face, range(1, 3 * scene_rate + 1), ["jawOpen"])[:, 0]
+    seconds = np.arange(len(played)) / scene_rate
+    expected = np.clip(seconds / (74 / 25), 0, 1)  # the ramp's time, not its row count
+    keyed = seconds <= 74 / 25
+    np.testing.assert_allclose(played[keyed], expected[keyed], atol=1e-4)
+
+
+def test_a_hostile_csv_is_refused_at_once_and_writes_nothing(scene, blender, tmp_path):
+    import time
+
+    from model_server.live_link import HEADER
+
+    settings = scene.avi_talking
+    settings.target = demo_head(blender, "Face")
+    zeros = ",".join(["0"] * 62)
+    path = tmp_path / "bomb.csv"
+    path.write_text(",".join(HEADER) + f"\n00:00:00:00.000,{zeros}\n99999:00:00:00.000,{zeros}\n")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="out of proportion"):
+        blender.ops.avi_talking.import_live_link(filepath=str(path))
+    assert time.monotonic() - started < 5.0
+    assert settings.target.data.shape_keys.animation_data is None

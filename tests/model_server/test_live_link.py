@@ -24,10 +24,44 @@ def test_timecodes_count_frames_within_the_second(frame, fps, expected):
 
 def test_what_is_written_reads_back_at_its_rate():
     frames = [{"jawOpen": i / 10, "mouthSmileLeft": 0.25} for i in range(11)]
-    times, values = read_live_link_csv(write_live_link_csv(frames, 24.0), 24.0)
-    assert times == pytest.approx([i / 24 for i in range(11)])
-    assert values["jawOpen"] == pytest.approx([i / 10 for i in range(11)])
-    assert values["mouthSmileLeft"] == pytest.approx([0.25] * 11) and values["tongueOut"] == [0.0] * 11
+    take = read_live_link_csv(write_live_link_csv(frames, 24.0), 24.0)
+    assert take.times == pytest.approx([i / 24 for i in range(11)])
+    assert list(take.values["jawOpen"]) == pytest.approx([i / 10 for i in range(11)])
+    assert list(take.values["mouthSmileLeft"]) == pytest.approx([0.25] * 11)
+    assert list(take.values["tongueOut"]) == [0.0] * 11
+    assert (take.rate, take.rate_from) == (24.0, "given")  # under two seconds: the timecodes cannot tell
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 30.0, 60.0])
+def test_the_rate_is_read_from_the_timecodes(fps):
+    frames = [{"jawOpen": (i % 7) / 7} for i in range(int(3 * fps))]
+    take = read_live_link_csv(write_live_link_csv(frames, fps), 60.0)  # whatever rate is guessed
+    assert (take.rate, take.rate_from) == (fps, "timecodes")
+    assert take.times[-1] == pytest.approx((len(frames) - 1) / fps)
+
+
+def hostile(rows: list[str], header=HEADER) -> str:
+    return ",".join(header) + "\n" + "\n".join(rows) + "\n"
+
+
+ZEROS = ",".join(["0"] * 62)  # BlendShapeCount, 52 shapes, 9 rotations
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (hostile(["00:00:00:00.000," + ZEROS, "99999:00:00:00.000," + ZEROS]), "out of proportion"),
+    (hostile(["00:00:00:inf," + ZEROS]), "timecode"),
+    (hostile(["00:00:00:nan," + ZEROS]), "timecode"),
+    (hostile(["00:00:00:00.000,61," + "1" * 200_000 + "," + ",".join(["0"] * 60)]), "not a number|CSV"),
+    (hostile(["00:00:00:00.000,61," + "1" * 100 + "," + ",".join(["0"] * 60)]), "not a number"),
+    (hostile(["00:00:00:00.000," + ZEROS + ",0"], header=HEADER + ("JawOpen",)), "appears twice"),
+])
+def test_hostile_files_are_refused_quickly(text, fragment):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(LiveLinkFormatError, match=fragment):
+        read_live_link_csv(text, 60.0)
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -48,7 +82,7 @@ def test_head_and_eye_columns_carry_the_curves_head_and_eyes_and_read_back():
     curves = {"fps": 25.0, "num_frames": frames, "arkit": {"names": list(ARKIT_NAMES), "weights": [[0.0] * 52] * frames},
               "head": {"rotation": [[0.05 * i, -0.1, 0.02] for i in range(frames)], "translation": [[0.0] * 3] * frames},
               "eyes": {"left": [[0.2, 0.1]] * frames, "right": [[0.25, 0.1]] * frames}}
-    _, values = read_live_link_csv(curves_to_live_link_csv(curves), 25.0)
+    values = {name: list(series) for name, series in read_live_link_csv(curves_to_live_link_csv(curves), 25.0).values.items()}
     # Pitch + looks down, yaw + turns to the speaker's left: the app's own signs, in radians.
     assert values["HeadPitch"] == pytest.approx([0.05 * i for i in range(frames)])
     assert values["HeadYaw"] == pytest.approx([-0.1] * frames) and values["HeadRoll"] == pytest.approx([0.02] * frames)
