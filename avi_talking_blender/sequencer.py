@@ -11,7 +11,10 @@ names are read here, the new ones first.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +141,8 @@ def sound_clip(scene: bpy.types.Scene, strip) -> SoundClip:
     if strip.type != "SOUND" or strip.sound is None:
         raise StripError(f"the active strip '{strip.name}' is not a sound strip")
     path = Path(bpy.path.abspath(strip.sound.filepath, library=strip.sound.library))
-    if strip.sound.packed_file is not None and not path.is_file():
-        raise StripError(f"'{strip.name}' uses packed audio: unpack it (File ▸ External Data ▸ Unpack) first")
+    if strip.sound.packed_file is not None:  # what Blender plays is the packed copy, whatever is on disk now
+        path = packed_audio_file(strip.sound)
     if not path.is_file():
         raise StripError(f"audio file of '{strip.name}' not found: {path}")
     silent = silent_reason(scene, strip)
@@ -154,6 +157,23 @@ def sound_clip(scene: bpy.types.Scene, strip) -> SoundClip:
     if audio_end <= (start_frame - zero) / fps:
         raise StripError(f"'{strip.name}' plays none of its sound: its sound offset puts the file after the strip's end")
     return SoundClip(strip.name, str(path), start_frame, (start_frame - zero) / fps, audio_end, end)
+
+
+def packed_audio_file(sound) -> Path:
+    """The bytes packed into the .blend, in a file of their own (named by their hash, written once) in the
+    temporary folder: the model process reads a file, and this one is what Blender plays."""
+    data = bytes(sound.packed_file.data)
+    suffix = Path(sound.filepath).suffix.lower()
+    if not suffix[1:].isalnum() or len(suffix) > 6:
+        suffix = ".audio"
+    folder = Path(tempfile.gettempdir()) / "avi-talking-packed"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+    if not path.is_file() or path.stat().st_size != len(data):
+        partial = path.with_name(path.name + f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return path
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:

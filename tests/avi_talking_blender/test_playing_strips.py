@@ -62,3 +62,22 @@ def test_a_meta_trimmed_shorter_than_its_content_cuts_the_keys(scene, blender, f
     values = shape_values(scene, head, range(1, 40), ["jawOpen", "mouthClose"])
     assert np.abs(values[:19]).max() > 0.1  # it speaks while the meta plays …
     assert np.abs(values[20:]).max() < 1e-6  # … and not a frame after
+
+
+def test_packed_audio_is_animated_from_what_blender_plays(scene, blender, front_center_wav, tmp_path):
+    import shutil
+
+    import soundfile
+
+    head = demo_head(blender, "Face")
+    local = tmp_path / "line.wav"
+    shutil.copy(front_center_wav, local)
+    strip = add_line(scene, local, frame_start=1, dialogue="front center")
+    strip.sound.pack()  # the hand-off step: the sound travels inside the .blend
+    audio, rate = soundfile.read(str(local))
+    soundfile.write(str(local), np.zeros_like(audio), rate)  # the file on disk changed since: silence
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert shape_values(scene, head, range(1, 37), ["jawOpen"]).max() > 0.3  # the packed speech, not the silence
+    local.unlink()  # and with no file on disk at all
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert shape_values(scene, head, range(1, 37), ["jawOpen"]).max() > 0.3
