@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
+import subprocess
+import tempfile
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -22,7 +25,8 @@ MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 768_000
 
 
 def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_seconds: float = 1800.0) -> Audio:
-    """Decode WAV/FLAC/OGG/MP3 (anything libsndfile reads), mix to mono and resample to 16 kHz."""
+    """Decode WAV/FLAC/OGG/MP3 (anything libsndfile reads; M4A/AAC and other containers through ffmpeg where it
+    is installed), mix to mono and resample to 16 kHz."""
     if isinstance(source, (bytes, bytearray)):
         name = filename
         if not source:
@@ -56,12 +60,20 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
     except AudioError:
         raise
     except soundfile.LibsndfileError as exc:  # its own words, without the file object's repr or path
+        decoded = decode_with_ffmpeg(source, name, max_seconds)  # M4A/AAC, and whatever else Blender plays
+        if decoded is not None:
+            return decoded
         reason = exc.error_string.strip().rstrip(".") or "not a format libsndfile reads"
-        raise AudioError(f"{name}: cannot decode audio ({reason}); use WAV, FLAC, OGG or MP3") from exc
+        raise AudioError(f"{name}: cannot decode audio ({reason}); use WAV, FLAC, OGG or MP3"
+                         f"{'' if shutil.which('ffmpeg') else ', or install ffmpeg for M4A/AAC'}") from exc
     except (RuntimeError, TypeError, ValueError, MemoryError, OSError) as exc:
         raise AudioError(f"{name}: cannot decode audio (the file is damaged or not audio); "
                          f"use WAV, FLAC, OGG or MP3") from exc
 
+    return _checked(samples, source_rate, name, max_seconds)
+
+
+def _checked(samples: np.ndarray, source_rate: int, name: str, max_seconds: float) -> Audio:
     if samples.shape[0] == 0:
         raise AudioError(f"{name}: the audio has no samples")
     duration = samples.shape[0] / source_rate
@@ -78,6 +90,37 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
     if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
         raise AudioError(f"{name}: the audio is silent (peak below {SILENCE_PEAK_DBFS:g} dBFS)")
     return Audio(samples=resample(mono, source_rate), source_sample_rate=source_rate, source=name)
+
+
+# Containers ffmpeg may open for audio: the ones libsndfile lacks (MP4/M4A/AAC, Matroska/WebM, ASF, AMR, CAF)
+# and the common ones. No playlists or concat lists (they name other files), and no protocol but `file`.
+FFMPEG_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,aac,matroska,webm,asf,amr,caf,wav,mp3,ogg,flac,aiff"
+FFMPEG_TIMEOUT_S = 120
+
+
+def decode_with_ffmpeg(source: str | Path | bytes, name: str, max_seconds: float) -> Audio | None:
+    """16 kHz mono float32 decoded by ffmpeg (what Blender itself plays M4A and AAC with), or None without
+    ffmpeg or where it cannot decode the file either. At most max_seconds + 1 s is decoded."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        if isinstance(source, (bytes, bytearray)):  # MP4's index may sit at the end: a file, not a pipe
+            path = Path(folder) / "upload"
+            path.write_bytes(source)
+        else:
+            path = Path(source)
+        command = [ffmpeg, "-nostdin", "-v", "error", "-protocol_whitelist", "file", "-format_whitelist",
+                   FFMPEG_FORMATS, "-i", f"file:{path}", "-t", f"{max_seconds + 1:.1f}", "-vn", "-ac", "1",
+                   "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise AudioError(f"{name}: decoding took longer than {FFMPEG_TIMEOUT_S} s; convert it to WAV") from exc
+    if done.returncode != 0 or len(done.stdout) < 4:
+        return None
+    samples = np.frombuffer(done.stdout[:len(done.stdout) // 4 * 4], dtype="<f4").reshape(-1, 1)
+    return _checked(samples, SAMPLE_RATE, name, max_seconds)
 
 
 def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:

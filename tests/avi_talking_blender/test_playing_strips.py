@@ -81,3 +81,18 @@ def test_packed_audio_is_animated_from_what_blender_plays(scene, blender, front_
     local.unlink()  # and with no file on disk at all
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     assert shape_values(scene, head, range(1, 37), ["jawOpen"]).max() > 0.3
+
+
+def test_an_m4a_strip_is_animated_in_sync(scene, blender, front_center_wav, tmp_path):
+    from tests.model_server.audio.test_loading import m4a_of
+
+    head = demo_head(blender, "Face")
+    add_line(scene, m4a_of(front_center_wav, tmp_path / "line.m4a"), frame_start=1, dialogue="front center")
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    m4a = shape_values(scene, head, range(1, 37), ["jawOpen"])[:, 0]
+    other = demo_head(blender, "Reference")
+    scene.avi_talking.target = other
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center", name="wav")
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    wav = shape_values(scene, other, range(1, 37), ["jawOpen"])[:, 0]
+    assert m4a.max() > 0.3 and np.corrcoef(m4a, wav)[0, 1] > 0.9  # the same lips, on the same frames

@@ -87,6 +87,32 @@ def test_mp3_and_ogg_decode(tmp_path, front_center_wav):
         assert 1.2 < audio.duration < 1.7
 
 
+def m4a_of(wav, out):
+    """The recording as AAC in an M4A (what phones and many editors hand over), by ffmpeg."""
+    done = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", "-b:a", "64k",
+                           str(out)], capture_output=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    return out
+
+
+def test_m4a_aac_decodes_through_ffmpeg_file_and_upload(tmp_path, front_center_wav):
+    reference = load_audio(front_center_wav)
+    out = m4a_of(front_center_wav, tmp_path / "fc.m4a")
+    for source in (out, out.read_bytes()):
+        audio = load_audio(source, filename="fc.m4a")
+        assert abs(audio.duration - reference.duration) < 0.06  # AAC's priming samples at most
+        n = min(len(audio.samples), len(reference.samples))
+        lag = int(np.argmax(np.correlate(audio.samples[:n], reference.samples[:n], "full"))) - (n - 1)
+        assert abs(lag) < 0.05 * SAMPLE_RATE  # the same speech, in time
+
+
+def test_a_playlist_is_not_followed(tmp_path, front_center_wav):
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXTINF:1,\n{front_center_wav}\n")
+    with pytest.raises(AudioError, match="cannot decode"):
+        load_audio(playlist)
+
+
 def test_trimmed_keeps_the_part_to_animate_and_where_it_began(front_center_wav):
     from model_server.audio.loading import trimmed
 
