@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bpy
 
-from .nla_layers import LINE_PROPERTY, REST_TRACK, fcurves_of
+from .nla_layers import LINE_PROPERTY, REST_TRACK, copy_tracks, fcurves_of
 
 HAND_TRACK_SUFFIX = " (hand keys)"
 
@@ -77,19 +77,10 @@ def push_down_below_layers(id_data: bpy.types.ID) -> str:
 
 def _new_bottom_track(animation) -> bpy.types.NlaTrack:
     """Blender adds a track only above another one, so the bottom one is made by re-making every track
-    (its strips, their Actions, timing, blending and muting) above a new one, in the same order."""
+    above a new one, in the same order."""
     old_tracks = list(animation.nla_tracks)
     bottom = animation.nla_tracks.new()
+    copy_tracks(animation, animation, old_tracks)
     for old in old_tracks:
-        track = animation.nla_tracks.new(prev=None)
-        track.name, track.mute = old.name, old.mute
-        for strip in old.strips:
-            copy = track.strips.new(strip.name, int(strip.frame_start), strip.action)
-            if getattr(strip, "action_slot", None) is not None:
-                copy.action_slot = strip.action_slot
-            for name in ("action_frame_start", "action_frame_end", "scale", "repeat", "frame_start", "frame_end",
-                         "blend_type", "extrapolation", "influence", "use_animated_influence", "mute", "blend_in",
-                         "blend_out"):
-                setattr(copy, name, getattr(strip, name))
         animation.nla_tracks.remove(old)
     return bottom

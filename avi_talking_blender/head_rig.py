@@ -62,7 +62,7 @@ def face_armature(face: bpy.types.Object) -> bpy.types.Object | None:
 
 def find_head_rig(face: bpy.types.Object) -> HeadRig:
     armature = face_armature(face)
-    if armature is None:
+    if armature is None or armature.pose is None:  # an armature with no bones has no pose
         return HeadRig(face)
     bones = armature.pose.bones
     picked = getattr(face, "avi_head_bone", "")

@@ -149,3 +149,21 @@ def _track_with_room(animation, name: str, first: float, last: float) -> bpy.typ
         if all(strip.frame_end < first or strip.frame_start > last for strip in track.strips):
             return track
         number += 1
+
+
+STRIP_SETTINGS = ("action_frame_start", "action_frame_end", "scale", "repeat", "frame_start", "frame_end", "blend_type",
+                  "extrapolation", "influence", "use_animated_influence", "mute", "blend_in", "blend_out")
+
+
+def copy_tracks(source, target, tracks=None) -> None:
+    """Re-make `tracks` (default: all) of the AnimData `source` on top of the AnimData `target`: the same
+    strips, playing the same Actions (and slots), with the same timing, blending and muting."""
+    for old in list(source.nla_tracks) if tracks is None else tracks:
+        track = target.nla_tracks.new(prev=None)
+        track.name, track.mute = old.name, old.mute
+        for strip in old.strips:
+            copy = track.strips.new(strip.name, int(strip.frame_start), strip.action)
+            if getattr(strip, "action_slot", None) is not None:
+                copy.action_slot = strip.action_slot
+            for name in STRIP_SETTINGS:
+                setattr(copy, name, getattr(strip, name))

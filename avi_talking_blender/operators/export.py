@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from ..export_bake import baked_modifiers, face_for_export
 from ..glb_weights import add_weights_animation, correct_exporter_times
 from ..head_rig import find_head_rig
 from ..nla_layers import generated_frame_range
@@ -47,36 +48,49 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
         suffix = ".glb" if self.format == "GLB" else ".fbx"
         path = path.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-        export_face(context, target, frames, path, self.format)
+        try:
+            baked = export_face(context, target, frames, path, self.format)
+        except TargetError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
         if not path.is_file():
             self.report({"ERROR"}, f"export did not write {path}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"AVI-Talking: exported {path}")
+        through = f" (its shape keys through its modifiers {', '.join(baked)})" if baked else ""
+        self.report({"INFO"}, f"AVI-Talking: exported {path}{through}")
         return {"FINISHED"}
 
 
 def export_face(context, target, frames: tuple[int, int], path: Path, file_format: str,
-                deform_each_frame: bool = False) -> None:
-    """Write the face (and its jaw bone) with the animation of `frames` to `path` ("GLB" or "FBX").
+                deform_each_frame: bool = False) -> list[str]:
+    """Write the face (with the armature of its jaw, head and eye bones) with the animation of `frames` to
+    `path` ("GLB" or "FBX"); returns the modifiers baked into the exported shape keys (export_bake.py).
 
     deform_each_frame=True leaves everything to the exporter, as it works by default: it samples the
     weights itself and deforms the mesh at every frame it samples. Slower, the same file (the tests
     compare the two).
     """
-    armatures = {target.jaw_bone[0] if target.jaw_bone else None, find_head_rig(target.obj).armature} - {None}
-    objects = [target.obj] + sorted(armatures, key=lambda armature: armature.name)  # the jaw, head and eye bones
+    with face_for_export(context, target.obj) as face:
+        _export(context, face, target.jaw_bone, frames, path, file_format, deform_each_frame)
+    return baked_modifiers(target.obj)
+
+
+def _export(context, face, jaw_bone, frames: tuple[int, int], path: Path, file_format: str,
+            deform_each_frame: bool) -> None:
+    armatures = {jaw_bone[0] if jaw_bone else None, find_head_rig(face).armature} - {None}
+    objects = [face] + sorted(armatures, key=lambda armature: armature.name)  # the jaw, head and eye bones
     first, last = frames
     sampling = contextlib.nullcontext() if deform_each_frame else \
-        _keys_not_deforming(target.obj.data.shape_keys, file_format)
+        _keys_not_deforming(face.data.shape_keys, file_format)
     # Both exporters bake the scene's playback range: it becomes the generated frames for the export
     # (keys outside the scene's range were dropped), and the animator's range comes back after.
     last = max(last, first + 1)
     with _selection(context, objects), _frame_range(context.scene, first, last), sampling:
-        if file_format == "GLB" and not deform_each_frame and _only_its_keys_move(target):
+        if file_format == "GLB" and not deform_each_frame and _only_its_keys_move(face, jaw_bone):
             # The exporter writes the mesh and its targets; the weights are sampled here (glb_weights).
             bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
                                       export_animations=False, export_morph=True, export_morph_normal=False)
-            if add_weights_animation(path, context.scene, target.obj, first, last):
+            if add_weights_animation(path, context.scene, face, first, last):
                 return
         if file_format == "GLB":
             # The evaluated scene, sampled per frame: the generated layers and the animator's own
@@ -93,13 +107,13 @@ def export_face(context, target, frames: tuple[int, int], path: Path, file_forma
                                      bake_anim_use_nla_strips=False, add_leaf_bones=False)
 
 
-def _only_its_keys_move(target) -> bool:
+def _only_its_keys_move(face, jaw_bone) -> bool:
     """True when the face's shape keys are all its animation: no jaw, head or eye bones, and neither the
     face nor an object it hangs from is animated (the exporter would sample their transforms)."""
-    if target.jaw_bone:
+    if jaw_bone:
         return False
-    moving = [find_head_rig(target.obj).armature]
-    obj = target.obj
+    moving = [find_head_rig(face).armature]
+    obj = face
     while obj is not None:
         moving.append(obj)
         obj = obj.parent

@@ -86,7 +86,7 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
     target, frames = export.animated_face(scene)
     # The demo head's weights are sampled by the add-on (glb_weights); the FLAME rig's jaw bone leaves
     # everything to the exporter.
-    assert export._only_its_keys_move(target) == (face == "demo head")
+    assert export._only_its_keys_move(target.obj, target.jaw_bone) == (face == "demo head")
     fast, reference = tmp_path / f"fast.{file_format}", tmp_path / f"reference.{file_format}"
     export.export_face(blender.context, target, frames, fast, file_format)
     assert keys.use_relative and [b.name for b in keys.key_blocks if b.mute] == [muted], "settings come back"
@@ -214,3 +214,51 @@ def test_exports_carry_the_head_motion(scene, blender, addon, tmp_path, file_for
         end = moving.matrix_world.to_3x3() @ Vector((0, -1, 0))
         # glTF turns the scene y-up and back: compare the front's angle down from where it started
         assert start.angle(end) == pytest.approx(math.acos(math.cos(PITCH) * math.cos(0.15)), abs=0.01)
+
+
+@pytest.mark.parametrize("file_format", ["FBX", "GLB"])
+@pytest.mark.parametrize("stack", [("SUBSURF",), ("ARMATURE",), ("CORRECTIVE_SMOOTH",), ("MIRROR",),
+                                   ("MIRROR", "SUBSURF", "ARMATURE")])
+def test_a_face_with_modifiers_exports_its_keys_through_them(scene, blender, addon, tmp_path, file_format, stack):
+    """What the animator sees: as many points as the modifiers make, and every shape key animated (FBX used
+    to drop them all behind a Subdivision; glTF left a Mirror out)."""
+    bpy = blender
+    mesh = bpy.data.meshes.new("Face")
+    mesh.from_pydata([(0.1, 0, 0), (1, 0, 0), (1, 0, 1), (0.1, 0, 1)], [], [(0, 1, 2, 3)])
+    face = bpy.data.objects.new("Face", mesh)
+    scene.collection.objects.link(face)
+    face.shape_key_add(name="Basis")
+    for i, name in enumerate(ARKIT_EIGHT):
+        face.shape_key_add(name=name).data[2].co.z += 0.1 * (i + 1)
+    for kind in stack:
+        modifier = face.modifiers.new(kind.lower(), kind)
+        if kind == "ARMATURE":
+            rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+            scene.collection.objects.link(rig)
+            modifier.object = rig
+    scene.avi_talking.target = face
+    addon("operators.generate").apply_curves(scene, face, ramp_curves(40), start_frame=101, action_name="AVI_line")
+    seen = len(face.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh().vertices)
+    path = tmp_path / f"face.{file_format.lower()}"
+    assert bpy.ops.avi_talking.export_animation(filepath=str(path), format=file_format) == {"FINISHED"}
+    assert face.name == "Face" and [m.type for m in face.modifiers] == list(stack)  # the face is as it was
+    assert not [o for o in bpy.data.objects if o.name.startswith("Face.")]  # the baked copy is gone
+
+    before = set(bpy.data.objects)
+    if file_format == "FBX":
+        bpy.ops.import_scene.fbx(filepath=str(path))
+    else:
+        bpy.ops.import_scene.gltf(filepath=str(path))
+    (imported,) = [o for o in bpy.data.objects if o not in before and o.type == "MESH"]
+    keys = imported.data.shape_keys
+    assert keys is not None and len(keys.key_blocks) == 1 + len(ARKIT_EIGHT)
+    assert len(imported.data.vertices) == seen or "SUBSURF" in stack  # Subdivision: the exporters split seams
+    animation = keys.animation_data
+    assert animation is not None and (animation.action is not None or len(animation.nla_tracks))
+    jaw = keys.key_blocks["jawOpen"]
+    action = animation.action or animation.nla_tracks[0].strips[0].action
+    first, last = (int(round(f)) for f in action.frame_range)
+    scene.frame_set(first)
+    start = jaw.value
+    scene.frame_set(last)
+    assert jaw.value - start > 0.9  # the ramp 0 → 1
