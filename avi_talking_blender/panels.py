@@ -16,7 +16,7 @@ from .preferences import get_preferences
 from .properties import line_for
 from .sequencer import StripError, active_sound_clip
 from .head_rig import EYE_LOOK_KEYS, face_armature, find_head_rig
-from .targets import TargetError, find_target, unmapped_keys
+from .targets import TargetError, driven_keys, find_target, unmapped_keys
 
 
 def _draw_head_and_eyes(box, target) -> None:
@@ -37,6 +37,10 @@ def _draw_mapping(box, target) -> None:
     if unmapped:
         shown = ", ".join(unmapped[:5]) + (f", … ({len(unmapped)})" if len(unmapped) > 5 else "")
         box.label(text=f"Not keyed: {shown}", icon="INFO")
+    driven = driven_keys(target)
+    if driven:
+        shown = ", ".join(driven[:4]) + (f", … ({len(driven)})" if len(driven) > 4 else "")
+        box.label(text=f"Will not play (driven): {shown}", icon="ERROR")
     if target.kind == "flame":
         return
     _draw_mapping_table(box, target.obj)

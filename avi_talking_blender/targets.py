@@ -128,6 +128,32 @@ def unmapped_keys(target: Target) -> list[str]:
     return [k.name for k in list(blocks)[1:] if k.name not in keyed]
 
 
+def driven_keys(target: Target) -> list[str]:
+    """Shape keys Generate keys that a driver moves instead: Blender evaluates drivers after the
+    animation, so their keys never play."""
+    animation = target.obj.data.shape_keys.animation_data if target.obj.data.shape_keys else None
+    if animation is None:
+        return []
+    keyed = set(target.keyed) | set(target.table_rows)
+    driven = set()
+    for fcurve in animation.drivers:
+        if not fcurve.mute and fcurve.data_path.startswith('key_blocks["') and fcurve.data_path.endswith('"].value'):
+            name = fcurve.data_path[len('key_blocks["'):-len('"].value')]
+            if name in keyed:
+                driven.add(name)
+    return sorted(driven)
+
+
+def driven_note(target: Target) -> str:
+    """What the report adds for driven keys ("" without any)."""
+    driven = driven_keys(target)
+    if not driven:
+        return ""
+    shown = ", ".join(driven[:6]) + (f" and {len(driven) - 6} more" if len(driven) > 6 else "")
+    return (f"; WILL NOT PLAY: {shown} of '{target.obj.name}' are driven, and a driver wins over keys "
+            f"(mute or remove those drivers in the Drivers editor, or key what drives them)")
+
+
 def _table_target(obj: bpy.types.Object, table, keys) -> Target:
     """The face's own mapping table (curve → shape key, with a weight), checked row by row."""
     names = {k.name for k in keys}

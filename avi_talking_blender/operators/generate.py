@@ -28,7 +28,9 @@ from ..preferences import get_preferences
 from ..properties import dialogue_for, effective_seed, face_for, keep_recognized_dialogue, line_for
 from ..sequencer import SoundClip, StripError, active_sound_clip, scene_fps
 from ..takes import replace_takes
-from ..targets import Target, TargetError, channel_values, find_target, layer_channel_values, running_layer_sums
+from ..targets import (
+    Target, TargetError, channel_values, driven_note, find_target, layer_channel_values, running_layer_sums,
+)
 from .job_operator import JobOperator, connection_from_preferences
 
 LAYERS = tuple(name for name in LAYER_TRACKS if name != "listening")  # a line's own; listening is another's
@@ -162,7 +164,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         where = (f"NLA layers {', '.join(layers)}" if layers else f"Action '{actions[0].name}'")
         message = f"keyed {keyed} frames of '{clip.name}' on '{target_name}' ({where})"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
-        message += language_note(takes[0])
+        message += language_note(takes[0]) + driven_note(find_target(obj))
         message += "".join(f"; taken off '{name}', which it animated before" for name in moved_from)
         message += "".join(f"; {note}" for note in noticed)
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])

@@ -105,5 +105,6 @@ class JobOperator:
         if job.state == "failed":
             self.report({"ERROR"}, job.error)
             return {"CANCELLED"}
-        self.report({"INFO"}, f"AVI-Talking: {job.message}")
+        # Done, but part of it will not play (driven keys …): a warning, not a plain success.
+        self.report({"WARNING"} if "WILL NOT PLAY" in job.message else {"INFO"}, f"AVI-Talking: {job.message}")
         return {"FINISHED"}

@@ -55,3 +55,22 @@ def test_a_hand_keyed_head_bone_is_refused_then_pushed_down_under_the_nods(scene
     front = facing(armature, "head")
     assert math.asin(-front[2]) == pytest.approx(PITCH, abs=0.01)  # the generated nod
     assert abs(math.atan2(front[0], -front[1])) == pytest.approx(0.3, abs=0.02)  # and the animator's turn
+
+
+def test_driven_shape_keys_are_named_in_the_panel_line_and_the_report(scene, blender, addon, front_center_wav):
+    head = demo_head(blender, "Face")
+    add_line(scene, front_center_wav, frame_start=1, dialogue="front center")
+    for name in ("jawOpen", "mouthSmileLeft"):  # a rig that drives them (from a bone, a slider …)
+        driver = head.data.shape_keys.key_blocks[name].driver_add("value").driver
+        driver.expression = "0.0"
+    target = addon("targets").find_target(head)
+    assert addon("targets").driven_keys(target) == ["jawOpen", "mouthSmileLeft"]
+    from .test_panels import CheckingLayout
+
+    drawn: list = []
+    addon("panels").draw_avi_talking(CheckingLayout(blender, drawn), blender.context)
+    assert ("label", "Will not play (driven): jawOpen, mouthSmileLeft") in drawn
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    status = scene.avi_talking.last_status
+    assert "WILL NOT PLAY: jawOpen, mouthSmileLeft of 'Face' are driven" in status
+    assert shape_values(scene, head, range(1, 37), ["jawOpen"]).max() < 1e-6  # indeed: the driver holds it
