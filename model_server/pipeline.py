@@ -242,7 +242,11 @@ class TalkingFacePipeline:
     def _analyze(self, audio, transcript, fps, progress, cancel, share: float, language: str = "en") -> SpeechAnalysis:
         _check_cancel(cancel)
         progress(0.05, "aligning phones" if transcript else "recognizing speech")
-        analysis = self.front_end.analyze(audio, transcript, fps, cancel, language=language)
+
+        def within(fraction: float, stage: str) -> None:  # alignment runs from 5 % to most of `share`
+            progress(0.05 + (share - 0.1) * fraction, stage)
+
+        analysis = self.front_end.analyze(audio, transcript, fps, cancel, language=language, progress=within)
         _check_cancel(cancel)
         progress(share, "speech analysed")
         return analysis

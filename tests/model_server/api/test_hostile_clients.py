@@ -199,7 +199,8 @@ def test_a_cancel_during_recognition_or_alignment_leaves_the_next_job_unchanged(
                 body["transcript"] = transcript
             job_id = call(url, "/v1/animate", token, body)[1]["job_id"]
             deadline = time.monotonic() + 60
-            while call(url, f"/v1/jobs/{job_id}", token)[1]["stage"] not in ("recognizing speech", "aligning phones"):
+            while not call(url, f"/v1/jobs/{job_id}", token)[1]["stage"].startswith(
+                    ("recognizing speech", "aligning phones", "aligning the words heard")):
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
             time.sleep(delay)
