@@ -30,6 +30,10 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
     filepath: StringProperty(subtype="FILE_PATH")
     format: EnumProperty(items=[("GLB", "glTF binary (.glb)", "Morph-target weights animation"),
                                 ("FBX", "FBX (.fbx)", "Shape-key animation")], default="GLB")
+    faces: EnumProperty(name="Faces", default="ALL", items=[
+        ("ALL", "Every Animated Face", "Every face the scene's lines animate, in one file on one timeline: time 0 "
+                                       "where the first line starts, so the characters keep their timing"),
+        ("FACE", "The Scene's Face", "Only the scene's Face, time 0 at its own first generated frame")])
 
     def invoke(self, context, event):
         if not self.filepath:
@@ -40,7 +44,8 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
 
     def execute(self, context):
         try:
-            target, frames = animated_face(context.scene, find_target)
+            targets, frames = animated_faces(context.scene) if self.faces == "ALL" else \
+                ([animated_face(context.scene, find_target)[0]], animated_face(context.scene, find_target)[1])
         except TargetError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
@@ -49,44 +54,64 @@ class AVI_TALKING_OT_export_animation(bpy.types.Operator):
         path = path.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            baked = export_face(context, target, frames, path, self.format)
+            baked = export_faces(context, targets, frames, path, self.format)
         except TargetError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         if not path.is_file():
             self.report({"ERROR"}, f"export did not write {path}")
             return {"CANCELLED"}
-        through = f" (its shape keys through its modifiers {', '.join(baked)})" if baked else ""
-        self.report({"INFO"}, f"AVI-Talking: exported {path}{through}")
+        through = f" (shape keys through the modifiers {', '.join(baked)})" if baked else ""
+        names = ", ".join(f"'{t.obj.name}'" for t in targets)
+        self.report({"INFO"}, f"AVI-Talking: exported {names}, frames {frames[0]}–{frames[1]} from time 0, to "
+                              f"{path}{through}")
         return {"FINISHED"}
 
 
 def export_face(context, target, frames: tuple[int, int], path: Path, file_format: str,
                 deform_each_frame: bool = False) -> list[str]:
-    """Write the face (with the armature of its jaw, head and eye bones) with the animation of `frames` to
-    `path` ("GLB" or "FBX"); returns the modifiers baked into the exported shape keys (export_bake.py).
+    """export_faces for one face."""
+    return export_faces(context, [target], frames, path, file_format, deform_each_frame)
+
+
+def export_faces(context, targets: list, frames: tuple[int, int], path: Path, file_format: str,
+                 deform_each_frame: bool = False) -> list[str]:
+    """Write the faces (with the armatures of their jaw, head and eye bones) with the animation of `frames`
+    to `path` ("GLB" or "FBX"), on one timeline; returns the modifiers baked into the exported shape keys
+    (export_bake.py).
 
     deform_each_frame=True leaves everything to the exporter, as it works by default: it samples the
     weights itself and deforms the mesh at every frame it samples. Slower, the same file (the tests
     compare the two).
     """
-    with face_for_export(context, target.obj) as face:
-        _export(context, face, target.jaw_bone, frames, path, file_format, deform_each_frame)
-    return baked_modifiers(target.obj)
+    with contextlib.ExitStack() as stack:
+        faces = [(stack.enter_context(face_for_export(context, t.obj)), t.jaw_bone) for t in targets]
+        _export(context, faces, frames, path, file_format, deform_each_frame)
+    return sorted({f"'{t.obj.name}': {m}" if len(targets) > 1 else m for t in targets for m in baked_modifiers(t.obj)})
 
 
-def _export(context, face, jaw_bone, frames: tuple[int, int], path: Path, file_format: str,
+def _export(context, faces: list, frames: tuple[int, int], path: Path, file_format: str,
             deform_each_frame: bool) -> None:
-    armatures = {jaw_bone[0] if jaw_bone else None, find_head_rig(face).armature} - {None}
-    objects = [face] + sorted(armatures, key=lambda armature: armature.name)  # the jaw, head and eye bones
+    """`faces`: (mesh to export, its jaw bone or None)."""
+    armatures = {armature for face, jaw_bone in faces
+                 for armature in (jaw_bone[0] if jaw_bone else None, find_head_rig(face).armature) if armature}
+    objects = [face for face, _ in faces] + sorted(armatures, key=lambda armature: armature.name)
     first, last = frames
-    sampling = contextlib.nullcontext() if deform_each_frame else \
-        _keys_not_deforming(face.data.shape_keys, file_format)
+    with contextlib.ExitStack() as sampling:
+        if not deform_each_frame:
+            for face, _ in faces:
+                sampling.enter_context(_keys_not_deforming(face.data.shape_keys, file_format))
+        _export_objects(context, faces, objects, first, last, path, file_format, deform_each_frame)
+
+
+def _export_objects(context, faces: list, objects: list, first: int, last: int, path: Path, file_format: str,
+                    deform_each_frame: bool) -> None:
+    face, jaw_bone = faces[0]
     # Both exporters bake the scene's playback range: it becomes the generated frames for the export
     # (keys outside the scene's range were dropped), and the animator's range comes back after.
     last = max(last, first + 1)
-    with _selection(context, objects), _frame_range(context.scene, first, last), sampling:
-        if file_format == "GLB" and not deform_each_frame and _only_its_keys_move(face, jaw_bone):
+    with _selection(context, objects), _frame_range(context.scene, first, last):
+        if file_format == "GLB" and not deform_each_frame and len(faces) == 1 and _only_its_keys_move(face, jaw_bone):
             # The exporter writes the mesh and its targets; the weights are sampled here (glb_weights).
             bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True,
                                       export_animations=False, export_morph=True, export_morph_normal=False)
@@ -123,6 +148,26 @@ def _only_its_keys_move(face, jaw_bone) -> bool:
 def _animated(obj) -> bool:
     data = obj.animation_data
     return data is not None and bool(data.action or len(data.nla_tracks) or len(data.drivers))
+
+
+def animated_faces(scene) -> tuple[list, tuple[int, int]]:
+    """(every face the scene's lines animate, with generated animation, as targets; the first and last
+    generated frame over all of them); TargetError where none has any."""
+    settings = scene.avi_talking
+    candidates = [line.face for line in settings.lines if line.face is not None] + [settings.target]
+    targets, spans = [], []
+    for obj in dict.fromkeys(c for c in candidates if c is not None):
+        try:
+            target = find_target(obj)
+        except TargetError:
+            continue
+        span = generated_frame_range(target.obj.data.shape_keys)
+        if span is not None:
+            targets.append(target)
+            spans.append(span)
+    if not targets:
+        return [animated_face(scene)[0]], animated_face(scene)[1]  # raises, saying what to do
+    return targets, (min(a for a, _ in spans), max(b for _, b in spans))
 
 
 def animated_face(scene, find=find_target):

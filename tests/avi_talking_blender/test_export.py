@@ -262,3 +262,50 @@ def test_a_face_with_modifiers_exports_its_keys_through_them(scene, blender, add
     start = jaw.value
     scene.frame_set(last)
     assert jaw.value - start > 0.9  # the ramp 0 → 1
+
+
+@pytest.mark.parametrize("file_format", ["GLB", "FBX"])
+def test_every_animated_face_goes_into_one_file_on_one_timeline(scene, blender, addon, tmp_path, file_format):
+    """Ada's line from frame 1, Ben's from frame 60: one file, time 0 at frame 1, Ben starting 59 frames in."""
+    faces = {}
+    for name, start in (("Ada", 1), ("Ben", 60)):
+        face = mesh_with_keys(name, ARKIT_EIGHT, vertices=[(0, 0, 0), (1, 0, 0), (0, 0, 1)])
+        for i, block in enumerate(face.data.shape_keys.key_blocks[1:]):
+            block.data[2].co.z += 0.1 * (i + 1)
+        line = scene.avi_talking.lines.add()
+        line.strip, line.face = name.lower(), face
+        addon("operators.generate").apply_curves(scene, face, ramp_curves(40), start_frame=start,
+                                                 action_name=f"AVI_{name}", line=name.lower())
+        faces[name] = face
+    scene.avi_talking.target = faces["Ada"]
+    path = tmp_path / f"both.{file_format.lower()}"
+    assert blender.ops.avi_talking.export_animation(filepath=str(path), format=file_format) == {"FINISHED"}
+    if file_format == "GLB":
+        gltf, data = read_glb_json(path), path.read_bytes()
+        channels = [(a, c) for a in gltf["animations"] for c in a["channels"] if c["target"]["path"] == "weights"]
+        nodes = {gltf["nodes"][c["target"]["node"]]["name"]: (a, c) for a, c in channels}
+        assert set(nodes) == {"Ada", "Ben"}
+        start = 28 + struct.unpack_from("<I", data, 12)[0]
+        for name, (animation, channel) in nodes.items():
+            sampler = animation["samplers"][channel["sampler"]]
+            times, values = (gltf["accessors"][sampler[k]] for k in ("input", "output"))
+            view = gltf["bufferViews"][values["bufferView"]]
+            weights = struct.unpack_from(f"<{values['count']}f", data, start + view.get("byteOffset", 0))
+            jaw = weights[ARKIT_EIGHT.index("jawOpen")::len(ARKIT_EIGHT)]
+            step = (times["max"][0] - times["min"][0]) / (times["count"] - 1)
+            rising = next(i for i, w in enumerate(jaw) if w > 0.01) * step  # seconds from time 0
+            assert times["min"][0] == 0.0 and times["max"][0] == pytest.approx((60 + 39 - 1) / 25, abs=1e-3)
+            assert rising == pytest.approx({"Ada": 1 / 25, "Ben": 60 / 25}[name], abs=0.05)
+    else:
+        before = set(blender.data.objects)
+        blender.ops.import_scene.fbx(filepath=str(path))
+        imported = {o.name.split(".")[0]: o for o in blender.data.objects if o not in before and o.type == "MESH"}
+        assert set(imported) == {"Ada", "Ben"}
+        starts = {}
+        for name, obj in imported.items():
+            animation = obj.data.shape_keys.animation_data
+            action = animation.action or animation.nla_tracks[0].strips[0].action
+            jaw = next(fc for fc in addon("nla_layers").fcurves_of(action, getattr(animation, "action_slot", None))
+                       if fc.data_path == 'key_blocks["jawOpen"].value')
+            starts[name] = next(k.co.x for k in jaw.keyframe_points if k.co.y > 0.01)
+        assert starts["Ben"] - starts["Ada"] == pytest.approx(59, abs=1.0)  # their timing, kept
