@@ -190,6 +190,13 @@ def _b64(text: str, field: str) -> bytes:
         raise InputError(f"{field} is not valid base64: {reason}") from exc
 
 
+def _floats(data: bytes, field: str) -> np.ndarray:
+    """Little-endian float32s; a length that is not a whole number of them is the client's mistake."""
+    if len(data) % 4:
+        raise InputError(f"{field} decodes to {len(data)} bytes, which is not a whole number of 4-byte floats")
+    return np.frombuffer(data, dtype="<f4")
+
+
 def _encode(array: np.ndarray, dtype) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()).decode()
 
@@ -199,8 +206,8 @@ def _basis_arrays(body: RetargetRequest) -> tuple[np.ndarray, np.ndarray]:
             and body.num_vertices and body.num_expressions):
         raise InputError("give flame_model_path, or num_vertices, num_expressions, vertices_b64 and expression_basis_b64")
     v, k = body.num_vertices, body.num_expressions
-    vertices = np.frombuffer(_b64(body.vertices_b64, "vertices_b64"), dtype="<f4")
-    basis = np.frombuffer(_b64(body.expression_basis_b64, "expression_basis_b64"), dtype="<f4")
+    vertices = _floats(_b64(body.vertices_b64, "vertices_b64"), "vertices_b64")
+    basis = _floats(_b64(body.expression_basis_b64, "expression_basis_b64"), "expression_basis_b64")
     if vertices.size != v * 3 or basis.size != k * v * 3:
         raise InputError(f"expected {v * 3} vertex floats and {k * v * 3} basis floats, got {vertices.size} and {basis.size}")
     return vertices.reshape(v, 3).astype(np.float64), basis.reshape(k, v, 3).astype(np.float64)

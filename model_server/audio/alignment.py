@@ -122,10 +122,13 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
         heard = recognizer.recognize(audio, cancel, progress=meter.next_pass("recognizing speech")) \
             if recognizer is not None else None
         if heard is not None:
-            # The animator's words stay, placed at the times the recogniser heard them.
+            # The animator's words stay, placed at the times the recogniser heard them; where none of them
+            # was heard (another language, unrelated words), the recogniser's own words are used instead.
             heard_words = transcript_words(" ".join([heard.text] + [w.word for w in heard.words]))
-            alignment = (_transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard) if given
-                         else _recognized_alignment(new_decoder(heard_words), pcm, heard, allow_phone_level, decode))
+            if given:
+                alignment = _transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard)
+            if alignment is None:
+                alignment = _recognized_alignment(new_decoder(heard_words), pcm, heard, allow_phone_level, decode)
         if alignment is None:
             alignment = _recognize(new_decoder(), pcm, allow_phone_level, decode)
     alignment.phones = cover_with_silence(alignment.phones, audio.duration)

@@ -123,6 +123,27 @@ def decode_with_ffmpeg(source: str | Path | bytes, name: str, max_seconds: float
     return _checked(samples, SAMPLE_RATE, name, max_seconds)
 
 
+AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2",
+               b"\xff\xf1", b"\xff\xf9", b"FORM", b".snd", b"caff", b"\x1a\x45\xdf\xa3", b"#!AMR",
+               b"\x30\x26\xb2\x75")
+
+
+def check_audio_header(path: Path) -> None:
+    """Refuse, from its first bytes, a file that is no audio container (a disk image, a sparse file of
+    zeros): WAV, FLAC, OGG, MP3, AIFF, AU, CAF, Matroska/WebM, AMR, ASF, MP4/M4A."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError as exc:
+        raise AudioError(f"{path.name[:80]}: cannot open this file ({path_problem(exc)})") from exc
+    if not head:
+        raise AudioError(f"{path.name[:80]}: the audio file is empty (0 bytes)")
+    if head.startswith(AUDIO_MAGIC) or head[4:8] == b"ftyp":  # MP4 and M4A: a box named ftyp first
+        return
+    raise AudioError(f"{path.name[:80]}: not an audio file (its first bytes are no WAV, FLAC, OGG, MP3, M4A or "
+                     "other audio header)")
+
+
 def trimmed(audio: Audio, start: float | None, end: float | None) -> Audio:
     """The part of `audio` from `start` to `end` seconds (None: its beginning, its end), for a sound
     strip of which only the middle is heard. Refuses a part outside the file or too short to animate."""

@@ -44,7 +44,8 @@ def _ordinal(words: list[str]) -> list[str]:
 
 def _spoken_number(match: re.Match) -> str:
     whole, fraction, suffix = match.group(1), match.group(2), match.group(3)
-    if int(whole) > MAX_SPELLED_NUMBER:  # a long digit string is read digit by digit
+    # A long digit string is read digit by digit (its length checked first: int() refuses 4300 digits and more).
+    if len(whole.lstrip("0")) > len(str(MAX_SPELLED_NUMBER)) or int(whole) > MAX_SPELLED_NUMBER:
         return " " + " ".join(_ONES[int(d)] for d in whole) + " "
     words = number_words(int(whole))
     if suffix:

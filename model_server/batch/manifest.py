@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_FPS, MAX_SEED
 from ..audio.languages import checked_language
+from ..audio.loading import check_audio_header
 from ..errors import InputError
 from ..nonverbal.options import nonverbal_options
 
@@ -141,10 +142,14 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
     audio_path = (Path(audio) if Path(audio).is_absolute() else folder / audio).absolute()
     if not audio_path.is_file():
         raise InputError(f"no such audio file: {str(audio_path)[:200]}")
+    check_audio_header(audio_path)  # before the resume fingerprint hashes gigabytes of something else
     line_id = _text(row, "id") or _id_from(audio_path.stem, number)
     if not _SAFE_ID.fullmatch(line_id):
         raise InputError(f"id {line_id[:60]!r} cannot name a file: use letters, digits, '.', '_' and '-' "
                          "(up to 100, starting with a letter or digit)")
+    if line_id.lower() in RESERVED_IDS:
+        raise InputError(f"id {line_id!r} is the name of the batch's own {line_id.lower()}.json and .csv: "
+                         "give the line another id")
     language = checked_language(_text(row, "language"))
     seed = _number(row, "seed", int, 0)
     if not 0 <= seed <= MAX_SEED:
@@ -160,6 +165,9 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
                      seed=seed, fps=fps, start=_number(row, "start", float, None),
                      end=_number(row, "end", float, None), character=_text(row, "character") or "",
                      head_motion=head_motion, gaze=gaze)
+
+
+RESERVED_IDS = frozenset({"summary"})  # the batch's own files: summary.json, summary.csv
 
 
 def _id_from(stem: str, number: int) -> str:
@@ -201,4 +209,17 @@ def _segments(row: dict) -> list[dict] | None:
             raise InputError(f"segments must be a JSON list ({exc.msg})") from None
     if not isinstance(value, list) or not all(isinstance(s, dict) and {"start", "end"} <= set(s) for s in value):
         raise InputError('segments must be a list of {"start": s, "end": s, "instruction": text}')
-    return value
+    checked = []
+    for index, segment in enumerate(value, start=1):
+        times = [_number(segment, key, float, None) for key in ("start", "end")]
+        if None in times:
+            raise InputError(f"segment {index}: start and end must be numbers of seconds")
+        start, end = times
+        if start < 0 or end <= start:
+            raise InputError(f"segment {index}: it must start at 0 s or later and end after it starts "
+                             f"({start:g} to {end:g} s)")
+        instruction = segment.get("instruction", "")
+        if not isinstance(instruction, str):
+            raise InputError(f"segment {index}: instruction must be text")
+        checked.append({"start": start, "end": end, "instruction": instruction})
+    return checked

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,10 +36,29 @@ class LineResult:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the whole new one, never a part (a killed worker leaves no stub)."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    """Readers see the old file or the whole new one, never a part (a killed worker leaves no stub).
+    The partial file is made new in the folder (mkstemp: never an existing name, never through a link
+    planted there), and the rename replaces a link at `path` instead of following it."""
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def open_no_follow(path: Path, flags: int):
+    """A file descriptor for `path` that refuses to open it through a symbolic link."""
+    return os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+
+
+def spreadsheet_safe(cell) -> str:
+    """A cell a spreadsheet shows as text: one starting = + - @, a tab or a carriage return is a formula
+    to Excel and LibreOffice (OWASP's CSV injection advice: prefix a quote)."""
+    text = str(cell)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def file_digest(path: Path) -> str:
@@ -65,7 +85,8 @@ def record_path(out_dir: Path, line_id: str) -> Path:
 
 def note_attempt(out_dir: Path, line_id: str) -> int:
     """Log that a worker (this process) starts the line; returns how often one has started it."""
-    with open(_attempts_path(out_dir, line_id), "a", encoding="utf-8") as log:
+    descriptor = open_no_follow(_attempts_path(out_dir, line_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as log:
         log.write(f"{os.getpid()}\n")
     return attempt_count(out_dir, line_id)
 
@@ -113,8 +134,9 @@ def write_summary(out_dir: Path, results: list[LineResult]) -> tuple[Path, Path]
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(["line", "id", "character", "status", "reason", "outputs", "seconds", "attempts", "resumed"])
-    for r in ordered:
-        writer.writerow([r.number, r.id, r.character, r.status, r.reason, " ".join(r.outputs),
-                         f"{r.seconds:.2f}", r.attempts, "yes" if r.resumed else ""])
+    for r in ordered:  # the manifest's words come from writers and vendors: no cell runs as a formula
+        writer.writerow([spreadsheet_safe(cell) for cell in (
+            r.number, r.id, r.character, r.status, r.reason, " ".join(r.outputs), f"{r.seconds:.2f}", r.attempts,
+            "yes" if r.resumed else "")])
     write_atomically(csv_path, table.getvalue())
     return json_path, csv_path

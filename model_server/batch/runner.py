@@ -7,6 +7,9 @@ rerun picks up the rest.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -19,7 +22,9 @@ from ..errors import InputError
 from .glb_bake import bake_glbs, check_blender
 from .line_work import BatchOutputs
 from .manifest import read_manifest
-from .records import RECORDS, LineResult, clear_attempts, file_digest, fingerprint, finished_before, write_summary
+from .records import (
+    RECORDS, LineResult, clear_attempts, file_digest, fingerprint, finished_before, open_no_follow, write_summary,
+)
 
 
 def run_batch(manifest: Path, out_dir: Path, config: PipelineConfig, outputs: BatchOutputs, *,
@@ -35,6 +40,33 @@ def run_batch(manifest: Path, out_dir: Path, config: PipelineConfig, outputs: Ba
         (out_dir / RECORDS).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    if (out_dir / RECORDS).is_symlink():
+        raise InputError(f"{out_dir / RECORDS} is a link to somewhere else: the batch writes only inside its "
+                         "output folder")
+    with folder_lock(out_dir):
+        return _run(lines, refused, out_dir, config, outputs, workers, ray_address, blender_python, progress)
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path):
+    """One batch at a time per output folder: a second one stops at once, saying which process holds it."""
+    descriptor = open_no_follow(out_dir / RECORDS / "lock", os.O_RDWR | os.O_CREAT)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "another process"
+            raise InputError(f"another batch (process {holder}) is writing to {out_dir}: wait for it to finish, "
+                             "or give this one another output folder") from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(descriptor)  # the lock goes with the descriptor, and with the process if it is killed
+
+
+def _run(lines, refused, out_dir: Path, config: PipelineConfig, outputs: BatchOutputs, workers: int | None,
+         ray_address: str | None, blender_python: str, progress: Callable[[str], None]) -> list[LineResult]:
     settings = _settings(config, outputs)
     results: list[LineResult] = [LineResult(number=line.number, id=line.id, status="refused", reason=line.reason,
                                             character=line.character)

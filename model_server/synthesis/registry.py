@@ -46,5 +46,6 @@ def load_synthesizer(name: str):
     try:
         factory = SYNTHESIZERS[name]
     except KeyError:
-        raise InputError(f"unknown synthesis model {name!r}; available: {', '.join(SYNTHESIZERS)}") from None
+        shown = repr(name[:40]) + ("…" if len(name) > 40 else "")  # a client's string, never echoed whole
+        raise InputError(f"unknown synthesis model {shown}; available: {', '.join(SYNTHESIZERS)}") from None
     return factory()

@@ -125,6 +125,7 @@ def test_retargets_from_meshes_that_are_no_face_are_refused(server, tmp_path):
         (mesh_body(vertices, nan_basis), "not numbers"),
         (mesh_body(vertices, np.full_like(basis, np.inf)), "not numbers"),
         (dict(mesh_body(vertices, basis), vertices_b64="AAAAA"), "multiple of 4"),
+        (dict(mesh_body(vertices, basis), vertices_b64=b64(bytes(13))), "whole number of 4-byte floats"),
         ({"num_vertices": 0, "num_expressions": 1, "vertices_b64": "", "expression_basis_b64": ""}, "num_vertices"),
     ]
     for body, fragment in cases:
@@ -140,11 +141,22 @@ def test_retargets_from_meshes_that_are_no_face_are_refused(server, tmp_path):
     ({"segments": [{"start": 1.0, "end": 0.2, "instruction": NEUTRAL}]}, "before it starts"),
     ({"segments": [{"start": 0.0, "end": 1.0}]}, "instruction"),
     ({"fps": 0}, "fps"), ({"filename": "x" * 1000}, "filename"),
+    ({"synthesis": "x" * 1_000_000}, "unknown synthesis model"),
 ])
 def test_options_that_would_fail_inside_the_job_are_refused_at_submission(server, front_center_wav, options, fragment):
     url, token = server
     status, answer = call(url, "/v1/animate", token, {"audio_path": str(front_center_wav), **options})
     assert_refused(status, answer, fragment)
+    assert len(json.dumps(answer)) < 2000  # nothing the client sent is echoed back whole
+
+
+def test_a_transcript_with_a_huge_number_is_animated_not_an_internal_error(server, front_center_wav):
+    url, token = server
+    status, answer = call(url, "/v1/animate", token, {"audio_path": str(front_center_wav),
+                                                      "transcript": "front " + "7" * 5000 + " center"})
+    assert status == 202, answer
+    job, _ = wait_for(url, token, answer["job_id"])
+    assert job["state"] == "succeeded", job
 
 
 def test_error_messages_reveal_no_bytes_addresses_or_paths(server, tmp_path):

@@ -82,6 +82,20 @@ def test_voice_that_defeats_forced_alignment_keeps_the_texts_words_at_the_heard_
     check_tiles(alignment, audio.duration)
 
 
+@pytest.mark.parametrize("text", ["Voulez-vous danser avec moi ce soir", "?!...",
+                                  "one two three four five six seven eight nine ten eleven twelve thirteen"])
+def test_a_text_that_is_not_what_was_said_falls_back_to_whisper_s_words(asterisk_recording, text):
+    """The no-text path hears the line right; a text that cannot be placed must not make it worse."""
+    path, said = asterisk_recording("agent-pass")
+    audio = load_audio(path)
+    heard = align_phones(audio, None)
+    assert heard.transcript_source == "recognized"
+    wrong = align_phones(audio, text)
+    assert wrong.transcript_source == "recognized"  # the text was not used, and the result says so
+    assert wrong.transcript == heard.transcript and spoken(wrong) == spoken(heard)
+    assert set(transcript_words(said)) & set(transcript_words(wrong.transcript))
+
+
 def test_a_clip_aligns_the_same_whatever_was_aligned_before(front_center_wav, asterisk_recording):
     audio = load_audio(front_center_wav)
     first = align_phones(audio, "front center")

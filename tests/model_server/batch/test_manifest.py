@@ -104,3 +104,31 @@ def test_head_motion_and_gaze_are_read_and_bad_ones_refused(tmp_path, audio):
     reasons = {r.number: r.reason for r in refused}
     assert "head motion must be between 0 and 2" in reasons[3]
     assert "at the eyes" in reasons[4] and "YAW,PITCH" in reasons[5]
+
+
+def test_hostile_fields_are_refused_with_their_reason(tmp_path, audio):
+    import time
+
+    sparse = tmp_path / "huge.wav"
+    with open(sparse, "wb") as handle:  # 20 GB of nothing, named like audio
+        handle.truncate(20 * 1024 ** 3)
+    rows = [{"id": "a", "audio": audio, "segments": [{"start": "abc", "end": 1, "instruction": "x"}]},
+            {"id": "b", "audio": audio, "segments": [{"start": None, "end": 1}]},
+            {"id": "c", "audio": audio, "segments": [[1]]},
+            {"id": "d", "audio": audio, "segments": [{"start": 2, "end": 1, "instruction": "x"}]},
+            {"id": "e", "audio": audio, "segments": [{"start": 0, "end": 1, "instruction": 5}]},
+            {"id": "summary", "audio": audio},
+            {"id": "Summary", "audio": audio},
+            {"id": "f", "audio": str(sparse)}]
+    manifest = tmp_path / "lines.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    started = time.monotonic()
+    lines, refused = read_manifest(manifest)
+    assert time.monotonic() - started < 5  # the huge file is refused from its first bytes, not hashed
+    reasons = {r.number: r.reason for r in refused}
+    assert not lines and len(refused) == 8
+    assert "start must be a number, got 'abc'" in reasons[1] and "start and end must be numbers" in reasons[2]
+    assert "segments must be a list" in reasons[3]
+    assert "end after it starts" in reasons[4] and "instruction must be text" in reasons[5]
+    assert "the batch's own summary" in reasons[6] and "the batch's own summary" in reasons[7]
+    assert "not an audio file" in reasons[8]
