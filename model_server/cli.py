@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API for the Blender extension")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    serve.add_argument("--token", help="default: $AVI_TALKING_TOKEN or a random one, printed on start")
+    serve.add_argument("--token-file", type=Path, help="read the token from this file (readable by you alone); "
+                                                       "or set $AVI_TALKING_TOKEN; default: a random one, printed "
+                                                       "on start")
+    serve.add_argument("--token", help=argparse.SUPPRESS)  # visible to every local user in `ps`: see --token-file
     serve.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when the parent closes stdin")
     serve.add_argument("--file-root", type=Path, action="append", default=[], metavar="FOLDER",
                        help="a folder whose files requests may name (audio_path, flame_model_path); repeatable. "
@@ -128,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _token(args) -> str | None:
+    """The token from --token-file, else (with a warning) --token; None: $AVI_TALKING_TOKEN or a random one."""
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the token file {args.token_file}: {getattr(exc, 'strerror', None) or exc}")
+        if len(token) < 16:
+            raise InputError(f"the token in {args.token_file} is {len(token)} characters; use at least 16")
+        if args.token_file.stat().st_mode & 0o077:
+            print(f"warning: {args.token_file} can be read by other users: chmod 600 it", file=sys.stderr)
+        return token
+    if args.token:
+        print("warning: --token is visible to every local user in the process list; use --token-file or "
+              "$AVI_TALKING_TOKEN", file=sys.stderr)
+    return args.token
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = PipelineConfig(max_audio_seconds=args.max_audio_minutes * 60, flame_model=args.flame_model,
@@ -138,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .api.serve import serve
 
-            serve(config, host=args.host, port=args.port, token=args.token,
+            serve(config, host=args.host, port=args.port, token=_token(args),
                   exit_on_stdin_eof=args.exit_on_stdin_eof, limits=_server_limits(args),
                   file_roots=tuple(args.file_root))
             return 0

@@ -86,9 +86,13 @@ class EndpointInstructionAgent:
         request = urllib.request.Request(f"{self.base_url}/chat/completions", body, headers, method="POST")
         hint = "start the server, or choose the baseline agent"
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _NO_REDIRECTS.open(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:  # the key must not go to wherever a redirect points
+                raise InputError(f"instruction endpoint {self.base_url} answered with a redirect (HTTP {exc.code}); "
+                                 "it is not followed, so the API key stays with the address you gave: give the "
+                                 "endpoint's final address") from exc
             detail = exc.read().decode("utf-8", "replace")[:200]
             raise InputError(f"instruction endpoint {self.base_url} answered HTTP {exc.code}: {detail}") from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
@@ -101,3 +105,14 @@ class EndpointInstructionAgent:
         except (KeyError, IndexError, TypeError) as exc:
             raise InputError(f"instruction endpoint {self.base_url} sent no chat completion: "
                              f"{json.dumps(payload)[:200]}") from exc
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is here: following it would send the Authorization header
+    (the API key) and the prompt to another origin, and use that origin's answer as the instruction."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)

@@ -117,3 +117,30 @@ def test_dead_or_failing_endpoint_says_what_to_do():
         EndpointInstructionAgent(url, timeout=5).instruct(analysis("hello", loudness=-24, f0=165, f0_range=5, rate=11))
     with ChatServer(status=503) as server, pytest.raises(InputError, match="HTTP 503.*model not loaded"):
         EndpointInstructionAgent(server.url).instruct(analysis("hello", loudness=-24, f0=165, f0_range=5, rate=11))
+
+
+def test_a_redirect_is_refused_and_the_key_never_reaches_the_other_origin():
+    """The configured endpoint answers 302 to another server: the key and the prompt stay where they were
+    sent, and that other server's answer is never used as the instruction."""
+    with ChatServer() as elsewhere:
+        class Redirect(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(302)
+                self.send_header("Location", f"{elsewhere.url}/chat/completions")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        threading.Thread(target=redirecting.serve_forever, daemon=True).start()
+        try:
+            agent = EndpointInstructionAgent(f"http://127.0.0.1:{redirecting.server_address[1]}/v1", api_key="k3y")
+            with pytest.raises(InputError, match="redirect .*not followed"):
+                agent.instruct(analysis("get out of my house", loudness=-8, f0=280, f0_range=12, rate=16))
+        finally:
+            redirecting.shutdown()
+            redirecting.server_close()
+    assert elsewhere.requests == []  # neither the key nor the prompt went there

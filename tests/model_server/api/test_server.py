@@ -305,3 +305,20 @@ def test_a_hostile_flame_pickle_is_refused_over_the_api_and_nothing_runs(server,
         assert status == 400 and "not a FLAME model file and was refused" in answer["detail"]
     assert not (tmp_path / "ran").exists()
     assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_the_token_comes_from_a_file_not_the_process_list(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("a-token-of-thirty-two-characters\n")
+    secret.chmod(0o600)
+    proc, url, token = start_server("--token-file", str(secret))
+    try:
+        assert token == "a-token-of-thirty-two-characters"
+        assert "a-token-of" not in " ".join(open(f"/proc/{proc.pid}/cmdline").read().split("\0"))  # not in `ps`
+        assert call(url, "/v1/health", token)[0] == 200 and call(url, "/v1/health", "wrong")[0] == 401
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    done = subprocess.run([sys.executable, "-m", "model_server", "serve", "--token-file", str(tmp_path / "none")],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "cannot read the token file" in done.stderr
