@@ -30,6 +30,7 @@ from .schemas import (
 FLAME_JAW_KEY_RADIANS = 0.35  # the add-on's FLAME_jaw shape key = this much jaw opening
 MAX_RETARGETS = 256  # each is a 52×50 matrix; the oldest is forgotten beyond this
 RETRY_AFTER_SECONDS = 5
+DECODES_AT_ONCE = 2  # requests decoding audio at the same time (the two cores; memory stays bounded)
 
 
 def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: float,
@@ -66,11 +67,18 @@ def create_app(pipeline: TalkingFacePipeline, token: str, *, max_audio_seconds: 
     async def queue_full(request: Request, exc: QueueFull):
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
+    decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
+
     def read_audio(body: AudioInput) -> Audio:
-        if body.audio_path is not None:
-            audio = load_audio(files.readable(body.audio_path, "audio_path"), max_seconds=max_audio_seconds)
-        else:
-            audio = load_audio(_b64(body.audio_b64, "audio_b64"), filename=body.filename, max_seconds=max_audio_seconds)
+        """The request's audio, decoded only where a job could be queued for it, and by at most
+        DECODES_AT_ONCE requests at a time (each within the decoded-size budget of load_audio)."""
+        jobs.check_room()
+        with decoding:
+            if body.audio_path is not None:
+                audio = load_audio(files.readable(body.audio_path, "audio_path"), max_seconds=max_audio_seconds)
+            else:
+                audio = load_audio(_b64(body.audio_b64, "audio_b64"), filename=body.filename,
+                                   max_seconds=max_audio_seconds)
         return trimmed(audio, body.clip_start, body.clip_end)
 
     def find_retarget(retarget_id: str | None) -> FlameRetarget | None:

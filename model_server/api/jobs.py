@@ -62,14 +62,22 @@ class JobQueue:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avi-job")
 
+    def check_room(self) -> None:
+        """QueueFull now where a job could not be queued: a request checks before it decodes its audio, so a
+        flood of requests against a full queue decodes nothing."""
+        with self._lock:
+            self._check_room()
+
+    def _check_room(self) -> None:
+        self._forget_old_jobs()
+        waiting = sum(1 for j in self._jobs.values() if j.state not in FINISHED)
+        if waiting >= self.max_queued:
+            raise QueueFull(f"{waiting} jobs are queued or running, the limit of this server; wait for one to finish")
+
     def submit(self, kind: str, work: Callable[[Callable[[float, str], None], threading.Event], dict]) -> Job:
         job = Job(kind=kind)
         with self._lock:
-            self._forget_old_jobs()
-            waiting = sum(1 for j in self._jobs.values() if j.state not in FINISHED)
-            if waiting >= self.max_queued:
-                raise QueueFull(f"{waiting} jobs are queued or running, the limit of this server; "
-                                f"wait for one to finish")
+            self._check_room()
             self._jobs[job.job_id] = job
         self._executor.submit(self._run, job, work)
         return job

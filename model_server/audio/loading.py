@@ -22,6 +22,7 @@ SILENCE_PEAK_DBFS = -60.0
 # Rates outside this range are not speech recordings (and 16 kHz could not be reached from them
 # with a polyphase filter of sane size); 768 kHz is the highest rate audio interfaces record at.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 768_000
+DECODED_RATE_BUDGET = 48_000  # decoded samples per second of the length limit, per channel of stereo
 
 
 def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_seconds: float = 1800.0) -> Audio:
@@ -56,7 +57,15 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
                 raise AudioError(
                     f"{name}: {sound.frames / source_rate / 60:.1f} min is longer than the limit of "
                     f"{max_seconds / 60:g} min; split the dialogue or raise the limit in the preferences")
-            samples = sound.read(dtype="float32", always_2d=True)
+            # A small file can decode to gigabytes (8 channels of a tone at 655 kHz compress to nothing):
+            # the header's samples × channels must fit what a stereo 48 kHz file at the length limit holds.
+            budget = decoded_budget(max_seconds)
+            if sound.frames * sound.channels > budget:
+                raise AudioError(
+                    f"{name}: {sound.channels} channels at {source_rate} Hz for {sound.frames / source_rate:.0f} s "
+                    f"decode to {sound.frames * sound.channels / 1e6:.0f} million samples, more than the "
+                    f"{budget / 1e6:.0f} million allowed; export it as mono or stereo at 48 kHz or less")
+            samples = _mono_blocks(sound, budget, name)
     except AudioError:
         raise
     except soundfile.LibsndfileError as exc:  # its own words, without the file object's repr or path
@@ -71,6 +80,24 @@ def load_audio(source: str | Path | bytes, *, filename: str = "<upload>", max_se
                          f"use WAV, FLAC, OGG or MP3") from exc
 
     return _checked(samples, source_rate, name, max_seconds)
+
+
+def decoded_budget(max_seconds: float) -> int:
+    """Samples × channels a file may decode to: a stereo 48 kHz file at the length limit."""
+    return int(max_seconds * DECODED_RATE_BUDGET * 2)
+
+
+def _mono_blocks(sound, budget: int, name: str) -> np.ndarray:
+    """(n, 1) float32 mixed down block by block, so memory holds one channel, not all of them; a file whose
+    header gave no length (a stream) stops at the budget."""
+    parts, total = [], 0
+    for block in sound.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+        total += block.size
+        if total > budget:
+            raise AudioError(f"{name}: the audio decodes to more than {budget / 1e6:.0f} million samples; export it "
+                             "as mono or stereo at 48 kHz or less")
+        parts.append(block.mean(axis=1, dtype=np.float32))
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)).reshape(-1, 1)
 
 
 def _checked(samples: np.ndarray, source_rate: int, name: str, max_seconds: float) -> Audio:

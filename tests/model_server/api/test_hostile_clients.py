@@ -323,3 +323,22 @@ def test_off_loopback_the_server_reads_only_files_under_its_roots(front_center_w
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_without_the_memory(tmp_path):
+    from ..audio.test_loading import tone_bomb
+
+    def resident_mib(pid: int) -> float:
+        status = open(f"/proc/{pid}/status").read()
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+    proc, url, token = start_server("--max-audio-minutes", "1")
+    try:
+        before = resident_mib(proc.pid)
+        bomb = tone_bomb(tmp_path / "bomb.flac", seconds=3.0)  # 15.7 million samples, 1 min allows 5.8
+        for body in ({"audio_path": str(bomb)}, {"audio_b64": b64(bomb.read_bytes()), "filename": "bomb.flac"}):
+            assert_refused(*call(url, "/v1/animate", token, body), "million samples")
+        assert resident_mib(proc.pid) - before < 100  # nothing was decoded
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)

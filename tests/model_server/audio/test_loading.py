@@ -161,3 +161,21 @@ def test_non_numbers_in_float_samples_are_refused(tmp_path, front_center_wav):
     soundfile.write(str(path), samples, rate, subtype="FLOAT")
     with pytest.raises(AudioError, match="1 samples are not numbers"):
         load_audio(path)
+
+
+def tone_bomb(path, channels: int = 8, rate: int = 655_350, seconds: float = 1.0):
+    """A constant tone in many channels at a huge rate: FLAC compresses it to almost nothing."""
+    t = np.arange(int(rate * seconds), dtype=np.float32) / rate
+    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    soundfile.write(str(path), np.repeat(tone[:, None], channels, axis=1), rate, format="FLAC")
+    return path
+
+
+def test_a_file_that_decodes_far_beyond_its_size_is_refused_from_its_header(tmp_path):
+    bomb = tone_bomb(tmp_path / "bomb.flac")
+    assert bomb.stat().st_size < 2_000_000  # small on disk …
+    with pytest.raises(AudioError, match="8 channels at 655350 Hz .* million samples"):
+        load_audio(bomb, max_seconds=5.0)  # … 5.2 million samples, where 5 s of stereo 48 kHz is 0.48 million
+    with pytest.raises(AudioError, match="million samples"):
+        load_audio(bomb.read_bytes(), filename="bomb.flac", max_seconds=5.0)
+    assert load_audio(bomb, max_seconds=60.0).duration == pytest.approx(1.0, abs=0.01)  # within the budget: fine
