@@ -22,6 +22,7 @@ from . import __version__
 from .agent.replies import ReplyCallback
 from .audio.front_end import SpeechFrontEnd
 from .audio.types import Audio, Phone, SpeechAnalysis
+from .cancel_scope import cancellable
 from .config import DEFAULT_FPS, MAX_SEED, MAX_TAKES, PipelineConfig
 from .curves import build_curves, check_layers
 from .errors import InputError, JobCancelled
@@ -210,8 +211,9 @@ class TalkingFacePipeline:
             share = 0.6 + 0.4 * index / samples
             take = f" (take {index + 1} of {samples})" if samples > 1 else ""
             progress(share, "synthesizing motion" + take)
-            alive = alive_take(synthesizer, analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
-                               sampled=index > 0, options=nonverbal)
+            with cancellable(cancel):  # the learned model checks it inside the prior and the text encoder
+                alive = alive_take(synthesizer, analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
+                                   sampled=index > 0, options=nonverbal)
             _check_cancel(cancel)
             progress(share + 0.3 / samples, "retargeting to FLAME" + take)
             record = dict(model, take={"index": index + 1, "seed": seed + index, "guidance": guidance,
@@ -318,8 +320,13 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise JobCancelled("cancelled by the user")
 
 
+MAX_SEGMENTS = 500  # a segment every 3.6 s of the 30-minute limit; the models need no more
+
+
 def checked_segments(segments: list[dict], duration: float, fallback: str | None) -> list[dict]:
     """Per-segment instructions edited by the animator: sorted, clipped to the clip, never empty."""
+    if len(segments) > MAX_SEGMENTS:
+        raise InputError(f"{len(segments)} segments; at most {MAX_SEGMENTS} per request (split the line)")
     clean = []
     for seg in sorted(segments, key=lambda s: float(s["start"])):
         if not (math.isfinite(float(seg["start"])) and math.isfinite(float(seg["end"]))):

@@ -17,6 +17,7 @@ from diffusers import DDPMScheduler
 from torch import nn
 from torch.nn import functional as F
 
+from ..cancel_scope import check_cancelled
 from .instruction_controls import CONTROL_FEATURES
 from .registry import DEFAULT_GUIDANCE
 from .text_encoder import TEXT_EMBEDDING_DIM
@@ -124,6 +125,7 @@ class DiffusionPrior(nn.Module):
         condition = [torch.cat([c, c]) for c in (text, projected, controls)]  # conditional and null halves
         keep = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)])
         for t in scheduler.timesteps:
+            check_cancelled()  # a hundred steps over many segments: Cancel must not wait for them all
             steps = torch.full((2 * b,), int(t), dtype=torch.long)
             conditional, unconditional = self.net(torch.cat([x, x]), steps, *condition, keep).chunk(2)
             x0 = unconditional + guidance * (conditional - unconditional)

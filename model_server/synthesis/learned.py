@@ -19,6 +19,7 @@ seams (the networks are convolutional with a finite receptive field, narrower th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -149,7 +150,9 @@ class LearnedSynthesizer:
         Kept for the same instructions, seed and guidance: the prior's 100 steps are most of a
         generation's time, and an animator regenerating the same take (another fps, another edit of
         the dialogue text) gets the same style anyway."""
-        key = (tuple(instructions), int(seed), guidance)
+        # Keyed by a hash: the instructions themselves may be long, and the cache keeps SAMPLED_STYLES_KEPT keys.
+        key = (hashlib.sha256("\x00".join(instructions).encode("utf-8", "surrogatepass")).digest(), len(instructions),
+               int(seed), guidance)
         if key not in self._sampled_styles:
             if len(self._sampled_styles) >= SAMPLED_STYLES_KEPT:
                 self._sampled_styles.pop(next(iter(self._sampled_styles)))

@@ -342,3 +342,29 @@ def test_a_decompression_bomb_is_refused_from_its_header_without_the_memory(tmp_
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)
+
+
+def test_cancel_stops_learned_synthesis_of_many_segments_at_once(server, long_speech_wav):
+    """Hundreds of segments (the most a request may have) in the learned model: a cancel during synthesis
+    ends the job within seconds, not after the prior has run for all of them; more segments are refused."""
+    url, token = server
+    duration = 120.0
+    many = [{"start": i * duration / 500, "end": (i + 1) * duration / 500,
+             "instruction": f"A {'very' if i % 2 else 'slightly'} angry person speaks with brow lowered ({i})."}
+            for i in range(500)]
+    body = {"audio_path": str(long_speech_wav), "segments": many, "synthesis": "learned",
+            "transcript": "x " * 3}
+    too_many = dict(body, segments=many + many[:1])
+    assert_refused(*call(url, "/v1/animate", token, too_many), "at most 500 per request")
+    status, answer = call(url, "/v1/animate", token, body)
+    assert status == 202, answer
+    job_id = answer["job_id"]
+    deadline = time.monotonic() + 300
+    while not call(url, f"/v1/jobs/{job_id}", token)[1]["stage"].startswith("synthesizing motion"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    asked = time.monotonic()
+    call(url, f"/v1/jobs/{job_id}/cancel", token, {})
+    job, _ = wait_for(url, token, job_id)
+    assert job["state"] == "cancelled" and time.monotonic() - asked < 15

@@ -48,6 +48,19 @@ def test_sentence_encoder_embeds_as_transformers_bert_does(text_encoder):
     assert batch["input_ids"].shape[1] == 128
 
 
+def test_the_embedding_cache_is_bounded_and_keyed_by_what_the_model_reads(text_encoder, monkeypatch):
+    from model_server.synthesis import text_encoder as module
+
+    monkeypatch.setattr(module, "CACHE_SIZE", 8)
+    texts = [f"A person number {i} speaks with brow lowered." for i in range(20)]
+    first = text_encoder.encode(texts)
+    assert len(text_encoder._cache) == 8  # the oldest left; no text is kept at all, only hashes
+    assert all(isinstance(key, bytes) and len(key) == 32 for key in text_encoder._cache)
+    np.testing.assert_allclose(text_encoder.encode(texts[:3]), first[:3], atol=1e-6)  # the same, recomputed
+    long = "An angry person speaks. " * 200  # far beyond the 128 tokens the model reads
+    np.testing.assert_allclose(text_encoder.encode([long + "calm"]), text_encoder.encode([long + "joy"]), atol=1e-6)
+
+
 def test_windowed_decoding_equals_one_pass(text_encoder):
     torch.manual_seed(0)
     model = StyleContentModel(TINY).eval()
