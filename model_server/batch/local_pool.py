@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from ..config import PipelineConfig
 from .line_work import BatchOutputs, run_line, workers_died
 from .manifest import BatchLine
+from .orphans import exit_when_gone
 from .records import LineResult, attempt_count
 
 WORKER_MEMORY_BYTES = 2 * 2**30  # a worker's models and their working memory, measured peak ~1.9 GiB
@@ -72,7 +73,8 @@ def _run_until_broken(jobs: Iterable[tuple[BatchLine, str]], config, out_dir, ou
                       on_result) -> list[tuple[BatchLine, str]]:
     """The jobs left unfinished when a worker died (none when the pool ran them all)."""
     context = multiprocessing.get_context("spawn")  # no fork of a parent holding threads and models
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                  initializer=exit_when_gone, initargs=(os.getpid(),))
     try:
         futures = {pool.submit(run_line, config, threads, line, out_dir, outputs, fingerprint): (line, fingerprint)
                    for line, fingerprint in jobs}

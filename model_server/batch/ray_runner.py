@@ -17,6 +17,7 @@ from ..config import PipelineConfig
 from ..errors import InputError
 from .line_work import BatchOutputs, run_line, workers_died
 from .manifest import BatchLine
+from .orphans import exit_when_gone
 from .records import LineResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,8 +42,9 @@ def run_on_ray(jobs: list[tuple[BatchLine, str]], config: PipelineConfig, out_di
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot reach the Ray cluster at {address!r}: {exc}") from exc
     try:
-        task = ray.remote(num_cpus=THREADS_PER_TASK, max_retries=TASK_RETRIES, retry_exceptions=False)(run_line)
-        waiting = {task.remote(config, THREADS_PER_TASK, line, out_dir.resolve(), outputs, fingerprint):
+        task = ray.remote(num_cpus=THREADS_PER_TASK, max_retries=TASK_RETRIES, retry_exceptions=False)(run_watched)
+        driver = os.getpid() if address == "local" else None  # a pid means something on this machine only
+        waiting = {task.remote(driver, config, THREADS_PER_TASK, line, out_dir.resolve(), outputs, fingerprint):
                    (line, fingerprint) for line, fingerprint in jobs}
         while waiting:
             done, _ = ray.wait(list(waiting), num_returns=1)
@@ -54,3 +56,10 @@ def run_on_ray(jobs: list[tuple[BatchLine, str]], config: PipelineConfig, out_di
                                        f"its Ray task failed on every try ({type(exc).__name__})"))
     finally:
         ray.shutdown()
+
+
+def run_watched(driver: int | None, *args) -> LineResult:
+    """run_line in a Ray worker that ends itself once the batch (the driver on this machine) is gone."""
+    if driver is not None:
+        exit_when_gone(driver)
+    return run_line(*args)

@@ -253,3 +253,32 @@ def test_a_second_batch_on_the_same_folder_stops_at_once(tmp_path, front_center_
         done = batch(str(manifest), "-o", str(out))
     assert done.returncode != 0 and f"another batch (process {os.getpid()}) is writing to" in done.stderr
     assert time.monotonic() - started < 60 and not (out / "fc.json").exists()
+
+
+def test_workers_die_with_the_batch(library, long_speech_wav, tmp_path):
+    """kill -9 of the batch process while its two workers animate: both are gone within seconds."""
+    folder, _, rows = library
+    manifest = write_csv(tmp_path / "long.csv", [{"id": f"long{i}", "audio": str(long_speech_wav)} for i in range(4)])
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "model_server", "batch", str(manifest), "-o", str(out),
+                                "--workers", "2"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    records = out / ".avi-batch"
+    while len(list(records.glob("*.attempts")) if records.is_dir() else []) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = {int(p.read_text().split()[0]) for p in records.glob("*.attempts")}
+    assert len(workers) == 2
+    process.kill()
+    process.communicate(timeout=60)
+
+    def alive(pid: int) -> bool:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
