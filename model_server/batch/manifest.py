@@ -30,7 +30,7 @@ from pathlib import Path
 from ..config import DEFAULT_FPS, MAX_SEED
 from ..audio.languages import checked_language
 from ..audio.loading import check_audio_header
-from ..errors import InputError
+from ..errors import InputError, path_problem
 from ..nonverbal.options import nonverbal_options
 
 FIELDS = ("id", "audio", "transcript", "language", "instruction", "segments", "seed", "fps", "start", "end",
@@ -140,7 +140,11 @@ def _line(number: int, row: dict | str, folder: Path) -> BatchLine:
         raise InputError("no audio file named")
     # Absolute: workers elsewhere (a Ray node, another working folder) read the same file.
     audio_path = (Path(audio) if Path(audio).is_absolute() else folder / audio).absolute()
-    if not audio_path.is_file():
+    try:
+        found = audio_path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, a loop of links
+        raise InputError(f"audio {str(audio)[:80]!r}: cannot open this path ({path_problem(exc)})") from None
+    if not found:
         raise InputError(f"no such audio file: {str(audio_path)[:200]}")
     check_audio_header(audio_path)  # before the resume fingerprint hashes gigabytes of something else
     line_id = _text(row, "id") or _id_from(audio_path.stem, number)

@@ -121,3 +121,73 @@ def test_a_hostile_csv_is_refused_at_once_and_writes_nothing(scene, blender, tmp
         blender.ops.avi_talking.import_live_link(filepath=str(path))
     assert time.monotonic() - started < 5.0
     assert settings.target.data.shape_keys.animation_data is None
+
+
+def hostile_csvs(rng) -> list[tuple[str, str]]:
+    """A real take written by the exporter, then broken the ways a file from elsewhere can be."""
+    from model_server.live_link import HEADER, write_live_link_csv
+
+    good = write_live_link_csv([{"jawOpen": (i % 9) / 9, "mouthSmileLeft": 0.2} for i in range(90)], 30.0)
+    rows = good.splitlines()
+    cases = []
+    for number in range(60):
+        kind = number % 10
+        lines = list(rows)
+        if kind == 0:  # a timecode far away
+            lines[int(rng.integers(1, len(lines)))] = f"{int(rng.integers(100, 10**6))}:00:00:00.000," + \
+                lines[1].split(",", 1)[1]
+        elif kind == 1:  # non-numbers in the frames field or a value
+            row = lines[int(rng.integers(1, len(lines)))].split(",")
+            row[int(rng.choice([0, 2, 30]))] = str(rng.choice(["inf", "nan", "-inf", "1e999", "00:00:00:nan"]))
+            lines[int(rng.integers(1, len(lines)))] = ",".join(row)
+        elif kind == 2:  # an oversized field
+            row = lines[2].split(",")
+            row[int(rng.integers(2, 20))] = "9" * int(rng.choice([100, 200_000]))
+            lines[2] = ",".join(row)
+        elif kind == 3:  # a column twice
+            lines[0] += "," + str(rng.choice(HEADER[2:]))
+            lines[1:] = [line + ",0" for line in lines[1:]]
+        elif kind == 4:  # rows cut short, or the header only
+            lines = lines[:1] if rng.random() < 0.3 else [lines[0]] + [line[: int(rng.integers(0, len(line)))]
+                                                                     for line in lines[1:6]]
+        elif kind == 5:  # rows out of order
+            body = lines[1:]
+            rng.shuffle(body)
+            lines = [lines[0]] + body
+        elif kind == 6:  # random bytes after the header
+            lines = [lines[0], rng.bytes(int(rng.integers(1, 400))).decode("latin-1")]
+        elif kind == 7:  # quoting that never closes
+            lines[3] = '"' + lines[3]
+        elif kind == 8:  # a legal take at another rate, 3 s long
+            lines = write_live_link_csv([{"jawOpen": 0.5}] * 72, 24.0).splitlines()
+        cases.append((f"case {number} kind {kind}", "\n".join(lines) + "\n"))
+    return cases
+
+
+def test_hostile_live_link_csvs_through_the_real_importer(scene, blender, tmp_path):
+    """Sixty seeded broken takes: each keyed or refused with a message, each within a second or two, and a
+    refused one writes nothing."""
+    import time
+
+    rng = np.random.default_rng(20261207)
+    settings = scene.avi_talking
+    settings.target = demo_head(blender, "Face")
+    outcomes = {"keyed": 0, "refused": 0}
+    for what, text in hostile_csvs(rng):
+        path = tmp_path / "take.csv"
+        path.write_text(text, encoding="latin-1")
+        animation = settings.target.data.shape_keys.animation_data
+        before = animation.action if animation else None
+        started = time.monotonic()
+        try:
+            result = blender.ops.avi_talking.import_live_link(filepath=str(path))
+        except RuntimeError as err:  # the operator's own refusal, with words
+            assert "Error" in str(err) and len(str(err)) < 600, (what, str(err)[:300])
+            animation = settings.target.data.shape_keys.animation_data
+            assert (animation.action if animation else None) == before, what  # nothing written
+            outcomes["refused"] += 1
+        else:
+            assert result == {"FINISHED"}, what
+            outcomes["keyed"] += 1
+        assert time.monotonic() - started < 3.0, what
+    assert outcomes["refused"] >= 30 and outcomes["keyed"] >= 6, outcomes

@@ -146,3 +146,41 @@ def test_hundreds_of_malformed_files_and_bodies_never_get_a_500(server, front_ce
         outcomes["accepted" if status == 202 else "refused"] += 1
     assert min(outcomes.values()) > 20, outcomes  # the cases reach both the refusals and the jobs
     assert call(url, "/v1/health", token)[0] == 200
+
+
+def test_decoded_size_bombs_are_refused_by_their_header_and_small_files_pass(tmp_path):
+    """Seeded files of 1 to 8 channels at 8 to 655 kHz: refused exactly when samples × channels exceed
+    the budget of a 6-second limit (stereo 48 kHz: 576,000), accepted otherwise; the server's memory
+    stays where it was."""
+    from model_server.audio.loading import decoded_budget
+
+    from .test_hostile_clients import start_server
+
+    rng = np.random.default_rng(SEED + 1)
+    proc, url, token = start_server("--max-audio-minutes", "0.1")
+    budget = decoded_budget(6.0)
+    try:
+        rss = lambda: int(open(f"/proc/{proc.pid}/status").read().split("VmRSS:")[1].split()[0]) // 1024  # noqa: E731
+        before, refused = None, 0
+        for case in range(24):
+            channels = int(rng.integers(1, 9))
+            rate = int(rng.choice([8000, 48000, 96000, 192000, 384000, 655350]))
+            seconds = float(rng.uniform(0.2, 1.5))
+            t = np.arange(int(rate * seconds), dtype=np.float32) / rate
+            tone = np.repeat((0.3 * np.sin(2 * np.pi * 180 * t))[:, None], channels, axis=1)
+            data = io.BytesIO()
+            soundfile.write(data, tone, rate, format="FLAC")
+            status, answer = call(url, "/v1/animate", token, {
+                "audio_b64": base64.b64encode(data.getvalue()).decode(), "filename": f"bomb{case}.flac",
+                "instruction": NEUTRAL, "transcript": "front", "synthesis": "baseline"})
+            answer_is_sound(url, token, status, answer, f"{channels} ch {rate} Hz {seconds:.2f} s")
+            over = len(t) * channels > budget
+            assert (status == 400 and "million samples" in json.dumps(answer)) == over, (channels, rate, status)
+            refused += over
+            if before is None and not over:
+                before = rss()  # after the first job: the models are loaded by then
+        assert 4 <= refused <= 20  # the seed reaches both sides of the budget
+        assert before is not None and rss() - before < 300
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)

@@ -132,3 +132,38 @@ def test_hostile_fields_are_refused_with_their_reason(tmp_path, audio):
     assert "end after it starts" in reasons[4] and "instruction must be text" in reasons[5]
     assert "the batch's own summary" in reasons[6] and "the batch's own summary" in reasons[7]
     assert "not an audio file" in reasons[8]
+
+
+def test_seeded_hostile_manifests_refuse_line_by_line_and_never_raise(tmp_path, audio):
+    """Hundreds of lines with any value in any field, as JSON lines and as CSV: each kept or refused with
+    its reason; only a manifest that cannot be read at all stops the batch."""
+    import csv as csv_module
+
+    import numpy as np
+
+    from model_server.batch.manifest import FIELDS
+
+    rng = np.random.default_rng(20261207)
+    pool = [None, "", " ", 0, -1, 2**63, 1e308, float("nan"), "inf", "abc", "=HYPERLINK(\"x\")", "../../x", "summary",
+            [], {}, [1], [{"start": "abc", "end": 1}], [{"start": None}], "[1, 2]", '[{"start": 0, "end": 1}]',
+            "\u0000", "x" * 5000, "a.wav", True]
+    rows = []
+    for number in range(300):
+        row = {"audio": audio}
+        for field in rng.choice(list(FIELDS), int(rng.integers(1, 4)), replace=False):
+            row[str(field)] = pool[int(rng.integers(len(pool)))]
+        rows.append(row)
+    for kind in ("jsonl", "csv"):
+        manifest = tmp_path / f"lines.{kind}"
+        if kind == "jsonl":
+            manifest.write_text("\n".join(json.dumps(r, default=str) for r in rows) + "\n")
+        else:
+            with open(manifest, "w", newline="") as out:
+                writer = csv_module.DictWriter(out, fieldnames=sorted(FIELDS))
+                writer.writeheader()
+                writer.writerows([{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()}
+                                  for r in rows])
+        lines, refused = read_manifest(manifest)
+        assert len(lines) + len(refused) == len(rows)
+        assert all(r.reason and len(r.reason) < 400 for r in refused)
+        assert len(refused) > 100 and lines, (kind, len(lines))
