@@ -255,9 +255,8 @@ def test_a_second_batch_on_the_same_folder_stops_at_once(tmp_path, front_center_
     assert time.monotonic() - started < 60 and not (out / "fc.json").exists()
 
 
-def test_workers_die_with_the_batch(library, long_speech_wav, tmp_path):
+def test_workers_die_with_the_batch(long_speech_wav, tmp_path):
     """kill -9 of the batch process while its two workers animate: both are gone within seconds."""
-    folder, _, rows = library
     manifest = write_csv(tmp_path / "long.csv", [{"id": f"long{i}", "audio": str(long_speech_wav)} for i in range(4)])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "model_server", "batch", str(manifest), "-o", str(out),
