@@ -16,6 +16,7 @@ ARKIT_NAMES = arkit.ARKIT_NAMES
 FLAME_EXPRESSION_DIM = arkit.FLAME_EXPRESSION_DIM
 CurvesFormatError = curves.CurvesFormatError
 validate_curves = curves.validate_curves
+reading_sentence = curves.reading_sentence
 load_curves = curves.load_curves
 SYNTHESIS_MODELS = tuple(registry.SYNTHESIZERS)
 DEFAULT_SYNTHESIS = registry.DEFAULT_SYNTHESIS
@@ -25,6 +26,6 @@ write_live_link_csv = live_link.write_live_link_csv
 read_live_link_csv = live_link.read_live_link_csv
 eye_rotations_from_look_keys = live_link.eye_rotations_from_look_keys
 
-__all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "load_curves",
+__all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "reading_sentence", "load_curves",
            "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE", "LiveLinkFormatError", "write_live_link_csv",
            "read_live_link_csv", "eye_rotations_from_look_keys"]

@@ -207,7 +207,7 @@ def _server_limits(args: argparse.Namespace) -> ServerLimits:
 
 def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> int:
     from .audio.loading import load_audio, trimmed
-    from .curves import save_curves
+    from .curves import reading_sentence, save_curves
     from .live_link import curves_to_live_link_csv
     from .pipeline import TalkingFacePipeline
 
@@ -230,6 +230,10 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
     takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
                            samples=args.samples, guidance=args.guidance, fps=args.fps, layers=args.layers,
                            language=language, nonverbal=nonverbal, progress=progress)
+    for number, segment in enumerate(takes[0]["segments"], start=1):  # how each instruction was read
+        if segment.get("reading"):
+            print(f"segment {number} ({segment['start']:.2f}-{segment['end']:.2f} s): "
+                  f"{reading_sentence(segment['reading'])}", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for index, curves in enumerate(takes, start=1):
         path = take_path(args.output, index)

@@ -216,3 +216,16 @@ def load_curves(path: str | Path) -> dict[str, Any]:
         raise CurvesFormatError(f"cannot read curves file {path}: {exc}") from exc
     validate_curves(curves)
     return curves
+
+
+def reading_sentence(reading: dict) -> str:
+    """'read as angry (very) by meaning (nearest "livid"); changed nothing: pirate': a segment's `reading`
+    (agent/reading.py) in words, for the panel, the report and the command line."""
+    if reading.get("by") == "nothing" or reading.get("emotion", "neutral") == "neutral":
+        what = "neutral"
+    else:
+        what = f"{reading['emotion']} ({ {1: 'slightly', 2: 'fairly', 3: 'very'}.get(reading.get('intensity'), '') })"
+    how = f" by meaning (nearest \"{reading.get('nearest')}\")" if reading.get("by") == "meaning" else \
+        " (nothing in it was understood)" if reading.get("by") == "nothing" else ""
+    unused = f"; changed nothing: {', '.join(reading['unused'][:8])}" if reading.get("unused") else ""
+    return f"read as {what}{how}{unused}"

@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from . import __version__
+from .agent.reading import read_instruction
 from .agent.replies import ReplyCallback
 from .audio.front_end import SpeechFrontEnd
 from .audio.types import Audio, Phone, SpeechAnalysis
@@ -167,6 +168,7 @@ class TalkingFacePipeline:
         nonverbal: NonverbalOptions | None = None,
         progress: ProgressCallback = _no_progress,
         cancel: threading.Event | None = None,
+        read_by_meaning: bool = True,
     ) -> list[dict]:
         """Stage 2, `samples` times: one curves document per take, seeds seed, seed+1, …
 
@@ -179,6 +181,8 @@ class TalkingFacePipeline:
         `language`: en, auto (detected from the speech) or another language code (audio/languages.py).
         `nonverbal`: the head-motion amount and the gaze target (nonverbal/compose.py); every take carries
         head and eye motion and an expression that moves with the voice.
+        `read_by_meaning`: free text outside the grammar read by meaning (agent/reading.py); False reads with
+        the grammar alone (the evaluation's comparison).
         """
         nonverbal = nonverbal or NonverbalOptions()
         checked_head_motion(nonverbal.head_motion)
@@ -205,6 +209,11 @@ class TalkingFacePipeline:
         retarget = retarget or self.retarget
         model = self.describe(name)
         model["retarget"] = retarget.info
+        # Each instruction as read (agent/reading.py): the synthesizers get what was understood, and every
+        # document says how each segment's text was read and which of its words changed nothing.
+        readings = [read_instruction(seg["instruction"], by_meaning=read_by_meaning) for seg in segments]
+        read = [dict(seg, instruction=reading.read_as) for seg, reading in zip(segments, readings)]
+        segments = [dict(seg, reading=reading.summary()) for seg, reading in zip(segments, readings)]
         documents = []
         for index in range(samples):
             _check_cancel(cancel)
@@ -212,7 +221,7 @@ class TalkingFacePipeline:
             take = f" (take {index + 1} of {samples})" if samples > 1 else ""
             progress(share, "synthesizing motion" + take)
             with cancellable(cancel):  # the learned model checks it inside the prior and the text encoder
-                alive = alive_take(synthesizer, analysis, segments, seed=seed + index, fps=fps, guidance=guidance,
+                alive = alive_take(synthesizer, analysis, read, seed=seed + index, fps=fps, guidance=guidance,
                                    sampled=index > 0, options=nonverbal)
             _check_cancel(cancel)
             progress(share + 0.3 / samples, "retargeting to FLAME" + take)

@@ -14,7 +14,7 @@ from mathutils import Vector
 
 from .. import jobs
 from ..dialogue import faded, listening_envelope, scene_gaze
-from ..formats import validate_curves
+from ..formats import reading_sentence, validate_curves
 from ..hand_keys import check_or_push_down, masking_paths
 from ..head_rig import EYE_LOOK_KEYS, HeadRig, eye_channels, find_head_rig, head_channels
 from ..keyframes import (
@@ -136,8 +136,12 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
                                      head_motion=head_motion, gaze=gaze)
 
     def listen(client, curves: dict, spec) -> dict:
+        # The speaker's instructions as they were read (free text understood by meaning), for the echo.
+        spoken = [{"start": seg["start"], "end": seg["end"],
+                   "instruction": (seg.get("reading") or {}).get("read_as") or seg["instruction"]}
+                  for seg in curves["segments"]]
         return client.listen({"duration": curves["num_frames"] / curves["fps"], "phones": curves["phones"],
-                              "segments": curves["segments"], "fps": curves["fps"], "seed": seed,
+                              "segments": spoken, "fps": curves["fps"], "seed": seed,
                               "head_motion": head_motion,
                               "gaze": {"points": spec.gaze_points} if spec.gaze_points else "camera"})
 
@@ -170,12 +174,24 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
             first = clip.start_frame + place.offset
             message += f" in the scene '{place.scene}' from its frame {first:g}, where the scene strip plays it"
         message += f"; {len(takes)} takes kept, Use Take switches" if len(takes) > 1 else ""
-        message += language_note(takes[0]) + driven_note(find_target(obj))
+        message += language_note(takes[0]) + driven_note(find_target(obj)) + reading_note(takes[0])
         message += "".join(f"; taken off '{name}', which it animated before" for name in moved_from)
         message += "".join(f"; {note}" for note in noticed)
         return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
 
     return LineRequest(clip.name, target_name, submit, apply, list(listeners or []), listen, apply_listening)
+
+
+def reading_note(curves: dict) -> str:
+    """How each instruction was read, where it was not the grammar's own words: by meaning, or with words
+    that changed nothing (the panel and the report say so; nothing passes in silence)."""
+    notes = []
+    for number, segment in enumerate(curves.get("segments") or [], start=1):
+        reading = segment.get("reading") or {}
+        if reading.get("by") in ("meaning", "nothing") or reading.get("unused"):
+            where = f"segment {number}: " if len(curves["segments"]) > 1 else "instruction "
+            notes.append(where + reading_sentence(reading))
+    return "".join(f"; {note}" for note in notes)
 
 
 def language_note(curves: dict) -> str:

@@ -105,6 +105,7 @@ class JobOperator:
         if job.state == "failed":
             self.report({"ERROR"}, job.error)
             return {"CANCELLED"}
-        # Done, but part of it will not play (driven keys …): a warning, not a plain success.
-        self.report({"WARNING"} if "WILL NOT PLAY" in job.message else {"INFO"}, f"AVI-Talking: {job.message}")
+        # Done, but part of it will not play (driven keys) or was not understood: a warning, not a plain success.
+        warned = any(words in job.message for words in ("WILL NOT PLAY", "changed nothing", "nothing in it was understood"))
+        self.report({"WARNING"} if warned else {"INFO"}, f"AVI-Talking: {job.message}")
         return {"FINISHED"}
