@@ -9,6 +9,8 @@ angry person speaks.", every emotion at fairly and very, seeds 0 and 1) on the s
 each paraphrase is animated on each line, and the classifier names the emotion the face shows. Printed:
 how many of the paraphrases' takes show the emotion the paraphrase asked for, overall and per emotion, and
 how many paraphrases the reading understood (by the grammar or by meaning) rather than reporting them.
+Then the diversity of takes (diversity()): how far sampled takes of one instruction differ, against how
+far two instructions differ, for the face and for the head.
 """
 
 from __future__ import annotations
@@ -68,6 +70,34 @@ def evaluate(lines: list, synthesis: str) -> dict:
     return found
 
 
+def diversity(line, synthesis: str, takes: int = 4) -> dict:
+    """How far takes of one instruction differ, against how far takes of two instructions differ: the mean
+    frame-wise distance between takes (expression: ARKit weights without blinks, RMS; head: rotation,
+    degrees RMS), for every emotion at "very" and seeds 1.. (take 1 is the typical style, not a sample)."""
+    from .metrics import without_blinks
+
+    pipeline = TalkingFacePipeline.from_config(PipelineConfig(synthesis=synthesis))
+    audio, transcript = line
+    found = {}
+    for emotion in EMOTIONS:
+        found[emotion] = [pipeline.takes(audio, transcript=transcript, instruction=canonical(emotion, 3), seed=1,
+                                         samples=takes + 1, fps=25.0)[1:]]
+    face = {e: [without_blinks(np.array(t["arkit"]["weights"])) for t in found[e][0]] for e in EMOTIONS}
+    head = {e: [np.degrees(np.array(t["head"]["rotation"])) for t in found[e][0]] for e in EMOTIONS}
+
+    def rms(a, b):
+        return float(np.sqrt(np.mean((a - b) ** 2)))
+
+    def within(parts):
+        return float(np.mean([rms(a, b) for e in EMOTIONS for i, a in enumerate(parts[e]) for b in parts[e][i + 1:]]))
+
+    def across(parts):
+        return float(np.mean([rms(parts[e][0], parts[f][0]) for i, e in enumerate(EMOTIONS) for f in EMOTIONS[i + 1:]]))
+
+    return {"face within": within(face), "face across": across(face), "head within": within(head),
+            "head across": across(head)}
+
+
 def understood() -> dict:
     readings = [read_instruction(text) for text, _ in PARAPHRASES]
     return {"by grammar": sum(r.by == "grammar" and not r.unused for r in readings),
@@ -103,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
             share = f"{row['right']}/{row['of']} ({row['right'] / row['of']:.0%})"
             print(f"{synthesis:10s} {mode:14s} {share:>14s}   "
                   + " ".join(f"{e} {v}" for e, v in row["per emotion"].items()))
+    print("diversity of takes: mean RMS distance between takes of one instruction (within) and of two "
+          "instructions (across), 4 sampled takes of each emotion at 'very' on the first line")
+    for synthesis in args.synthesis:
+        spread = results.setdefault("diversity", {})[synthesis] = diversity(lines[0], synthesis)
+        print(f"{synthesis:10s} face within {spread['face within']:.4f} across {spread['face across']:.4f} "
+              f"(ratio {spread['face within'] / spread['face across']:.2f}); head within "
+              f"{spread['head within']:.2f}° across {spread['head across']:.2f}°")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

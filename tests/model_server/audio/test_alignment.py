@@ -142,3 +142,41 @@ def test_a_decoder_of_the_clip_s_words_aligns_as_the_whole_dictionary_does(aster
         results.append((found.phones, found.words, decoder.lookup_word("bluebirdsong")))
     assert results[0] == results[1]
     assert entries_for(["the"]) == ["the DH AH", "the(2) DH IY"]
+
+
+def test_a_long_clip_aligned_in_pieces_matches_the_whole_clip_within_a_frame(tmp_path, asterisk_recording):
+    """Real prompts joined by pauses into 70 s and more: the phone pass in pieces cut at the pauses (on both
+    cores) finds the same phones as the whole clip's, their starts within one 25 fps frame."""
+    import numpy as np
+    import soundfile
+
+    from model_server.audio import alignment
+
+    keys = ["agent-pass", "conf-getpin", "vm-goodbye", "vm-options", "vm-instructions", "conf-onlyperson",
+            "vm-password", "vm-newuser", "conf-placeintoconf", "vm-intro"]
+    parts, words = [], []
+    while sum(len(p) for p in parts) < 72 * 16000:
+        for key in keys:
+            path, text = asterisk_recording(key)
+            samples, rate = soundfile.read(str(path), dtype="float32")
+            assert rate == 16000
+            parts += [samples, np.zeros(int(0.8 * rate), np.float32)]
+            words.append(text)
+    path = tmp_path / "long.wav"
+    soundfile.write(str(path), np.concatenate(parts), 16000)
+    audio, text = load_audio(path), " ".join(words)
+    original = alignment.PIECES_AFTER_S
+    try:
+        alignment.PIECES_AFTER_S = 10_000.0
+        whole = align_phones(audio, text)
+        alignment.PIECES_AFTER_S = 60.0
+        pieces = align_phones(audio, text)
+    finally:
+        alignment.PIECES_AFTER_S = original
+    assert whole.method == pieces.method == "forced"
+    a, b = ([p for p in found.phones if p.phone != "SIL"] for found in (whole, pieces))
+    assert len(a) == len(b) and sum(x.phone == y.phone for x, y in zip(a, b)) >= 0.99 * len(a)
+    starts = np.abs(np.array([x.start for x in a]) - np.array([y.start for y in b]))
+    assert (starts <= 0.04).mean() >= 0.98, (starts <= 0.04).mean()
+    bilabial = [i for i, x in enumerate(a) if x.phone in ("P", "B", "M")]
+    assert (starts[bilabial] <= 0.04).all()  # every /p b m/ closes on the same frame
