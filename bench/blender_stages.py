@@ -55,7 +55,7 @@ def main() -> None:
     curves = json.loads(Path(sys.argv[1]).read_text())
     bpy.ops.wm.read_factory_settings(use_empty=True)
     install_extension(bpy, build(Path(tempfile.mkdtemp())))
-    from bl_ext.user_default.avi_talking_blender.operators.generate import apply_curves
+    from bl_ext.user_default.avi_talking_blender.curves_writer import apply_curves
 
     scene = bpy.context.scene
     scene.render.fps = int(curves["fps"])

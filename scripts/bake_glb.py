@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     install_extension(bpy, build(Path(tempfile.mkdtemp(prefix="avi-bake-"))))
     from bl_ext.user_default.avi_talking_blender.operators.export import export_face, animated_face
-    from bl_ext.user_default.avi_talking_blender.operators.generate import apply_curves
+    from bl_ext.user_default.avi_talking_blender.curves_writer import apply_curves
     from bl_ext.user_default.avi_talking_blender.targets import TargetError, find_target
 
     args.output.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,13 @@ import bpy
 from bpy.props import IntProperty
 
 from .. import jobs
+from ..curves_writer import apply_curves
 from ..keyframes import resample_count
 from ..properties import line_for
 from ..sequencer import StripError, all_strips, key_start_frame, scene_fps
 from ..takes import mark_in_use, read_take
 from ..targets import TargetError
-from .generate import apply_curves, layers_to_write
+from .generate import layers_to_write
 from .job_operator import USER_ERRORS
 
 

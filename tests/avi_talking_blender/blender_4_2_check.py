@@ -22,7 +22,7 @@ from run_demo import install_extension  # noqa: E402
 
 bpy.ops.wm.read_factory_settings(use_empty=True)
 install_extension(bpy, Path(sys.argv[1]))
-from bl_ext.user_default.avi_talking_blender.operators.generate import apply_curves  # noqa: E402
+from bl_ext.user_default.avi_talking_blender.curves_writer import apply_curves  # noqa: E402
 
 scene = bpy.context.scene
 scene.render.fps, scene.render.fps_base = 30, 1.001

@@ -28,7 +28,7 @@ def keyed_face(scene, blender, addon):
     for i, block in enumerate(obj.data.shape_keys.key_blocks[1:]):
         block.data[2].co.z += 0.1 * (i + 1)  # every key moves a vertex, or exporters may drop it
     scene.avi_talking.target = obj
-    addon("operators.generate").apply_curves(scene, obj, ramp_curves(40), start_frame=101, action_name="AVI_line")
+    addon("curves_writer").apply_curves(scene, obj, ramp_curves(40), start_frame=101, action_name="AVI_line")
     return obj
 
 
@@ -77,7 +77,7 @@ def test_exports_without_deforming_each_frame_write_the_same_file(scene, blender
     else:
         head, muted, hand_keyed = flame_addon_rig(scene), "Exp7", "Exp9"
         scene.avi_talking.target = head
-    addon("operators.generate").apply_curves(scene, head, ramp_curves(30), start_frame=11, action_name="AVI_line")
+    addon("curves_writer").apply_curves(scene, head, ramp_curves(30), start_frame=11, action_name="AVI_line")
     keys = head.data.shape_keys
     keys.key_blocks[muted].mute = True
     keys.key_blocks[hand_keyed].value = 0.4
@@ -132,7 +132,7 @@ def test_glb_times_follow_an_ntsc_frame_rate(scene, blender, addon, tmp_path, fa
         head = flame_addon_rig(scene)
         scene.avi_talking.target = head
     scene.render.fps, scene.render.fps_base = 30, 1.001
-    addon("operators.generate").apply_curves(scene, head, ramp_curves(40, fps=30 / 1.001), start_frame=11, action_name="AVI_line")
+    addon("curves_writer").apply_curves(scene, head, ramp_curves(40, fps=30 / 1.001), start_frame=11, action_name="AVI_line")
     path = tmp_path / "ntsc.glb"
     assert blender.ops.avi_talking.export_animation(filepath=str(path), format="GLB") == {"FINISHED"}
     gltf = read_glb_json(path)
@@ -186,7 +186,7 @@ def test_exports_carry_the_head_motion(scene, blender, addon, tmp_path, file_for
     scene.avi_talking.target = face
     curves = head_curves()
     curves["arkit"]["weights"] = ramp_curves(FRAMES)["arkit"]["weights"]
-    addon("operators.generate").apply_curves(scene, face, curves, start_frame=1, action_name="AVI_line", line="line")
+    addon("curves_writer").apply_curves(scene, face, curves, start_frame=1, action_name="AVI_line", line="line")
     path = tmp_path / f"head.{file_format.lower()}"
     assert blender.ops.avi_talking.export_animation(filepath=str(path), format=file_format) == {"FINISHED"}
 
@@ -237,7 +237,7 @@ def test_a_face_with_modifiers_exports_its_keys_through_them(scene, blender, add
             scene.collection.objects.link(rig)
             modifier.object = rig
     scene.avi_talking.target = face
-    addon("operators.generate").apply_curves(scene, face, ramp_curves(40), start_frame=101, action_name="AVI_line")
+    addon("curves_writer").apply_curves(scene, face, ramp_curves(40), start_frame=101, action_name="AVI_line")
     seen = len(face.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh().vertices)
     path = tmp_path / f"face.{file_format.lower()}"
     assert bpy.ops.avi_talking.export_animation(filepath=str(path), format=file_format) == {"FINISHED"}
@@ -274,7 +274,7 @@ def test_every_animated_face_goes_into_one_file_on_one_timeline(scene, blender, 
             block.data[2].co.z += 0.1 * (i + 1)
         line = scene.avi_talking.lines.add()
         line.strip, line.face = name.lower(), face
-        addon("operators.generate").apply_curves(scene, face, ramp_curves(40), start_frame=start,
+        addon("curves_writer").apply_curves(scene, face, ramp_curves(40), start_frame=start,
                                                  action_name=f"AVI_{name}", line=name.lower())
         faces[name] = face
     scene.avi_talking.target = faces["Ada"]

@@ -73,7 +73,7 @@ def facing(armature, bone: str, direction=(0, -1, 0)) -> np.ndarray:
 
 
 def apply(addon, scene, face, curves, **options):
-    return addon("operators.generate").apply_curves(scene, face, curves, start_frame=1, action_name="AVI_line",
+    return addon("curves_writer").apply_curves(scene, face, curves, start_frame=1, action_name="AVI_line",
                                                     line="line", **options)
 
 

@@ -8,7 +8,7 @@ from .helpers import mesh_with_keys, ramp_curves
 
 
 def write(addon, scene, obj, curves, start):
-    return addon("operators.generate").apply_curves(scene, obj, curves, start_frame=start, action_name="AVI_line")
+    return addon("curves_writer").apply_curves(scene, obj, curves, start_frame=start, action_name="AVI_line")
 
 
 @pytest.mark.parametrize("fps, fps_base", [(25, 1.0), (24, 1.0), (30, 1.001)])

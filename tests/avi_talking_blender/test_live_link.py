@@ -71,7 +71,7 @@ def test_the_csv_carries_the_head_and_eye_turns_as_they_play(scene, blender, add
     else:
         face = mesh_with_keys("Face", list(ARKIT_NAMES), vertices=[(0, -0.1, 1.6), (0.08, 0, 1.45), (0, 0, 1.8)])
     scene.avi_talking.target = face
-    addon("operators.generate").apply_curves(scene, face, head_curves(eye_yaw=0.2), start_frame=1,
+    addon("curves_writer").apply_curves(scene, face, head_curves(eye_yaw=0.2), start_frame=1,
                                              action_name="AVI_line", line="line")
     path = tmp_path / "turns.csv"
     assert blender.ops.avi_talking.export_live_link(filepath=str(path)) == {"FINISHED"}

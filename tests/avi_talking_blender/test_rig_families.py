@@ -48,7 +48,7 @@ def test_each_rig_family_is_keyed_on_jaw_lips_blinks_and_brows(scene, blender, a
         assert len(target.key_for_channel) == 52
     for channel, key in expected.items():
         assert target.key_for_channel[channel] == key
-    addon("operators.generate").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
+    addon("curves_writer").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
     blocks = face.data.shape_keys.key_blocks
     mapped = {**{k: c for c, k in target.key_for_channel.items()}, **target.also_keyed}
     moving = [c for c in MOVING + BROWS if c in mapped.values()]
@@ -81,7 +81,7 @@ def test_a_faces_own_mapping_table_with_weights_is_keyed_and_saved(scene, blende
     drawn: list = []
     addon("panels").draw_avi_talking(CheckingLayout(blender, drawn), blender.context)
     assert ("prop_search", "key") in drawn and any("Not keyed: Spare" in d[1] for d in drawn if d[0] == "label")
-    addon("operators.generate").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
+    addon("curves_writer").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
     scene.frame_set(20)
     jaw = 0.3 + 0.7 * ARKIT_NAMES.index("jawOpen") / 51
     assert face.data.shape_keys.key_blocks["JawDrop"].value == pytest.approx(0.5 * jaw, abs=1e-4)
@@ -150,7 +150,7 @@ def test_viseme_rigs_get_curves_derived_from_the_real_articulation(scene, blende
 def test_viseme_rigs_blink_and_show_the_expression(scene, addon, rig):
     face = mesh_with_keys("Avatar", VISEME_RIGS[rig])
     target = addon("targets").find_target(face)
-    addon("operators.generate").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
+    addon("curves_writer").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
     scene.frame_set(20)
     blocks = face.data.shape_keys.key_blocks
     channels = {channel: blocks[key].value for channel, key in target.key_for_channel.items()}
@@ -172,7 +172,7 @@ def test_a_rig_with_few_arkit_keys_starts_its_table_from_them_and_rows_can_be_ad
     target = addon("targets").find_target(face)
     assert target.table_rows["Blink"] == [("eyeBlinkLeft", 1.0), ("eyeBlinkRight", 1.0)]  # one key, both eyes
     assert addon("targets").unmapped_keys(target) == ["jawOpen", "SmileR"]
-    addon("operators.generate").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
+    addon("curves_writer").apply_curves(scene, face, every_channel_ramps(), start_frame=1, action_name="AVI_test")
     scene.frame_set(20)
     both = (0.3 + 0.7 * ARKIT_NAMES.index("eyeBlinkLeft") / 51 + 0.3 + 0.7 * ARKIT_NAMES.index("eyeBlinkRight") / 51) / 2
     assert face.data.shape_keys.key_blocks["Blink"].value == pytest.approx(both, abs=1e-4)
