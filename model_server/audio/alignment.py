@@ -11,15 +11,12 @@ The phone-loop path needs no English words and is the route for other languages.
 
 from __future__ import annotations
 
-import concurrent.futures
 import difflib
-import multiprocessing
 import os
 import re
 import tempfile
 import threading
 import time
-from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 import numpy as np
@@ -100,21 +97,6 @@ class PassMeter:
         return report
 
 
-class _Decoding:
-    """One pass of a decoder over the audio, `decode(decoder, pcm)`, with the job's cancel and a progress
-    report of its own (a PassMeter pass); pieces of a long clip use the same cancel and one report."""
-
-    def __init__(self, cancel: threading.Event | None, meter: PassMeter, stage: str):
-        self.cancel, self.meter, self.stage = cancel, meter, stage
-
-    def __call__(self, decoder: Decoder, pcm: bytes) -> None:
-        _decode(decoder, pcm, self.cancel, self.meter.next_pass(self.stage))
-
-    def check_cancel(self) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise JobCancelled("cancelled by the user")
-
-
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
                  cancel: threading.Event | None = None, recognize: bool = True,
                  recognizer=PACKAGED_RECOGNIZER, progress: Callable[[float, str], None] | None = None) -> Alignment:
@@ -128,7 +110,7 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
     given = transcript.strip() if transcript else ""
     meter = PassMeter(progress, expected=2 if given else 3)  # word and phone passes (+ recognition first)
     stage = "aligning phones" if given else "aligning the words heard"
-    decode = _Decoding(cancel, meter, stage)
+    decode = lambda d, data: _decode(d, data, cancel, meter.next_pass(stage))  # noqa: E731
     alignment = None
     if given:
         alignment = _transcript_alignment(new_decoder(transcript_words(given)), pcm, given, allow_phone_level, decode)
@@ -293,15 +275,11 @@ def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, met
     try:
         decoder.set_align_text(" ".join(words))
         decode(decoder, pcm)
-        pieces = _pieces(decoder, pcm) if len(pcm) / 2 / SAMPLE_RATE > PIECES_AFTER_S else []
-        # A long clip: its phone pass in pieces, on every core, each piece's decoder starting from the
-        # cepstral mean the word pass reached over the whole clip (a fresh one misplaces a piece's first words).
-        aligned = _aligned_in_pieces(pieces, pcm, decode, decoder.get_cmn()) if len(pieces) > 1 else None
-        if aligned is None:
-            decoder.set_alignment()
-            decode(decoder, pcm)
-            # Copy out now: the alignment's memory belongs to the search we switch away from below.
-            aligned = _copied(decoder.get_alignment(), 0)
+        decoder.set_alignment()
+        decode(decoder, pcm)
+        # Copy out now: the alignment's memory belongs to the search we switch away from below.
+        aligned = [(w.name, w.start, w.duration, [(p.name, p.start, p.duration) for p in w])
+                   for w in decoder.get_alignment()]
     except (RuntimeError, ValueError) as exc:
         raise AlignmentFailed(str(exc)) from exc
     finally:
@@ -316,85 +294,6 @@ def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, met
     if not out_words:
         raise AlignmentFailed("alignment found no words")
     return Alignment(phones=phones, words=out_words, transcript=transcript, method=method)
-
-
-# The phone pass grows faster than the clip (0.022 s per second of audio at 15 s, 0.034 at 60 s), and runs on
-# one core: a clip longer than PIECES_AFTER_S has it in pieces of about PIECE_S, cut in the middle of a pause
-# of the word pass of at least MIN_CUT_PAUSE_S, aligned in parallel worker processes.
-PIECES_AFTER_S = 60.0
-PIECE_S = 20.0
-MIN_CUT_PAUSE_S = 0.2
-FRAMES_PER_S = 100  # pocketsphinx's frames (FRAME_SECONDS = 0.01)
-
-
-def _copied(alignment, offset: int) -> list[tuple]:
-    """(word, start frame, frames, [(phone, start frame, frames)]) of an alignment, shifted by `offset`."""
-    return [(w.name, w.start + offset, w.duration, [(p.name, p.start + offset, p.duration) for p in w])
-            for w in alignment]
-
-
-def _pieces(decoder: Decoder, pcm: bytes) -> list[tuple[int, int, list[str]]]:
-    """(first frame, end frame, words) of each piece, from the word pass's segmentation: cut in the middle
-    of a pause between words once a piece is PIECE_S long."""
-    segments = [(seg.word, seg.start_frame, seg.end_frame) for seg in decoder.seg()]
-    total = len(pcm) // 2 // (SAMPLE_RATE // FRAMES_PER_S)
-    pieces, first, words = [], 0, []
-    for word, start, end in segments:
-        silent = word in _SILENCES or word.startswith("+")
-        long_enough = start - first >= PIECE_S * FRAMES_PER_S and total - end >= PIECE_S * FRAMES_PER_S / 2
-        if silent and words and long_enough and end - start >= MIN_CUT_PAUSE_S * FRAMES_PER_S:
-            cut = (start + end) // 2
-            pieces.append((first, cut, words))
-            first, words = cut, []
-        elif not silent:
-            words.append(word)  # with its pronunciation variant ("the(2)"): the piece keeps the word pass's
-    if words:
-        pieces.append((first, total, words))
-    return pieces
-
-
-def _aligned_in_pieces(pieces: list[tuple[int, int, list[str]]], pcm: bytes, decode, cmn: str) -> list[tuple] | None:
-    """Each piece force-aligned (both passes) in a worker process, two at a time; the phones shifted back
-    to the clip's frames (None where no worker process can start). `decode`'s cancel is honoured while the
-    pieces run, its report counts them."""
-    try:
-        return _pieces_in_workers(pieces, pcm, decode, cmn)
-    except (BrokenProcessPool, OSError):  # no worker processes here: the whole clip's pass, in this process
-        return None
-
-
-def _pieces_in_workers(pieces, pcm: bytes, decode, cmn: str) -> list[tuple]:
-    step = 2 * (SAMPLE_RATE // FRAMES_PER_S)  # bytes per frame
-    context = multiprocessing.get_context("spawn")  # no fork of a server holding threads and models
-    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        futures = [pool.submit(_align_piece, words, pcm[first * step:end * step], first, cmn)
-                   for first, end, words in pieces]
-        aligned = []
-        report = decode.meter.next_pass(decode.stage + " in pieces")
-        for done, future in enumerate(futures, start=1):
-            while True:
-                try:
-                    aligned += future.result(timeout=0.2)
-                    break
-                except concurrent.futures.TimeoutError:
-                    decode.check_cancel()
-            if report is not None:
-                report(done / len(futures))
-    return aligned
-
-
-def _align_piece(words: list[str], pcm: bytes, offset: int, cmn: str) -> list[tuple]:
-    """Both passes of forced alignment over one piece, in a worker process; frames from the clip's start."""
-    spoken = [word_name(word) for word in words]
-    decoder = new_decoder(spoken)
-    pronounceable(decoder, spoken)  # the words the dictionary lacks, guessed as the whole clip's were
-    decoder.set_align_text(" ".join(words))
-    decoder.set_cmn(cmn)
-    _decode(decoder, pcm)
-    decoder.set_alignment()
-    decoder.set_cmn(cmn)
-    _decode(decoder, pcm)
-    return _copied(decoder.get_alignment(), offset)
 
 
 def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, decode) -> Alignment:
