@@ -119,6 +119,10 @@ def _draw_instruction(layout, context, settings) -> None:
         col.label(text=f"Instruction for '{strip_name}':")
         for text_line in line.instruction_text.as_string().splitlines()[:4]:
             col.label(text=text_line[:80])
+    for number, reading in enumerate(line.reading.splitlines()[:6], start=1):  # what the last Generate understood
+        unread = "changed nothing" in reading or "nothing in it was understood" in reading
+        prefix = f"Segment {number} " if len(line.reading.splitlines()) > 1 else "Last Generate "
+        col.label(text=f"{prefix}{reading}"[:120], icon="ERROR" if unread else "INFO")
     if line.segments:
         col.prop(settings, "use_segments")
         if settings.use_segments:

@@ -103,6 +103,8 @@ class AVI_TALKING_Line(bpy.types.PropertyGroup):
                                       description="Visual instruction for the whole line (editable text)")
     segments: CollectionProperty(type=AVI_TALKING_Segment)
     analyzed: BoolProperty(default=False, description="Analyze wrote the instruction and segments for this strip")
+    reading: StringProperty(description="How the last Generate read each instruction of this line (one line per "
+                                        "segment): emotion, intensity, and the words that changed nothing")
     face: PointerProperty(name="Face", type=bpy.types.Object, poll=_is_mesh,
                           description="The face this line animates (a character per strip); empty: the scene's Face")
     looks_at: PointerProperty(name="Looks At", type=bpy.types.Object,

@@ -168,7 +168,10 @@ def line_request(context, clip: SoundClip, face, *, layers: tuple[str, ...] | No
         message += language_note(takes[0]) + driven_note(find_target(obj)) + reading_note(takes[0])
         message += "".join(f"; taken off '{name}', which it animated before" for name in moved_from)
         message += "".join(f"; {note}" for note in noticed)
-        return message + keep_recognized_dialogue(line_for(context.scene.avi_talking, clip.name), takes[0])
+        line = line_for(context.scene.avi_talking, clip.name)
+        line.reading = "\n".join(reading_sentence(segment["reading"]) for segment in takes[0]["segments"]
+                                 if segment.get("reading"))
+        return message + keep_recognized_dialogue(line, takes[0])
 
     return LineRequest(clip.name, target_name, submit, apply, list(listeners or []), listen, apply_listening)
 

@@ -6,7 +6,8 @@ from .helpers import add_line
 from .test_scene_batch import demo_head, shape_values
 
 
-def test_free_text_is_read_by_meaning_and_words_that_change_nothing_are_named(scene, blender, front_center_wav):
+def test_free_text_is_read_by_meaning_and_words_that_change_nothing_are_named(scene, blender, addon,
+                                                                             front_center_wav):
     head = demo_head(blender, "Face")
     add_line(scene, front_center_wav, frame_start=1, dialogue="front center", instruction="utterly heartbroken")
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
@@ -20,3 +21,10 @@ def test_free_text_is_read_by_meaning_and_words_that_change_nothing_are_named(sc
     assert blender.ops.avi_talking.generate() == {"FINISHED"}
     status = scene.avi_talking.last_status
     assert "instruction read as neutral (nothing in it was understood); changed nothing: like, pirate" in status
+
+    from .test_panels import CheckingLayout  # and the panel says so under the instruction, as an error line
+
+    drawn: list = []
+    addon("panels").draw_avi_talking(CheckingLayout(blender, drawn), blender.context)
+    assert ("label", "Last Generate read as neutral (nothing in it was understood); changed nothing: like, pirate") \
+        in drawn
