@@ -25,7 +25,8 @@ LiveLinkFormatError = live_link.LiveLinkFormatError
 write_live_link_csv = live_link.write_live_link_csv
 read_live_link_csv = live_link.read_live_link_csv
 eye_rotations_from_look_keys = live_link.eye_rotations_from_look_keys
+LIVE_LINK_ROTATIONS = live_link.ROTATIONS
 
 __all__ = ["ARKIT_NAMES", "FLAME_EXPRESSION_DIM", "CurvesFormatError", "validate_curves", "reading_sentence", "load_curves",
            "SYNTHESIS_MODELS", "DEFAULT_SYNTHESIS", "DEFAULT_GUIDANCE", "LiveLinkFormatError", "write_live_link_csv",
-           "read_live_link_csv", "eye_rotations_from_look_keys"]
+           "read_live_link_csv", "eye_rotations_from_look_keys", "LIVE_LINK_ROTATIONS"]

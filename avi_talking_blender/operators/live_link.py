@@ -1,5 +1,6 @@
-"""Live Link Face CSV: export the face's animation as played (every layer composed) for Unreal /
-MetaHuman, Maya and Houdini, and import such a CSV onto an ARKit rig as a new Action (undoable)."""
+"""Live Link Face CSV: export the face's animation as played (every layer composed, head and eyes included)
+for Unreal / MetaHuman, Maya and Houdini, and import such a CSV onto an ARKit rig as a new Action, its head and
+eye columns onto the head and eye bones (or the face object's turn) as strips of their own (undoable)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from pathlib import Path
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
-from ..formats import LiveLinkFormatError, eye_rotations_from_look_keys, read_live_link_csv, write_live_link_csv
-from ..head_rig import find_head_rig, played_eyes, played_head
-from ..keyframes import NotKeyable, check_keyable, resample_at_times, write_shape_key_action
+from ..formats import (
+    LIVE_LINK_ROTATIONS as ROTATIONS, LiveLinkFormatError, eye_rotations_from_look_keys, read_live_link_csv,
+    write_live_link_csv,
+)
+from ..head_rig import EYE_LOOK_KEYS, eye_channels, find_head_rig, head_channels, played_eyes, played_head
+from ..keyframes import (
+    NotKeyable, build_channels_action, check_keyable, resample_at_times, write_shape_key_action,
+)
+from ..nla_layers import place_layer
 from ..sequencer import scene_fps
 from ..targets import TargetError, find_target
 from .export import animated_face
@@ -126,16 +133,51 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
             return {"CANCELLED"}
         channel_key = {channel: key for key, channel in target.keyed.items()}
         fps = scene_fps(scene)
+        rig = find_head_rig(target.obj)
+        turns = {name: resample_at_times(take.times, take.values[name], fps) for name in ROTATIONS
+                 if name in take.values}
+        eyes_on_bones = rig.eye_bones is not None and {"LeftEyeYaw", "RightEyeYaw"} <= turns.keys()
         keyed = {channel_key[name]: resample_at_times(take.times, series, fps)
-                 for name, series in take.values.items() if name in channel_key}
+                 for name, series in take.values.items() if name in channel_key
+                 and not (eyes_on_bones and name in EYE_LOOK_KEYS)}  # the eye bones turn the eyes instead
         if not keyed:
             self.report({"ERROR"}, f"none of the CSV's blendshapes is a shape key of '{target.obj.name}'")
             return {"CANCELLED"}
+        name = f"LiveLink_{path.stem}"
+        try:
+            moved = key_head_and_eyes(rig, turns, start_frame=scene.frame_current, name=name, eyes=eyes_on_bones)
+        except NotKeyable as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
         action = write_shape_key_action(target.obj, keyed, start_frame=scene.frame_current, curves_fps=fps,
-                                        scene_fps=fps, action_name=f"LiveLink_{path.stem}")
+                                        scene_fps=fps, action_name=name)
         count = len(next(iter(keyed.values())))
         source = "read from its timecodes" if take.rate_from == "timecodes" else \
             "given: the take is too short to read it from its timecodes"
         self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from {path.name} "
-                              f"(recorded at {take.rate:g} fps, {source}) in Action '{action.name}'")
+                              f"(recorded at {take.rate:g} fps, {source}) in Action '{action.name}'"
+                              + "".join(f"; {what}" for what in moved))
         return {"FINISHED"}
+
+
+def key_head_and_eyes(rig, turns: dict[str, list[float]], *, start_frame: float, name: str, eyes: bool) -> list[str]:
+    """The take's head and eye columns (radians, the app's signs: the curves' head frame) on the rig's head
+    bone or the face object's own turn, and on its eye bones, as strips of their own over what the rig plays
+    (Combine). Returns what was keyed, for the report; nothing where the take has no head columns."""
+    said = []
+    if {"HeadPitch", "HeadYaw", "HeadRoll"} <= turns.keys():
+        rows = list(zip(turns["HeadPitch"], turns["HeadYaw"], turns["HeadRoll"]))
+        owner, channels = head_channels(rig, rows)
+        check_keyable(owner, owner.name)
+        action, slot = build_channels_action(owner, channels, start_frame=start_frame, action_name=f"{name} head")
+        place_layer(owner, action, slot, line=name, layer="head", blend_type="COMBINE")
+        said.append(f"the head turns on {rig.head_line.removeprefix('Head: ')}")
+    if eyes:
+        check_keyable(rig.armature, rig.armature.name)
+        left = list(zip(turns["LeftEyeYaw"], turns.get("LeftEyePitch", [0.0] * len(turns["LeftEyeYaw"]))))
+        right = list(zip(turns["RightEyeYaw"], turns.get("RightEyePitch", [0.0] * len(turns["RightEyeYaw"]))))
+        action, slot = build_channels_action(rig.armature, eye_channels(rig, left, right), start_frame=start_frame,
+                                             action_name=f"{name} eyes")
+        place_layer(rig.armature, action, slot, line=name, layer="eyes", blend_type="COMBINE")
+        said.append(f"the eyes on bones '{rig.eye_bones[0]}', '{rig.eye_bones[1]}'")
+    return said

@@ -191,3 +191,38 @@ def test_hostile_live_link_csvs_through_the_real_importer(scene, blender, tmp_pa
             outcomes["keyed"] += 1
         assert time.monotonic() - started < 3.0, what
     assert outcomes["refused"] >= 30 and outcomes["keyed"] >= 6, outcomes
+
+
+def test_head_and_eye_columns_import_onto_another_rig(scene, blender, addon, tmp_path):
+    """Export from a CC4 rig, import onto a Blender-named rig: the head and eyes turn the same there, on
+    strips of their own, and the eyeLook keys are left to the eye bones."""
+    from .test_head_rig import FRAMES, head_curves, rigged_face
+
+    source_rig, source = rigged_face(blender, "CC_Base_Head", True, eyes=True)
+    scene.avi_talking.target = source
+    addon("curves_writer").apply_curves(scene, source, head_curves(eye_yaw=0.2), start_frame=1,
+                                        action_name="AVI_line", line="line")
+    path = tmp_path / "turns.csv"
+    assert blender.ops.avi_talking.export_live_link(filepath=str(path)) == {"FINISHED"}
+    expected = []
+    for frame in range(1, FRAMES + 1):
+        scene.frame_set(frame)
+        rig = addon("head_rig").find_head_rig(source)
+        expected.append((addon("head_rig").played_head(rig), addon("head_rig").played_eyes(rig)))
+
+    target_rig, target = rigged_face(blender, "head", False, eyes=True)
+    scene.avi_talking.target = target
+    scene.frame_set(1)
+    assert blender.ops.avi_talking.import_live_link(filepath=str(path)) == {"FINISHED"}
+    tracks = {t.name for t in target_rig.animation_data.nla_tracks}
+    assert {"AVI head", "AVI eyes"} <= tracks
+    animation = target.data.shape_keys.animation_data
+    keyed = {fc.data_path for fc in addon("nla_layers").fcurves_of(animation.action,
+                                                                    getattr(animation, "action_slot", None))}
+    assert 'key_blocks["jawOpen"].value' in keyed and not any("eyeLook" in path for path in keyed)
+    rig = addon("head_rig").find_head_rig(target)
+    for frame in (1, 15, FRAMES):
+        scene.frame_set(frame)
+        head, eyes = expected[frame - 1]
+        np.testing.assert_allclose(addon("head_rig").played_head(rig), head, atol=2e-3)
+        np.testing.assert_allclose(addon("head_rig").played_eyes(rig), eyes, atol=2e-3)
