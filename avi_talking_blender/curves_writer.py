@@ -147,6 +147,16 @@ def _write_head_and_eyes(rig: HeadRig, curves: dict, layers: tuple[str, ...] | N
     return actions
 
 
+def write_head_and_eyes(rig: HeadRig, motion: dict, *, line: str, action_name: str, start_frame: float,
+                        fps: float) -> list:
+    """`motion`'s head and eye rotations (a curves document's `head` and `eyes` blocks, at the scene's rate
+    `fps`) alone, as `line`'s strips on the AVI head and AVI eyes tracks; every owner is checked first."""
+    for id_data in _head_and_eye_owners(rig, motion, None):
+        check_keyable(id_data, id_data.name)
+    timing = {"start_frame": start_frame, "curves_fps": fps, "scene_fps": fps, "key_poses_at": None}
+    return _write_head_and_eyes(rig, motion, None, line, action_name, timing)
+
+
 def write_listening(scene, obj, curves: dict, *, start_frame: float, line: str, label: str) -> list:
     """A listener's curves as `line`'s strips (`line`: the line's id, `label`: its strip's name) on the face's AVI listening tracks: its shape keys (Add) and
     its head and eyes (Combine), over whatever else the face plays."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bpy
 
-from .nla_layers import LINE_PROPERTY, REST_TRACK, copy_tracks, fcurves_of
+from .nla_layers import LINE_PROPERTY, REST_TRACK, copy_tracks, fcurves_of, owner_name
 
 HAND_TRACK_SUFFIX = " (hand keys)"
 
@@ -35,10 +35,9 @@ def masking_paths(id_data: bpy.types.ID, paths) -> list[str]:
 
 
 def describe(id_data: bpy.types.ID, paths: list[str]) -> str:
-    owner = id_data.user.name if isinstance(id_data, bpy.types.Key) and id_data.user else id_data.name
     names = [p.split('"')[1] if '"' in p else p for p in paths]
     shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-    return f"'{owner}': {shown} (Action '{id_data.animation_data.action.name}')"
+    return f"'{owner_name(id_data)}': {shown} (Action '{id_data.animation_data.action.name}')"
 
 
 def check_or_push_down(found: list[tuple[bpy.types.ID, list[str]]], push_down: bool) -> list[str]:

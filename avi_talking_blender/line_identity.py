@@ -130,8 +130,7 @@ def _migrate_scene_fields(scene) -> list[str]:
     they become the line of the strip they were written for (the analysed one, else the only sound strip,
     else the active one)."""
     settings = scene.avi_talking
-    stored = settings.keys() if hasattr(settings, "keys") else []
-    if "dialogue" not in stored and "instruction_text" not in stored:
+    if "dialogue" not in settings.keys() and "instruction_text" not in settings.keys():
         return []
     sounds = [s for s in all_strips(scene) if s.type == "SOUND"]
     editor = scene.sequence_editor

@@ -62,7 +62,7 @@ def ensure_rest(key: bpy.types.Key, data_paths: list[str], new_action) -> None:
         track.strips.remove(strip)
     if not wanted:
         return
-    action, slot = new_action(f"AVI rest {key.user.name if key.user else key.name}", wanted)
+    action, slot = new_action(f"AVI rest {owner_name(key)}", wanted)
     strip = track.strips.new("rest", int(action.frame_range[0]), action)
     if slot is not None and hasattr(strip, "action_slot"):
         strip.action_slot = slot
@@ -96,6 +96,13 @@ def remove_line(id_data: bpy.types.ID, line: str, layers: tuple[str, ...] = tupl
                 track.strips.remove(strip)
 
 
+def owner_name(id_data: bpy.types.ID) -> str:
+    """The object a report names for `id_data`: a shape-key datablock's mesh object, else the ID itself."""
+    if isinstance(id_data, bpy.types.Key) and id_data.user is not None:
+        return id_data.user.name
+    return id_data.name
+
+
 def animated_ids() -> list[bpy.types.ID]:
     """Everything in the file that generated animation can be on: shape keys, objects (armatures too)."""
     return [i for i in list(bpy.data.shape_keys) + list(bpy.data.objects) if i.animation_data is not None]
@@ -108,7 +115,7 @@ def release_line(line: str, *, keep_layers_on: set, layers: tuple[str, ...]) -> 
     released = []
     for id_data in animated_ids():
         animation = id_data.animation_data
-        owner = id_data.user.name if isinstance(id_data, bpy.types.Key) and id_data.user else id_data.name
+        owner = owner_name(id_data)
         if animation.action is not None and animation.action.get(LINE_PROPERTY) == line \
                 and not animation.action.get(LAYER_PROPERTY):
             animation.action.use_fake_user = True

@@ -9,15 +9,14 @@ from pathlib import Path
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
+from ..curves_writer import write_head_and_eyes
 from ..formats import (
     LIVE_LINK_ROTATIONS as ROTATIONS, LiveLinkFormatError, eye_rotations_from_look_keys, read_live_link_csv,
     write_live_link_csv,
 )
-from ..head_rig import EYE_LOOK_KEYS, eye_channels, find_head_rig, head_channels, played_eyes, played_head
-from ..keyframes import (
-    NotKeyable, build_channels_action, check_keyable, resample_at_times, write_shape_key_action,
-)
-from ..nla_layers import place_layer
+from ..head_rig import EYE_LOOK_KEYS, find_head_rig, played_eyes, played_head
+from ..keyframes import NotKeyable, check_keyable, resample_at_times, write_shape_key_action
+from ..nla_layers import LAYER_PROPERTY
 from ..sequencer import scene_fps
 from ..targets import TargetError, find_target
 from .export import animated_face
@@ -145,7 +144,8 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
             return {"CANCELLED"}
         name = f"LiveLink_{path.stem}"
         try:
-            moved = key_head_and_eyes(rig, turns, start_frame=scene.frame_current, name=name, eyes=eyes_on_bones)
+            moved = write_head_and_eyes(rig, head_and_eye_motion(turns, eyes_on_bones), line=name, action_name=name,
+                                        start_frame=scene.frame_current, fps=fps)
         except NotKeyable as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
@@ -156,28 +156,24 @@ class AVI_TALKING_OT_import_live_link(bpy.types.Operator):
             "given: the take is too short to read it from its timecodes"
         self.report({"INFO"}, f"AVI-Talking: keyed {len(keyed)} shape keys over {count} frames from {path.name} "
                               f"(recorded at {take.rate:g} fps, {source}) in Action '{action.name}'"
-                              + "".join(f"; {what}" for what in moved))
+                              + "".join(f"; {_turned(rig, action[LAYER_PROPERTY])}" for action in moved))
         return {"FINISHED"}
 
 
-def key_head_and_eyes(rig, turns: dict[str, list[float]], *, start_frame: float, name: str, eyes: bool) -> list[str]:
-    """The take's head and eye columns (radians, the app's signs: the curves' head frame) on the rig's head
-    bone or the face object's own turn, and on its eye bones, as strips of their own over what the rig plays
-    (Combine). Returns what was keyed, for the report; nothing where the take has no head columns."""
-    said = []
+def head_and_eye_motion(turns: dict[str, list[float]], eyes: bool) -> dict:
+    """The take's head and eye columns (radians, the app's signs: the curves' head frame, per scene frame)
+    as a curves document's `head` and `eyes` blocks; the eyes only where the rig turns them with bones."""
+    motion = {}
     if {"HeadPitch", "HeadYaw", "HeadRoll"} <= turns.keys():
-        rows = list(zip(turns["HeadPitch"], turns["HeadYaw"], turns["HeadRoll"]))
-        owner, channels = head_channels(rig, rows)
-        check_keyable(owner, owner.name)
-        action, slot = build_channels_action(owner, channels, start_frame=start_frame, action_name=f"{name} head")
-        place_layer(owner, action, slot, line=name, layer="head", blend_type="COMBINE")
-        said.append(f"the head turns on {rig.head_line.removeprefix('Head: ')}")
+        motion["head"] = {"rotation": list(zip(turns["HeadPitch"], turns["HeadYaw"], turns["HeadRoll"]))}
     if eyes:
-        check_keyable(rig.armature, rig.armature.name)
-        left = list(zip(turns["LeftEyeYaw"], turns.get("LeftEyePitch", [0.0] * len(turns["LeftEyeYaw"]))))
-        right = list(zip(turns["RightEyeYaw"], turns.get("RightEyePitch", [0.0] * len(turns["RightEyeYaw"]))))
-        action, slot = build_channels_action(rig.armature, eye_channels(rig, left, right), start_frame=start_frame,
-                                             action_name=f"{name} eyes")
-        place_layer(rig.armature, action, slot, line=name, layer="eyes", blend_type="COMBINE")
-        said.append(f"the eyes on bones '{rig.eye_bones[0]}', '{rig.eye_bones[1]}'")
-    return said
+        pitch = {side: turns.get(f"{side}EyePitch", [0.0] * len(turns[f"{side}EyeYaw"])) for side in ("Left", "Right")}
+        motion["eyes"] = {key: list(zip(turns[f"{side}EyeYaw"], pitch[side]))
+                          for key, side in (("left", "Left"), ("right", "Right"))}
+    return motion
+
+
+def _turned(rig, layer: str) -> str:
+    if layer == "head":
+        return f"the head turns on {rig.head_line.removeprefix('Head: ')}"
+    return f"the eyes on bones '{rig.eye_bones[0]}', '{rig.eye_bones[1]}'"
