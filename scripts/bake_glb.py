@@ -53,10 +53,17 @@ def main(argv: list[str]) -> int:
             scene.render.fps, scene.render.fps_base = _fps(curves["fps"])
             scene.avi_talking.target = face
             apply_curves(scene, face, curves, start_frame=1, action_name=path.stem)
-            partial = glb.with_name(f".{glb.stem}.partial.glb")
+            # A new file of our own in the folder (never a name a link could have been planted at, in a
+            # shared output folder), renamed over the glb: the rename replaces a link instead of following it.
+            handle, name = tempfile.mkstemp(dir=args.output, prefix=f".{glb.stem}.", suffix=".partial.glb")
+            os.close(handle)
+            partial = Path(name)
             target, frames = animated_face(scene)
-            export_face(bpy.context, target, frames, partial, "GLB")
-            os.replace(partial, glb)
+            try:
+                export_face(bpy.context, target, frames, partial, "GLB")
+                os.replace(partial, glb)
+            finally:
+                partial.unlink(missing_ok=True)
             print(json.dumps({"curves": str(path), "glb": str(glb)}), flush=True)
         except (CurvesFormatError, TargetError, OSError, RuntimeError, ValueError) as exc:
             failures += 1
