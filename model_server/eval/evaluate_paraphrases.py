@@ -105,7 +105,12 @@ def understood() -> dict:
             "grammar, some words unused": sum(r.by == "grammar" and bool(r.unused) for r in readings),
             "nothing understood (said so)": sum(r.by == "nothing" for r in readings),
             "read as the emotion asked": sum(r.controls.emotion == e for r, (_, e) in zip(readings, PARAPHRASES)),
-            "of": len(readings)}
+            "of": len(readings),
+            "per emotion (as asked / not understood / as another)": {
+                emotion: "/".join(str(sum(1 for r, (_, asked) in zip(readings, PARAPHRASES) if asked == emotion and test(r)))
+                                  for test in (lambda r: r.controls.emotion == emotion, lambda r: r.by == "nothing",
+                                               lambda r: r.by != "nothing" and r.controls.emotion != emotion))
+                for emotion in EMOTIONS}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {"paraphrases": len(PARAPHRASES), "lines": [k for k in keys if k in recordings],
                "reading": understood()}
     print(f"{len(PARAPHRASES)} held-out paraphrases on {len(lines)} real lines")
-    print("reading: " + ", ".join(f"{k} {v}" for k, v in results["reading"].items()))
+    print("reading: " + ", ".join(f"{k} {v}" for k, v in results["reading"].items() if not isinstance(v, dict)))
+    print("reading per emotion (as asked/not understood/as another): "
+          + " ".join(f"{e} {v}" for e, v in results["reading"]["per emotion (as asked / not understood / as another)"].items()))
     print(f"{'synthesis':10s} {'read with':14s} {'emotion shown':>14s}   per emotion")
     for synthesis in args.synthesis:
         results[synthesis] = evaluate(lines, synthesis)
