@@ -37,30 +37,36 @@ def install_extension(bpy, zip_path: Path) -> None:
         sys.exit(f"installing {zip_path.name} into Blender failed")
 
 
-def add_sound_strip(scene, path: Path, frame_start: int):
+def add_sound_strip(scene, path: Path, frame_start: int, channel: int = 1):
     editor = scene.sequence_editor or scene.sequence_editor_create()
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences  # renamed in 5.0
-    strip = strips.new_sound(name=path.stem, filepath=str(path), channel=1, frame_start=frame_start)
+    strip = strips.new_sound(name=path.stem, filepath=str(path), channel=channel, frame_start=frame_start)
     editor.active_strip = strip
     return strip
 
 
 def add_contrast_heads(bpy, scene, line) -> list[tuple[str, object]]:
-    """Two more demo heads side by side: the same line generated under two opposite instructions.
+    """Two more demo heads side by side: the same recording generated under two opposite instructions.
 
-    Done as an animator would: Add Demo Head, make it the line's face, edit the instruction, Generate.
+    Done as an animator would: a line animates one face, so each take is a strip of its own (the same
+    recording on another channel), then Add Demo Head, make it the line's face, write the instruction,
+    Generate.
     """
     settings = scene.avi_talking
     settings.use_segments = False  # one instruction for the whole line
     heads = []
-    for offset, (label, instruction) in zip((-CONTRAST_SPACING / 2, CONTRAST_SPACING / 2), CONTRAST):
+    for channel, offset, (label, instruction) in zip((2, 3), (-CONTRAST_SPACING / 2, CONTRAST_SPACING / 2), CONTRAST):
+        strip = add_sound_strip(scene, DEMO_AUDIO, frame_start=1, channel=channel)
+        strip.name = f"demo_speech_{label}"
+        settings.dialogue = line.dialogue  # typed into the new strip's own line
+        take_line = next(candidate for candidate in settings.lines if candidate.strip == strip.name)
         bpy.ops.avi_talking.add_demo_head()
         head = settings.target
         head.name = f"AVI_DemoHead_{label}"
         head.location.x += offset
-        line.face = head
-        line.instruction_text.clear()
-        line.instruction_text.write(instruction)
+        take_line.face = head
+        take_line.instruction_text = bpy.data.texts.new(f"AVI instruction {strip.name}")
+        take_line.instruction_text.write(instruction)
         if bpy.ops.avi_talking.generate() != {"FINISHED"}:
             sys.exit(f"generating the {label} take failed (see the message above)")
         print(f"{label}: {instruction}")

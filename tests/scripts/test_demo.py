@@ -26,6 +26,7 @@ def test_demo_command_writes_blend_glb_fbx_the_side_by_side_preview_and_the_dial
         assert (tmp_path / name).stat().st_size > 10_000, name
     assert "instruction: A" in done.stdout
     assert "furious: A very angry" in done.stdout and "delighted: A very happy" in done.stdout
+    assert "taken off" not in done.stdout  # each take its own line: no head loses its animation to another
     size = run_in_blender(f"""
         import bpy
         image = bpy.data.images.load({str(tmp_path / "demo_preview.png")!r})
