@@ -17,7 +17,8 @@ from .line_identity import claim_line, find_line
 
 MAX_TAKES = 8  # per Generate; the server allows more, but each take is kept in the .blend
 _SYNTHESIS_ITEMS = {
-    "learned": ("Learned", "AVI-Talking's learned model: content from speech, style sampled from the instruction"),
+    "learned": ("Learned", "AVI-Talking's learned model: the rules' lips, the expression sampled from the instruction "
+                            "(takes vary more)"),
     "baseline": ("Baseline", "Rules: visemes with coarticulation, an expression layer read from the instruction"),
 }
 

@@ -198,7 +198,7 @@ def checks(tables: dict[str, Table], frame_rates) -> list[tuple[str, bool | None
 
     Every model and take: closure with the text, every /p b m/ of 30 ms or more closed, closure without
     the text close to it. The learned model against the baseline: it may be the default only where it
-    is not below the baseline on closure, open-vowel opening and rounding."""
+    is not below the baseline on closure, /f v/, open-vowel opening and rounding, nor above it on jitter."""
     out = []
     with_text, without = tables[PATHS[0]].rows, tables[PATHS[1]].rows
     for fps in frame_rates:
@@ -216,10 +216,13 @@ def checks(tables: dict[str, Table], frame_rates) -> list[tuple[str, bool | None
         if "learned" + at not in with_text or "baseline" + at not in with_text:
             continue
         for path, rows in zip(PATHS, (with_text, without)):
-            for column in ("/p b m/ closure", "open-vowel opening", "rounding (round − spread)"):
+            for column in ("/p b m/ closure", "/f v/ tucked", "open-vowel opening", "rounding (round − spread)"):
                 ours, base = rows["learned" + at][column], rows["baseline" + at][column]
                 out.append((f"learned{at}, {path}: {column} ≥ baseline's", _holds(ours - base, ours >= base - 1e-9),
                             f"{ours:.3f} vs {base:.3f}"))
+            ours, base = rows["learned" + at]["jitter (1/s²)"], rows["baseline" + at]["jitter (1/s²)"]
+            out.append((f"learned{at}, {path}: jitter ≤ baseline's", _holds(ours - base, ours <= base + 1e-9),
+                        f"{ours:.3f} vs {base:.3f}"))
     return out
 
 

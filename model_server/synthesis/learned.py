@@ -5,9 +5,11 @@
                  └─ grammar parser: controls ─────────────────┴─ DiffusionPrior ─→ style code (per segment, per seed)
                                                               └─ TypicalStyleHead ─→ style code (take 1)
                                                                                         │
-    speech ─ phones + prosody ─ ContentEncoder ─→ content ─→ MotionDecoder ←───────────┘ → ARKit weights → jaw pose
+    speech ─ phones + prosody ─ ContentEncoder ─→ content ─→ MotionDecoder ←───────────┘ → expression ─┐
+    speech + the instruction's controls ─ the rules' articulation (rule_lips.py) ─→ lips ──────────────┴→ ARKit weights
 
-The lips close exactly at every /p b m/ on the scene's frames (closure.py), on top of the decoder.
+The lips are the rules' (rule_lips.py): the content path gives the articulation's full excursions and exact
+timing, /p b m/ closed on the scene's frames, and the decoder everything else (the expression).
 
 Take 1 of a request is the instruction's typical style (the expected style code); later takes are
 the prior's draws, one per seed, the varied readings of the same instruction.
@@ -34,11 +36,11 @@ from ..curves import num_frames_for
 from ..errors import InputError
 from .baseline import Articulation
 from .blinks import blink_curve
-from .closure import close_lips
 from .content_features import content_features
 from .diffusion_prior import DiffusionPrior, DiffusionPriorConfig
 from .instruction_controls import instruction_controls
 from .jaw import jaw_pose_from_arkit
+from .rule_lips import with_rule_lips
 from .style_content_model import StyleContentConfig, StyleContentModel
 from .style_layer import segment_weights
 from .text_encoder import SentenceEncoder
@@ -101,7 +103,7 @@ class LearnedSynthesizer:
         typical = TypicalStyleHead(TypicalStyleConfig.from_dict(config["typical_style"]))
         typical.load_state_dict(load_file(weights_dir / TYPICAL_FILE))
         info = {"weights": weights_dir.name, "metrics": config.get("training", {}).get("metrics", {}),
-                "text_encoder": config["text_encoder"]}
+                "text_encoder": config["text_encoder"], "lips": "rules (rule_lips.py)"}
         return cls(model, prior, typical, SentenceEncoder(), info)
 
     def describe(self) -> dict:
@@ -195,10 +197,10 @@ class LearnedSynthesizer:
                  else self.typical_style_codes(instructions))
         per_frame = segment_weights(segments, frames, MODEL_FPS, STYLE_CROSSFADE_S) @ codes  # (T25, style_dim), crossfaded
         per_frame /= np.maximum(np.linalg.norm(per_frame, axis=1, keepdims=True), 1e-6)
-        arkit = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)
-        # The decoder rounds short closures off and resampling moves frames: close the lips at the
-        # scene's own rate, the frames the animator will see.
-        arkit = close_lips(arkit, analysis.alignment.phones, fps)
+        face = _resample(self.decode(content, per_frame.astype(np.float32)), num_frames_for(audio.duration, fps), fps)
+        # The decoder's own lips are a blurred copy of the rules' (it learned their motion): the rules'
+        # articulation takes their place, already closed at /p b m/ on the scene's frames.
+        arkit = with_rule_lips(face, analysis, segments, seed=seed, fps=fps)
         if blinks:
             blink = blink_curve(audio.duration, len(arkit), fps, analysis.alignment.phones, seed)
             for name in ("eyeBlinkLeft", "eyeBlinkRight"):

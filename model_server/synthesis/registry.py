@@ -29,10 +29,11 @@ def _learned(weights_dir: Path = LEARNED_WEIGHTS_DIR):
 
 SYNTHESIZERS: dict[str, Callable[[], object]] = {"learned": _learned, "baseline": _baseline}
 # The one place the default is chosen (pipeline config, CLI, API, and the add-on's enum read it).
-# The baseline: on real recordings (python -m model_server.eval.evaluate_real_speech) the learned model
-# closes the lips as well, but opens them less on open vowels and rounds them less on /uw ow w/; the
-# default must not fall below the baseline there. The learned model stays one argument away, and
-# wins on held-out synthetic lip error and on expression (the model card has both).
+# The baseline, by one figure: the learned model speaks with the rules' lips (rule_lips.py), so on real
+# recordings (python -m model_server.eval.evaluate_real_speech) every lip figure is the baseline's, and it
+# reads free text as well (evaluate_paraphrases) with more varied takes; but on real speech its expression
+# varies a little less over time under an aroused instruction (evaluate_nonverbal: 0.063 against 0.065),
+# and the default must not fall below the baseline on any figure. The learned model is one argument away.
 DEFAULT_SYNTHESIS = "baseline"
 # Classifier-free guidance of the learned model's diffusion prior when a request names none. 1 is the
 # plain conditional model: on held-out clips it gave the lowest lip error and the most varied takes

@@ -71,6 +71,13 @@ def write_card(weights_dir: Path) -> Path:
         "training motions' lips: a least-squares fit to the style codes, then refined through the frozen decoder) gives take 1.",
         "Output: ARKit-52 weights at 25 fps; jaw pose and FLAME curves are derived from them.",
         "",
+        "In the product the lips are the rules' (model_server/synthesis/rule_lips.py): the articulation channels "
+        "(jaw opening, lip closure, funnel, pucker, lip roll, lip raising and lowering, upper shrug, tongue) come from "
+        "the rule-based articulation of the same speech and instruction, with their full excursions and exact "
+        "timing, and the decoder gives every other channel: the expression its style space, text embedding and "
+        "diffusion prior shape. The decoder learned the rules' lips and could only give a blurred copy of them; "
+        "the networks and their weights are as trained.",
+        "",
         "## Files",
         *[f"- `{name}`: {size / 1e6:.1f} MB" for name, size in sizes.items()],
         "- `config.json`: network sizes, training arguments and the corpus recipe",

@@ -51,6 +51,15 @@ def test_pooled_tables_hold_the_guarantee_and_the_recognition_figures(report):
     assert any("closure without text within" in c["what"] for c in result["checks"])
 
 
+def test_the_learned_model_is_judged_against_the_baseline_on_every_lip_figure(report):
+    result, _ = report
+    against = [c for c in result["checks"] if "baseline's" in c["what"]]
+    for figure in ("/p b m/ closure", "/f v/ tucked", "open-vowel opening", "rounding", "jitter"):
+        assert sum(figure in c["what"] for c in against) == len(PATHS) * len(FRAME_RATES), figure
+    # It speaks with the rules' lips (synthesis/rule_lips.py): never below the baseline, on any clip.
+    assert all(c["holds"] is not False for c in against) and any(c["holds"] for c in against)
+
+
 def test_the_model_card_gets_its_own_section_beside_the_synthetic_evaluation(report):
     _, card = report
     assert "## Real recordings" in card and "<!-- real-speech:start -->" in card
