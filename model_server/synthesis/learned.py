@@ -21,6 +21,7 @@ seams (the networks are convolutional with a finite receptive field, narrower th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -57,6 +58,25 @@ TYPICAL_FILE = "typical_style.safetensors"
 SAMPLED_STYLES_KEPT = 64  # (instructions, seed, guidance) → sampled style codes, a few kB each
 
 
+def on_one_thread(method):
+    """Run a method of the networks on one torch thread, then give the process back its own count.
+
+    One thread: the networks are small, and extra threads lose more to synchronisation than they gain,
+    badly so when Blender or a second job shares the cores (measured: 9 ms vs 0.5 s per step). Given back
+    after: torch's count holds for the calling thread (the server's job thread) and for threads started
+    later, and the agent's language model in that thread needs both cores (1.5 s against 2.1 s for a
+    12 s line's instruction once the count had been left at one)."""
+    @functools.wraps(method)
+    def on_one(*args, **kwargs):
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+    return on_one
+
+
 def save_weights(out: Path, model: StyleContentModel, prior: DiffusionPrior, head: TypicalStyleHead,
                  training: dict, log: list[dict]) -> None:
     out = Path(out)
@@ -76,9 +96,6 @@ class LearnedSynthesizer:
 
     def __init__(self, model: StyleContentModel, prior: DiffusionPrior, typical: TypicalStyleHead,
                  text_encoder: SentenceEncoder, info: dict) -> None:
-        # One thread: the networks are small, and extra threads lose more to synchronisation than they
-        # gain, badly so when Blender or a second job shares the cores (measured: 9 ms vs 0.5 s per step).
-        torch.set_num_threads(1)
         self.model = model.eval()
         self.prior = prior.eval()
         self.typical = typical.eval()
@@ -115,11 +132,13 @@ class LearnedSynthesizer:
 
     # Instruction side -------------------------------------------------------------------------
 
+    @on_one_thread
     @torch.inference_mode()
     def encode_instructions(self, texts: list[str]) -> np.ndarray:
         """(N, style_dim) instruction embeddings projected into the style space (unit norm)."""
         return self.model.instruction_projector(torch.from_numpy(self.text_encoder.encode(texts))).numpy()
 
+    @on_one_thread
     @torch.inference_mode()
     def encode_motion_styles(self, motions: list[np.ndarray]) -> np.ndarray:
         """(N, style_dim) style codes of ARKit motions at 25 fps (unit norm)."""
@@ -131,12 +150,14 @@ class LearnedSynthesizer:
         text = torch.from_numpy(self.text_encoder.encode(instructions))
         return text, self.model.instruction_projector(text), torch.from_numpy(instruction_controls(instructions))
 
+    @on_one_thread
     @torch.inference_mode()
     def typical_style_codes(self, instructions: list[str]) -> np.ndarray:
         """(S, style_dim) the expected style of each instruction (take 1)."""
         text, _, controls = self._prior_condition(instructions)
         return self.typical(text, controls).numpy()
 
+    @on_one_thread
     @torch.inference_mode()
     def sample_style_codes(self, instruction: str, n: int, *, seed: int, guidance: float | None = None) -> np.ndarray:
         """(n, style_dim) styles the diffusion prior draws for one instruction."""
@@ -161,6 +182,7 @@ class LearnedSynthesizer:
             self._sampled_styles[key] = self._sample_segment_styles(instructions, seed=seed, guidance=guidance)
         return self._sampled_styles[key].copy()
 
+    @on_one_thread
     @torch.inference_mode()
     def _sample_segment_styles(self, instructions: list[str], *, seed: int, guidance: float | None) -> np.ndarray:
         initial = torch.cat([torch.randn(1, self.model.cfg.style_dim, generator=torch.Generator().manual_seed(seed + 1000 * i))
@@ -171,6 +193,7 @@ class LearnedSynthesizer:
 
     # Motion side ------------------------------------------------------------------------------
 
+    @on_one_thread
     @torch.inference_mode()
     def decode(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
         """(T, 52) ARKit weights in [0, 1] from (T, 44) content features and a (style_dim,) or (T, style_dim) style."""

@@ -104,3 +104,26 @@ def test_rewriting_one_segment_keeps_the_other_segments_styles(model):
     after = model.segment_style_codes([ANGRY, "A very sad person speaks with lip corners strongly pulled down.", calm], seed=4)
     np.testing.assert_allclose(before[[0, 2]], after[[0, 2]], atol=1e-5)
     assert float(before[1] @ after[1]) < 0.9
+
+
+def test_the_learned_model_gives_the_job_thread_its_torch_threads_back(demo_analysis):
+    """The networks run on one thread, but the agent's language model, in the job thread that loaded and ran
+    them (as the server's does on the first Learned request) and in threads started later, keeps both cores."""
+    import threading
+
+    import torch
+
+    seen = {}
+
+    def job():
+        torch.set_num_threads(2)
+        run(LearnedSynthesizer.load(LEARNED_WEIGHTS_DIR), demo_analysis, HAPPY, seed=1)
+        seen["job"] = torch.get_num_threads()
+        later = threading.Thread(target=lambda: seen.update(later=torch.get_num_threads()))
+        later.start()
+        later.join()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert seen == {"job": 2, "later": 2}
