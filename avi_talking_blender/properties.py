@@ -41,8 +41,9 @@ def keep_recognized_dialogue(line, result: dict) -> str:
     heard = str(result.get("transcript") or "").strip()
     if result.get("transcript_source") != "recognized" or not heard:
         return ""
-    if line.dialogue.strip():  # the animator's text could not be aligned: say so, keep their text
-        return f"; the dialogue text could not be aligned to the audio, recognised \"{heard}\" instead"
+    if line.dialogue.strip():  # the animator's text could not be aligned or is not what is said: say so, keep it
+        return (f"; the dialogue text does not fit the audio (it could not be aligned, or most of the speech "
+                f"falls outside its words): animated from the words heard, \"{heard}\"")
     line.dialogue = heard
     line.dialogue_recognized = True  # after the assignment: its update callback clears the flag
     return f"; heard \"{heard}\" (now in Dialogue: correct any word and run again)"

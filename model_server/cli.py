@@ -21,6 +21,7 @@ from pathlib import Path
 from .api.limits import ServerLimits
 from .config import DEFAULT_FPS, DEFAULT_MAX_AUDIO_SECONDS, MAX_TAKES, PipelineConfig
 from .agent.registry import AGENTS, API_KEY_ENV, DEFAULT_AGENT
+from .api.schemas import MAX_TEXT_CHARS
 from .errors import InputError
 from .synthesis.registry import DEFAULT_SYNTHESIS, SYNTHESIZERS
 
@@ -48,7 +49,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("audio", type=Path, help="speech file (WAV, FLAC, OGG, MP3)")
-    parser.add_argument("--transcript", help="the dialogue text (forced alignment instead of recognition)")
+    text = parser.add_mutually_exclusive_group()
+    text.add_argument("--transcript", help="the dialogue text (forced alignment instead of recognition)")
+    text.add_argument("--transcript-file", type=Path, help="a UTF-8 text file holding the dialogue text")
     parser.add_argument("--start", type=float, help="seconds into the file where the part to animate begins "
                                                     "(curves frame 0 is this time; default 0)")
     parser.add_argument("--end", type=float, help="seconds into the file where the part to animate ends (default: its end)")
@@ -221,15 +224,18 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
         from .agent.registry import check_agent_setting
 
         check_agent_setting(config.agent, url=config.agent_url, lm=config.agent_lm, weights=config.agent_weights)
+    transcript = dialogue_text(args)
     audio = trimmed(load_audio(args.audio, max_seconds=config.max_audio_seconds), args.start, args.end)
     pipeline = TalkingFacePipeline.from_config(config)
     if args.command == "instruct":
-        result = pipeline.instruct(audio, args.transcript, language=language, progress=progress)
+        result = pipeline.instruct(audio, transcript, language=language, progress=progress)
+        warn_if_text_unused(transcript, result)
         print(json.dumps(result, indent=2))
         return 0
-    takes = pipeline.takes(audio, transcript=args.transcript, instruction=args.instruction, seed=args.seed,
+    takes = pipeline.takes(audio, transcript=transcript, instruction=args.instruction, seed=args.seed,
                            samples=args.samples, guidance=args.guidance, fps=args.fps, layers=args.layers,
                            language=language, nonverbal=nonverbal, progress=progress)
+    warn_if_text_unused(transcript, takes[0])
     for number, segment in enumerate(takes[0]["segments"], start=1):  # how each instruction was read
         if segment.get("reading"):
             print(f"segment {number} ({segment['start']:.2f}-{segment['end']:.2f} s): "
@@ -246,6 +252,35 @@ def _run_pipeline_command(args: argparse.Namespace, config: PipelineConfig) -> i
             csv_path.write_text(curves_to_live_link_csv(curves), encoding="utf-8")
             print(f"wrote {csv_path}: take {index} as a Live Link Face CSV")
     return 0
+
+
+def dialogue_text(args: argparse.Namespace) -> str | None:
+    """--transcript, or the text of --transcript-file. A --transcript that names a file is refused:
+    aligned as words, a file name would move the lips to words nobody says."""
+    if args.transcript_file is not None:
+        try:
+            with args.transcript_file.open("rb") as file:
+                data = file.read(MAX_TEXT_CHARS * 4 + 1)
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the dialogue text in {args.transcript_file}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from exc
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(f"{args.transcript_file} holds more than {MAX_TEXT_CHARS} characters: not one line's dialogue")
+        return text
+    text = args.transcript
+    if text and ("/" in text or "\\" in text or text.endswith(".txt")) and Path(text).is_file():
+        raise InputError(f"--transcript takes the words themselves, and {text} is a file: "
+                         f"pass it as --transcript-file {text}")
+    return text
+
+
+def warn_if_text_unused(transcript: str | None, result: dict) -> None:
+    from .audio.transcript_fit import unused_text_note
+
+    note = unused_text_note(transcript, result)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def take_path(output: Path, index: int) -> Path:

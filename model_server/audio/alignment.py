@@ -25,6 +25,7 @@ from pocketsphinx import Decoder, get_model_path
 from ..errors import JobCancelled
 from .dictionary import entries_for, lookup, word_name
 from .recognition import load_recognizer
+from .transcript_fit import MIN_COVERAGE, MIN_WORDS_HEARD, speech_coverage
 from .types import SAMPLE_RATE, Alignment, Audio, Phone, Word
 from .words import guess_pronunciation, spoken_words
 
@@ -99,10 +100,14 @@ class PassMeter:
 
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
                  cancel: threading.Event | None = None, recognize: bool = True,
-                 recognizer=PACKAGED_RECOGNIZER, progress: Callable[[float, str], None] | None = None) -> Alignment:
+                 recognizer=PACKAGED_RECOGNIZER, progress: Callable[[float, str], None] | None = None,
+                 check_fit: bool = True) -> Alignment:
     """Phone timings for the clip, sorted and covering [0, duration] (gaps are "SIL").
 
+    A transcript whose aligned words leave much of the speech outside them is not what is said
+    (transcript_fit.py) and counts as failed, as does one that cannot be aligned at all.
     recognize=False: only the transcript's own paths; raises AlignmentFailed if they fail.
+    check_fit=False: trust the transcript (an evaluation's true text).
     recognizer: what hears the words without a transcript (None: pocketsphinx's own recognition).
     progress: (0..1 of the alignment, stage) as each pass over the audio runs.
     """
@@ -112,11 +117,17 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
     stage = "aligning phones" if given else "aligning the words heard"
     decode = lambda d, data: _decode(d, data, cancel, meter.next_pass(stage))  # noqa: E731
     alignment = None
+    unfit = ""
     if given:
         alignment = _transcript_alignment(new_decoder(transcript_words(given)), pcm, given, allow_phone_level, decode)
+        if alignment is not None and check_fit:
+            coverage = speech_coverage(audio, alignment.words)
+            if coverage < MIN_COVERAGE:
+                unfit = f": its words cover only {coverage:.0%} of the speech, so it is not what is said"
+                alignment = None
     if alignment is None:
         if not recognize:
-            raise AlignmentFailed("the transcript could not be aligned to this audio")
+            raise AlignmentFailed(f"the transcript could not be aligned to this audio{unfit}")
         if recognizer == PACKAGED_RECOGNIZER:
             recognizer = load_recognizer()
         heard = recognizer.recognize(audio, cancel, progress=meter.next_pass("recognizing speech")) \
@@ -126,7 +137,8 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
             # was heard (another language, unrelated words), the recogniser's own words are used instead.
             heard_words = transcript_words(" ".join([heard.text] + [w.word for w in heard.words]))
             if given:
-                alignment = _transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard)
+                alignment = _transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard,
+                                                       MIN_WORDS_HEARD if check_fit else 0.0)
             if alignment is None:
                 alignment = _recognized_alignment(new_decoder(heard_words), pcm, heard, allow_phone_level, decode)
         if alignment is None:
@@ -194,9 +206,10 @@ def _recognized_alignment(decoder: Decoder, pcm: bytes, heard, allow_phone_level
     return Alignment(phones=phones, words=words, transcript=heard.text, method="recognition-timing")
 
 
-def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard) -> Alignment | None:
+def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard, min_heard: float) -> Alignment | None:
     """The dialogue text's words timed by the recogniser's words where the two agree (a sequence
-    match); words between two agreeing ones share the time between them. None if none agree."""
+    match); words between two agreeing ones share the time between them. None if none agree, or if
+    fewer than `min_heard` of the text's words were heard (then it is not what is said)."""
     words = pronounceable(decoder, transcript_words(transcript))
     spans = _shared_spans([(word, w.start, w.end) for w in heard.words for word in transcript_words(w.word)])
     matcher = difflib.SequenceMatcher(a=words, b=[word for word, _, _ in spans], autojunk=False)
@@ -204,7 +217,7 @@ def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard) -> Alig
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             times[block.a + k] = spans[block.b + k][1:]
-    if not any(times):
+    if not any(times) or sum(t is not None for t in times) < min_heard * len(words):
         return None
     timed = [(word, *span) for word, span in zip(words, spread_over_gaps(times, spans[0][1], spans[-1][2]))]
     phones, found = _phones_in_word_spans(decoder, timed)

@@ -54,7 +54,7 @@ def run_line(config: PipelineConfig, threads: int, line: BatchLine, out_dir: Pat
     result = LineResult(number=line.number, id=line.id, status="ok", fingerprint=fingerprint,
                         character=line.character, attempts=attempts)
     try:
-        result.outputs = _animate(worker_pipeline(config, threads), config, line, out_dir, outputs)
+        result.outputs, result.reason = _animate(worker_pipeline(config, threads), config, line, out_dir, outputs)
     except InputError as exc:
         result.status, result.reason = "refused", str(exc)
     except Exception as exc:  # noqa: BLE001 - a line's failure is reported, and the batch goes on
@@ -74,8 +74,11 @@ def workers_died(line: BatchLine, fingerprint: str, out_dir: Path, attempts: int
     return result
 
 
-def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path, outputs: BatchOutputs) -> list[str]:
+def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path,
+             outputs: BatchOutputs) -> tuple[list[str], str]:
+    """The files written, and a note for the summary ("" when there is nothing to say)."""
     from ..audio.loading import load_audio, trimmed
+    from ..audio.transcript_fit import unused_text_note
     from ..live_link import curves_to_live_link_csv
     from ..nonverbal.options import nonverbal_options
 
@@ -87,4 +90,4 @@ def _animate(pipeline, config: PipelineConfig, line: BatchLine, out_dir: Path, o
     write_atomically(out_dir / names[0], json.dumps(curves, separators=(",", ":")))
     if outputs.live_link:
         write_atomically(out_dir / names[1], curves_to_live_link_csv(curves))
-    return names
+    return names, unused_text_note(line.transcript, curves)

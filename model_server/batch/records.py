@@ -26,7 +26,7 @@ class LineResult:
     number: int
     id: str
     status: str  # one of STATUSES
-    reason: str = ""  # why a line was refused, or the error it failed with
+    reason: str = ""  # why a line was refused, the error it failed with, or a warning on an ok line
     outputs: list[str] = field(default_factory=list)  # file names in OUT_DIR
     seconds: float = 0.0
     fingerprint: str = ""

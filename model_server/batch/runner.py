@@ -120,7 +120,7 @@ class _Pace:
         self.finished += 1
         elapsed = time.monotonic() - self.started
         left = elapsed / self.finished * (self.total - self.finished)
-        what = result.status if result.status == "ok" else f"{result.status}: {result.reason}"
+        what = f"{result.status}: {result.reason}" if result.reason else result.status
         self.progress(f"[{self.finished}/{self.total}] {result.id}: {what} ({result.seconds:.1f} s)"
                       + (f", about {_duration(left)} left" if self.finished < self.total else ""))
 

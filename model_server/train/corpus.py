@@ -112,7 +112,7 @@ def _speak_and_align(sentence: str, style: StyleSample, split: str, seed: int, i
             clean = load_audio(wav)
         try:
             # The recognition fallback is skipped: it is slow, and its words could be wrong.
-            alignment = align_phones(clean, sentence, recognize=False)
+            alignment = align_phones(clean, sentence, recognize=False, check_fit=False)
         except AlignmentFailed as exc:
             notes.append(f"{voice.name}: {exc}")
             continue

@@ -53,6 +53,18 @@ def test_without_dialogue_the_heard_words_fill_the_dialogue_field_for_correction
     assert settings.dialogue == "front centre" and "heard" not in settings.last_status
 
 
+def test_a_dialogue_text_that_is_not_what_is_said_is_reported_and_kept_for_correction(scene, blender, repo_root):
+    """Another line's text pasted by mistake: forced alignment could place it, but it covers little of the
+    speech, so the words heard animate the line and the report says so; the animator's text stays."""
+    blender.ops.avi_talking.add_demo_head()
+    add_sound_strip(scene, repo_root / "assets" / "demo_speech.wav", frame_start=1, name="demo")
+    settings = scene.avi_talking
+    settings.dialogue = wrong = "Please enter your password followed by the pound key"
+    assert blender.ops.avi_talking.analyze() == {"FINISHED"}
+    assert "does not fit the audio" in settings.last_status and "harbo" in settings.last_status.lower()
+    assert settings.dialogue == wrong and not line_of(scene).dialogue_recognized
+
+
 def test_generate_keys_the_whole_line_from_the_strip_start_and_undo_removes_it(demo_scene, blender, front_center_wav):
     bpy = blender
     head = demo_scene.avi_talking.target

@@ -160,3 +160,31 @@ def test_animate_takes_a_head_motion_amount_and_a_gaze_target(front_center_wav, 
                                     ("--gaze", "behind", "give camera, forward")):
         done = run_cli("animate", str(front_center_wav), option, value, "--quiet", "-o", str(tmp_path / "x.json"))
         assert done.returncode == 2 and fragment in done.stderr
+
+
+def test_the_dialogue_text_can_come_from_a_file_and_a_file_name_is_never_aligned_as_words(tmp_path):
+    demo, text_file = REPO / "assets" / "demo_speech.wav", REPO / "assets" / "demo_speech.txt"
+    out = tmp_path / "curves.json"
+    done = run_cli("animate", str(demo), "--transcript", str(text_file), "--instruction", "A calm person speaks.",
+                   "-o", str(out), "--quiet")
+    assert done.returncode == 2 and "--transcript-file" in done.stderr and not out.exists()
+    done = run_cli("animate", str(demo), "--transcript-file", str(text_file), "--instruction", "A calm person speaks.",
+                   "-o", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    curves = load_curves(out)
+    assert curves["transcript_source"] == "given" and curves["transcript"] == text_file.read_text().strip()
+    assert "warning" not in done.stderr
+    huge = tmp_path / "huge.txt"
+    huge.write_text("word " * 10_000)
+    done = run_cli("instruct", str(demo), "--transcript-file", str(huge), "--quiet")
+    assert done.returncode == 2 and "characters" in done.stderr
+
+
+def test_a_dialogue_text_that_is_not_what_is_said_is_reported_and_not_used(tmp_path):
+    out = tmp_path / "curves.json"
+    done = run_cli("animate", str(REPO / "assets" / "demo_speech.wav"), "--transcript", "assets demo speech txt",
+                   "--instruction", "A calm person speaks.", "-o", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    curves = load_curves(out)
+    assert curves["transcript_source"] == "recognized" and "harbo" in curves["transcript"].lower()
+    assert "warning: the dialogue text does not fit this audio" in done.stderr

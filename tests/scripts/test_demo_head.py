@@ -140,7 +140,7 @@ def opposite_takes(tmp_path_factory) -> list[Path]:
     for name, instruction in OPPOSITE_INSTRUCTIONS.items():
         out = folder / f"{name}.json"
         done = subprocess.run([sys.executable, "-m", "model_server", "animate", str(REPO / "assets" / "demo_speech.wav"),
-                               "--transcript", str(REPO / "assets" / "demo_speech.txt"), "--instruction", instruction,
+                               "--transcript-file", str(REPO / "assets" / "demo_speech.txt"), "--instruction", instruction,
                                "--fps", "25", "-o", str(out), "--quiet"],
                               cwd=REPO, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]

@@ -72,6 +72,7 @@ def library(tmp_path_factory, asterisk_recording, front_center_wav):
         {"id": "klingon", "audio": "audio/password.wav", "language": "tlh"},
         {"id": "french", "audio": "audio/mot de passe.wav", "transcript": french_text, "language": "fr",
          "instruction": ANGRY},
+        {"id": "mislabelled", "audio": "audio/front center.wav", "transcript": password_text, "instruction": ANGRY},
     ]
     return folder, write_csv(folder / "lines.csv", rows), rows
 
@@ -87,11 +88,13 @@ def first_run(library, tmp_path_factory):
 def test_every_line_is_animated_or_refused_with_its_reason(first_run, library):
     out, done = first_run
     assert done.returncode == 1, done.stderr[-3000:]  # some lines refused: not all ok
-    assert "5 ok, 6 refused, 0 failed" in done.stdout
+    assert "6 ok, 6 refused, 0 failed" in done.stdout
     assert "2 worker processes" in done.stderr and "left" in done.stderr  # progress with the time left
     lines = summary(out)
     assert {line["id"] for line in lines.values() if line["status"] == "ok"} == {
-        "password", "heard", "agent_writes", "segments", "french"}
+        "password", "heard", "agent_writes", "segments", "french", "mislabelled"}
+    assert "does not fit this audio" in lines["mislabelled"]["reason"]  # ok, and said: the words heard were used
+    assert not lines["password"]["reason"]
     assert "cannot decode audio" in lines["broken"]["reason"]
     assert "empty" in lines["empty"]["reason"]
     assert "cannot name a file" in lines["../outside"]["reason"]
@@ -100,7 +103,7 @@ def test_every_line_is_animated_or_refused_with_its_reason(first_run, library):
     assert "eSpeak NG has no voice" in lines["klingon"]["reason"]
     assert lines["password"]["character"] == "Operator"
     rows = list(csv.DictReader(open(out / "summary.csv")))
-    assert len(rows) == 11 and [r["line"] for r in rows] == [str(n) for n in range(1, 12)]
+    assert len(rows) == 12 and [r["line"] for r in rows] == [str(n) for n in range(1, 13)]
     assert not (out.parent / "outside.json").exists()
 
 
@@ -127,9 +130,9 @@ def test_a_rerun_skips_finished_lines_and_redoes_changed_ones(first_run, library
     folder, manifest, rows = library
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"}
     again = batch(str(manifest), "-o", str(out), "--workers", "2", "--live-link")
-    assert "5 done before" in again.stderr and "5 ok, 6 refused" in again.stdout, again.stderr[-2000:]
+    assert "6 done before" in again.stderr and "6 ok, 6 refused" in again.stdout, again.stderr[-2000:]
     lines = summary(out)
-    assert all(lines[name]["resumed"] for name in ("password", "heard", "agent_writes", "segments", "french"))
+    assert all(lines[name]["resumed"] for name in ("password", "heard", "agent_writes", "segments", "french", "mislabelled"))
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"} == before
     changed = [dict(row, instruction="A slightly sad person speaks.") if row["id"] == "heard" else row for row in rows]
     write_csv(manifest, changed)
@@ -137,7 +140,7 @@ def test_a_rerun_skips_finished_lines_and_redoes_changed_ones(first_run, library
         third = batch(str(manifest), "-o", str(out), "--workers", "1", "--live-link")
     finally:
         write_csv(manifest, rows)
-    assert "4 done before" in third.stderr, third.stderr[-2000:]
+    assert "5 done before" in third.stderr, third.stderr[-2000:]
     assert load_curves(out / "heard.json")["instruction"] == "A slightly sad person speaks."
     assert (out / "password.json").stat().st_mtime_ns == before["password.json"]
 
