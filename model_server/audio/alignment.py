@@ -98,6 +98,17 @@ class PassMeter:
         return report
 
 
+class _Decoding:
+    """One pass of a decoder over the audio, `decode(decoder, pcm)`, with the job's cancel and a progress
+    report of its own (a PassMeter pass); a long clip's pieces share one cancel and one report."""
+
+    def __init__(self, cancel: threading.Event | None, meter: PassMeter, stage: str):
+        self.cancel, self.meter, self.stage = cancel, meter, stage
+
+    def __call__(self, decoder: Decoder, pcm: bytes) -> None:
+        _decode(decoder, pcm, self.cancel, self.meter.next_pass(self.stage))
+
+
 def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: bool = True,
                  cancel: threading.Event | None = None, recognize: bool = True,
                  recognizer=PACKAGED_RECOGNIZER, progress: Callable[[float, str], None] | None = None,
@@ -115,16 +126,16 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
     given = transcript.strip() if transcript else ""
     meter = PassMeter(progress, expected=2 if given else 3)  # word and phone passes (+ recognition first)
     stage = "aligning phones" if given else "aligning the words heard"
-    decode = lambda d, data: _decode(d, data, cancel, meter.next_pass(stage))  # noqa: E731
-    alignment = None
+    decode = _Decoding(cancel, meter, stage)
+    alignment = suspect = None
     unfit = ""
     if given:
         alignment = _transcript_alignment(new_decoder(transcript_words(given)), pcm, given, allow_phone_level, decode)
         if alignment is not None and check_fit:
             coverage = speech_coverage(audio, alignment.words)
-            if coverage < MIN_COVERAGE:
+            if coverage < MIN_COVERAGE:  # another line's text, or the right one over loud non-speech
                 unfit = f": its words cover only {coverage:.0%} of the speech, so it is not what is said"
-                alignment = None
+                suspect, alignment = alignment, None
     if alignment is None:
         if not recognize:
             raise AlignmentFailed(f"the transcript could not be aligned to this audio{unfit}")
@@ -136,7 +147,9 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
             # The animator's words stay, placed at the times the recogniser heard them; where none of them
             # was heard (another language, unrelated words), the recogniser's own words are used instead.
             heard_words = transcript_words(" ".join([heard.text] + [w.word for w in heard.words]))
-            if given:
+            if suspect is not None and _share_heard(new_decoder(transcript_words(given)), given, heard) >= MIN_WORDS_HEARD:
+                alignment = suspect  # the recogniser heard the text: what its words left out is not speech
+            elif given:
                 alignment = _transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard,
                                                        MIN_WORDS_HEARD if check_fit else 0.0)
             if alignment is None:
@@ -210,6 +223,17 @@ def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard, min_hea
     """The dialogue text's words timed by the recogniser's words where the two agree (a sequence
     match); words between two agreeing ones share the time between them. None if none agree, or if
     fewer than `min_heard` of the text's words were heard (then it is not what is said)."""
+    words, times, spans = _heard_times(decoder, transcript, heard)
+    if not any(times) or sum(t is not None for t in times) < min_heard * len(words):
+        return None
+    timed = [(word, *span) for word, span in zip(words, spread_over_gaps(times, spans[0][1], spans[-1][2]))]
+    phones, found = _phones_in_word_spans(decoder, timed)
+    return Alignment(phones=phones, words=found, transcript=transcript, method="forced-heard-times")
+
+
+def _heard_times(decoder: Decoder, transcript: str, heard):
+    """The text's pronounceable words, the recogniser's (start, end) for each it agrees on (else None),
+    and the recogniser's word spans."""
     words = pronounceable(decoder, transcript_words(transcript))
     spans = _shared_spans([(word, w.start, w.end) for w in heard.words for word in transcript_words(w.word)])
     matcher = difflib.SequenceMatcher(a=words, b=[word for word, _, _ in spans], autojunk=False)
@@ -217,11 +241,13 @@ def _transcript_on_heard_times(decoder: Decoder, transcript: str, heard, min_hea
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             times[block.a + k] = spans[block.b + k][1:]
-    if not any(times) or sum(t is not None for t in times) < min_heard * len(words):
-        return None
-    timed = [(word, *span) for word, span in zip(words, spread_over_gaps(times, spans[0][1], spans[-1][2]))]
-    phones, found = _phones_in_word_spans(decoder, timed)
-    return Alignment(phones=phones, words=found, transcript=transcript, method="forced-heard-times")
+    return words, times, spans
+
+
+def _share_heard(decoder: Decoder, transcript: str, heard) -> float:
+    """Share (0..1) of the text's words that the recogniser heard, in order."""
+    words, times, _ = _heard_times(decoder, transcript, heard)
+    return sum(t is not None for t in times) / len(words) if words else 0.0
 
 
 def spread_over_gaps(times: list[tuple[float, float] | None], first_start: float, last_end: float,
@@ -288,11 +314,14 @@ def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, met
     try:
         decoder.set_align_text(" ".join(words))
         decode(decoder, pcm)
-        decoder.set_alignment()
-        decode(decoder, pcm)
-        # Copy out now: the alignment's memory belongs to the search we switch away from below.
-        aligned = [(w.name, w.start, w.duration, [(p.name, p.start, p.duration) for p in w])
-                   for w in decoder.get_alignment()]
+        pieces = _pieces(decoder, pcm) if len(pcm) / 2 / SAMPLE_RATE > PIECES_AFTER_S else []
+        if len(pieces) > 1:
+            aligned = _aligned_in_pieces(pieces, pcm, decode, decoder.get_cmn())
+        else:
+            decoder.set_alignment()
+            decode(decoder, pcm)
+            # Copy out now: the alignment's memory belongs to the search we switch away from below.
+            aligned = _copied(decoder.get_alignment(), 0)
     except (RuntimeError, ValueError) as exc:
         raise AlignmentFailed(str(exc)) from exc
     finally:
@@ -307,6 +336,85 @@ def _forced(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, met
     if not out_words:
         raise AlignmentFailed("alignment found no words")
     return Alignment(phones=phones, words=out_words, transcript=transcript, method=method)
+
+
+# The phone pass keeps every frame's states for the whole text, so its memory and time grow with the square
+# of the clip (80 MB and 1.5 s at 60 s of speech, 5.2 GB and 20 s at 500 s): a clip longer than PIECES_AFTER_S
+# has it in pieces of about PIECE_S, cut in the middle of a pause of the word pass of at least MIN_CUT_PAUSE_S.
+# Shorter clips, every evaluation's among them, keep the whole clip's pass.
+PIECES_AFTER_S = 120.0
+PIECE_S = 20.0
+MIN_CUT_PAUSE_S = 0.2
+FRAMES_PER_S = 100  # pocketsphinx's frames (FRAME_SECONDS = 0.01)
+
+
+def _copied(alignment, offset: int) -> list[tuple]:
+    """(word, start frame, frames, [(phone, start frame, frames)]) of an alignment, shifted by `offset`."""
+    return [(w.name, w.start + offset, w.duration, [(p.name, p.start + offset, p.duration) for p in w])
+            for w in alignment]
+
+
+def _pieces(decoder: Decoder, pcm: bytes) -> list[tuple[int, int, list[str]]]:
+    """(first frame, end frame, words) of each piece, from the word pass's segmentation: cut in the middle
+    of a pause between words once a piece is PIECE_S long."""
+    segments = [(seg.word, seg.start_frame, seg.end_frame) for seg in decoder.seg()]
+    total = len(pcm) // 2 // (SAMPLE_RATE // FRAMES_PER_S)
+    pieces, first, words = [], 0, []
+    for word, start, end in segments:
+        silent = word in _SILENCES or word.startswith("+")
+        long_enough = start - first >= PIECE_S * FRAMES_PER_S and total - end >= PIECE_S * FRAMES_PER_S / 2
+        if silent and words and long_enough and end - start >= MIN_CUT_PAUSE_S * FRAMES_PER_S:
+            cut = (start + end) // 2
+            pieces.append((first, cut, words))
+            first, words = cut, []
+        elif not silent:
+            words.append(word)  # with its pronunciation variant ("the(2)"), as the word pass chose it
+    if words:
+        pieces.append((first, total, words))
+    return pieces
+
+
+def _aligned_in_pieces(pieces: list[tuple[int, int, list[str]]], pcm: bytes, decode: _Decoding, cmn: str) -> list[tuple]:
+    """Each piece force-aligned (both passes, its own words) from the cepstral mean the word pass reached over
+    the whole clip (a fresh one misplaces a piece's first words); frames from the clip's start. A piece that
+    cannot be aligned alone (the word pass put a pause inside a word) is joined to the piece before it (the
+    first to the one after) and the two are aligned again; in the end the whole clip is one piece."""
+    report = decode.meter.next_pass(decode.stage)
+    pieces, aligned, index = list(pieces), [], 0
+    while index < len(pieces):
+        first, end, words = pieces[index]
+        try:
+            aligned.append(_aligned_piece(pcm, first, end, words, cmn, decode.cancel))
+        except RuntimeError:
+            if len(pieces) == 1:
+                raise
+            if index == 0:
+                pieces[0:2] = [(first, pieces[1][1], words + pieces[1][2])]
+            else:
+                before = pieces[index - 1]
+                pieces[index - 1:index + 1] = [(before[0], end, before[2] + words)]
+                aligned.pop()
+                index -= 1
+            continue
+        index += 1
+        if report is not None:
+            report(index / len(pieces))
+    return [word for piece in aligned for word in piece]
+
+
+def _aligned_piece(pcm: bytes, first: int, end: int, words: list[str], cmn: str,
+                   cancel: threading.Event | None) -> list[tuple]:
+    step = 2 * (SAMPLE_RATE // FRAMES_PER_S)  # bytes per frame
+    spoken = [word_name(word) for word in words]
+    decoder = new_decoder(spoken)
+    pronounceable(decoder, spoken)  # the words the dictionary lacks, guessed as the whole clip's were
+    decoder.set_align_text(" ".join(words))
+    for search in ("words", "phones"):
+        if search == "phones":
+            decoder.set_alignment()
+        decoder.set_cmn(cmn)
+        _decode(decoder, pcm[first * step:end * step], cancel)
+    return _copied(decoder.get_alignment(), first)
 
 
 def _word_level(decoder: Decoder, pcm: bytes, words: list[str], transcript: str, decode) -> Alignment:

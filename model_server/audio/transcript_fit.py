@@ -1,7 +1,9 @@
 """Does the dialogue text fit the speech? Forced alignment places any words somewhere, even another
 line's text or a file name typed by mistake: it then squeezes them into part of the speech and calls the
 rest silence, and the lips would move to words nobody says. The share of the clip's speech that falls
-inside the aligned words tells the two apart: the right text covers nearly all of it.
+inside the aligned words tells the two apart: the right text covers nearly all of it. Loud non-speech
+(music, noise) also falls outside the words: alignment.py then asks the recogniser, and keeps the text
+when it hears at least MIN_WORDS_HEARD of its words.
 
 `python -m model_server.eval.evaluate_transcript_fit` measures it on the 608 real recordings. The own text
 falls below MIN_COVERAGE on 1, rightly: Asterisk's listed text for spy-iax2 is 'IAX (note: does not say

@@ -71,7 +71,7 @@ def emphasis(accents: list[Accent], template: dict[str, float], num_frames: int,
     for accent in accents:
         x = times - (accent.time - EMPHASIS_RISE_S)
         shape = np.where(x < EMPHASIS_RISE_S, np.clip(x / EMPHASIS_RISE_S, 0, 1),
-                         np.exp(-(x - EMPHASIS_RISE_S) / EMPHASIS_FALL_S))
+                         np.exp(-np.maximum(x - EMPHASIS_RISE_S, 0) / EMPHASIS_FALL_S))  # no overflow long before
         pulse = np.maximum(pulse, accent.strength * shape * (x >= 0))
     for name, weight in template.items():
         out[:, ARKIT_INDEX[name]] = weight * pulse * strength

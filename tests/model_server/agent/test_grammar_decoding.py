@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from model_server.agent import grammar_decoding
 from model_server.agent.grammar import parse_instruction
 from model_server.agent.grammar_decoding import (DEFAULT_HEAD_RULE, HEAD_RULES, GrammarDecoder, best_head, continuation_in, grammar_heads,
                                                 head_text)
@@ -141,6 +142,33 @@ def test_replies_written_together_are_the_ones_written_alone(tiny, rule):
         assert all(scores[h] == pytest.approx(alone_scores[h], abs=1e-4) for h in scores)
     done = [d for d, _ in passes]
     assert passes[0] == (0, 4) and done == sorted(done) and {t for _, t in passes} == {4}
+
+
+def test_a_long_row_is_written_apart_and_the_replies_stay_the_same(tiny, monkeypatch):
+    """A whole clip's prompt is many times a segment's: with a cache budget too small for all rows padded
+    to it, the rows are written in batches, each its rows' replies, and progress still counts them all."""
+    lm, tokenizer = tiny.lm, tiny.tokenizer
+    decoder = GrammarDecoder(lm, tokenizer, max_tokens=20)
+    prefixes = [torch.randn(length, lm.shape.hidden_size, generator=torch.Generator().manual_seed(seed))
+                for seed, length in enumerate((6, 40, 3, 8, 5))]
+    together = decoder.write_many(prefixes, "emotion")
+    assert grammar_decoding.cache_batches([len(p) for p in prefixes], 60) == [[0, 2, 3, 4], [1]]
+    monkeypatch.setattr(grammar_decoding, "CACHE_TOKEN_ROWS", 60)
+    passes = []
+    apart = decoder.write_many(prefixes, "emotion", on_pass=lambda done, total: passes.append((done, total)))
+    assert [reply for reply, _ in apart] == [reply for reply, _ in together]
+    done = [d for d, _ in passes]
+    assert done[0] == 0 and done == sorted(done) and 4 in done and {t for _, t in passes} == {5}
+
+
+def test_cache_batches_keep_every_row_once_within_the_budget():
+    assert grammar_decoding.cache_batches([5, 7, 9], 27) == [[0, 1, 2]]  # all fit: one batch, as given
+    lengths = [30, 4, 4, 900, 6, 5, 4, 31]
+    batches = grammar_decoding.cache_batches(lengths, 100)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(b == sorted(b) for b in batches)
+    assert all(len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 100 for b in batches)
+    assert [3] in batches  # longer than the budget: alone
 
 
 def test_a_bfloat16_continuation_keeps_the_float32_openings(tiny):

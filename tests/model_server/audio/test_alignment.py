@@ -142,3 +142,98 @@ def test_a_decoder_of_the_clip_s_words_aligns_as_the_whole_dictionary_does(aster
         results.append((found.phones, found.words, decoder.lookup_word("bluebirdsong")))
     assert results[0] == results[1]
     assert entries_for(["the"]) == ["the DH AH", "the(2) DH IY"]
+
+
+@pytest.fixture(scope="module")
+def long_prompts(tmp_path_factory, asterisk_recording):
+    """Real prompts joined by pauses into 72 s and more, and their text."""
+    import numpy as np
+    import soundfile
+
+    keys = ["agent-pass", "conf-getpin", "vm-goodbye", "vm-options", "vm-instructions", "conf-onlyperson",
+            "vm-password", "vm-newuser", "conf-placeintoconf", "vm-intro"]
+    parts, words = [], []
+    while sum(len(p) for p in parts) < 72 * 16000:
+        for key in keys:
+            path, text = asterisk_recording(key)
+            samples, rate = soundfile.read(str(path), dtype="float32")
+            assert rate == 16000
+            parts += [samples, np.zeros(int(0.8 * rate), np.float32)]
+            words.append(text)
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    soundfile.write(str(path), np.concatenate(parts), 16000)
+    return load_audio(path), " ".join(words)
+
+
+def pieces_against_whole(audio, text, monkeypatch):
+    from model_server.audio import alignment
+
+    monkeypatch.setattr(alignment, "PIECES_AFTER_S", 10_000.0)
+    whole = align_phones(audio, text)
+    monkeypatch.setattr(alignment, "PIECES_AFTER_S", 60.0)
+    return whole, align_phones(audio, text)
+
+
+def assert_same_phones_within_a_frame(whole, pieces):
+    import numpy as np
+
+    assert whole.method == pieces.method == "forced"
+    a, b = ([p for p in found.phones if p.phone != "SIL"] for found in (whole, pieces))
+    assert len(a) == len(b) and sum(x.phone == y.phone for x, y in zip(a, b)) >= 0.99 * len(a)
+    starts = np.abs(np.array([x.start for x in a]) - np.array([y.start for y in b]))
+    assert (starts <= 0.04).mean() >= 0.98, (starts <= 0.04).mean()
+    bilabial = [i for i, x in enumerate(a) if x.phone in ("P", "B", "M")]
+    assert bilabial and (starts[bilabial] <= 0.04).all()  # every /p b m/ closes on the same 25 fps frame
+
+
+def test_a_long_clip_aligned_in_pieces_matches_the_whole_clip_within_a_frame(long_prompts, monkeypatch):
+    """The phone pass in pieces cut at the word pass's pauses (its memory no longer grows with the square of
+    the clip) finds the whole clip's phones, their starts within one 25 fps frame."""
+    from model_server.audio import alignment
+
+    audio, text = long_prompts
+    calls = []
+    aligned_piece = alignment._aligned_piece
+    monkeypatch.setattr(alignment, "_aligned_piece", lambda *a: calls.append(a[1:3]) or aligned_piece(*a))
+    whole, pieces = pieces_against_whole(audio, text, monkeypatch)
+    assert len(calls) >= 3 and calls[0][0] == 0  # it did run in pieces, from the clip's start
+    assert_same_phones_within_a_frame(whole, pieces)
+
+
+def test_a_piece_that_cannot_be_aligned_alone_is_aligned_with_the_one_before(long_prompts, monkeypatch):
+    from model_server.audio import alignment
+
+    audio, text = long_prompts
+    spans, aligned_piece = [], alignment._aligned_piece
+
+    def second_piece_fails_once(pcm, first, end, *rest):
+        spans.append((first, end))
+        if len(spans) == 2:
+            raise RuntimeError("Failed to stop utterance processing")  # what pocketsphinx raises then
+        return aligned_piece(pcm, first, end, *rest)
+
+    monkeypatch.setattr(alignment, "_aligned_piece", second_piece_fails_once)
+    whole, pieces = pieces_against_whole(audio, text, monkeypatch)
+    assert spans[2] == (spans[0][0], spans[1][1])  # the first two again, as one piece
+    assert_same_phones_within_a_frame(whole, pieces)
+
+
+def test_cancel_stops_a_long_clip_between_and_within_its_pieces(long_prompts, monkeypatch):
+    import threading
+
+    from model_server.audio import alignment
+    from model_server.errors import JobCancelled
+
+    audio, text = long_prompts
+    cancel, aligned_piece, done = threading.Event(), alignment._aligned_piece, []
+
+    def cancel_after_the_first(*args):
+        done.append(aligned_piece(*args))
+        cancel.set()  # the user presses Cancel while the pieces run
+        return done[-1]
+
+    monkeypatch.setattr(alignment, "PIECES_AFTER_S", 60.0)
+    monkeypatch.setattr(alignment, "_aligned_piece", cancel_after_the_first)
+    with pytest.raises(JobCancelled):
+        align_phones(audio, text, cancel=cancel)
+    assert len(done) == 1
