@@ -30,3 +30,14 @@ def test_the_blender_stages_key_pose_and_export_a_real_lines_curves(tmp_path, fr
     assert "fewer)" in rows["key poses: keys kept of the dense keys"]
     exports = [stage for stage in rows if stage.startswith("export ")]
     assert [stage.split()[1] for stage in exports] == ["GLB", "FBX"] and all(rows[s] > 0 for s in exports)
+
+
+def test_the_alignment_scaling_bench_prints_both_passes_and_their_agreement():
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "alignment_scaling.py"), "--seconds", "40",
+                           "--clips", "repeated"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = [line for line in done.stdout.splitlines() if line.startswith("| repeated")]
+    assert len(row) == 1
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    assert len(cells) == 12 and float(cells[2]) > 0 and float(cells[5]) > 0 and float(cells[4]) > 0
+    assert float(cells[9]) >= 0.9  # the pieces find the whole clip's phones, nearly all within a frame
