@@ -260,12 +260,12 @@ def dialogue_text(args: argparse.Namespace) -> str | None:
     if args.transcript_file is not None:
         try:
             with args.transcript_file.open("rb") as file:
-                data = file.read(MAX_TEXT_CHARS * 4 + 1)
-            text = data.decode("utf-8")
+                data = file.read(MAX_TEXT_CHARS * 4 + 1)  # at most 4 bytes a character in UTF-8
+            text = "" if len(data) > MAX_TEXT_CHARS * 4 else data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the dialogue text in {args.transcript_file}: "
                              f"{getattr(exc, 'strerror', None) or exc}") from exc
-        if len(text) > MAX_TEXT_CHARS:
+        if len(data) > MAX_TEXT_CHARS * 4 or len(text) > MAX_TEXT_CHARS:
             raise InputError(f"{args.transcript_file} holds more than {MAX_TEXT_CHARS} characters: not one line's dialogue")
         return text
     text = args.transcript

@@ -178,6 +178,13 @@ def test_the_dialogue_text_can_come_from_a_file_and_a_file_name_is_never_aligned
     huge.write_text("word " * 10_000)
     done = run_cli("instruct", str(demo), "--transcript-file", str(huge), "--quiet")
     assert done.returncode == 2 and "characters" in done.stderr
+    huge.write_bytes(b"\xe2\x82\xac" * 40_000)  # 120 kB: refused before it is decoded, mid-character or not
+    done = run_cli("instruct", str(demo), "--transcript-file", str(huge), "--quiet")
+    assert done.returncode == 2 and "characters" in done.stderr
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    done = run_cli("instruct", str(demo), "--transcript-file", str(latin), "--quiet")
+    assert done.returncode == 2 and "cannot read the dialogue text" in done.stderr
 
 
 def test_a_dialogue_text_that_is_not_what_is_said_is_reported_and_not_used(tmp_path):
