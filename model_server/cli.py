@@ -258,15 +258,18 @@ def dialogue_text(args: argparse.Namespace) -> str | None:
     """--transcript, or the text of --transcript-file. A --transcript that names a file is refused:
     aligned as words, a file name would move the lips to words nobody says."""
     if args.transcript_file is not None:
+        too_long = InputError(f"{args.transcript_file} holds more than {MAX_TEXT_CHARS} characters: not one line's dialogue")
         try:
             with args.transcript_file.open("rb") as file:
                 data = file.read(MAX_TEXT_CHARS * 4 + 1)  # at most 4 bytes a character in UTF-8
-            text = "" if len(data) > MAX_TEXT_CHARS * 4 else data.decode("utf-8")
+            if len(data) > MAX_TEXT_CHARS * 4:  # before decoding: the cut may fall inside a character
+                raise too_long
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the dialogue text in {args.transcript_file}: "
                              f"{getattr(exc, 'strerror', None) or exc}") from exc
-        if len(data) > MAX_TEXT_CHARS * 4 or len(text) > MAX_TEXT_CHARS:
-            raise InputError(f"{args.transcript_file} holds more than {MAX_TEXT_CHARS} characters: not one line's dialogue")
+        if len(text) > MAX_TEXT_CHARS:
+            raise too_long
         return text
     text = args.transcript
     if text and ("/" in text or "\\" in text or text.endswith(".txt")) and Path(text).is_file():

@@ -147,8 +147,9 @@ def align_phones(audio: Audio, transcript: str | None, *, allow_phone_level: boo
             # The animator's words stay, placed at the times the recogniser heard them; where none of them
             # was heard (another language, unrelated words), the recogniser's own words are used instead.
             heard_words = transcript_words(" ".join([heard.text] + [w.word for w in heard.words]))
-            if suspect is not None and _share_heard(new_decoder(transcript_words(given)), given, heard) >= MIN_WORDS_HEARD:
-                alignment = suspect  # the recogniser heard the text: what its words left out is not speech
+            if suspect is not None:  # timing the text by the heard words would ask the same question again
+                if _share_heard(new_decoder(transcript_words(given)), given, heard) >= MIN_WORDS_HEARD:
+                    alignment = suspect  # the recogniser heard the text: what its words left out is not speech
             elif given:
                 alignment = _transcript_on_heard_times(new_decoder(transcript_words(given)), given, heard,
                                                        MIN_WORDS_HEARD if check_fit else 0.0)
@@ -377,7 +378,7 @@ def _pieces(decoder: Decoder, pcm: bytes) -> list[tuple[int, int, list[str]]]:
 def _aligned_in_pieces(pieces: list[tuple[int, int, list[str]]], pcm: bytes, decode: _Decoding, cmn: str) -> list[tuple]:
     """Each piece force-aligned (both passes, its own words) from the cepstral mean the word pass reached over
     the whole clip (a fresh one misplaces a piece's first words); frames from the clip's start. A piece that
-    cannot be aligned alone (the word pass put a pause inside a word) is joined to the piece before it (the
+    cannot be aligned alone (seen where the whole clip's pause lay inside speech) is joined to the piece before it (the
     first to the one after) and the two are aligned again; in the end the whole clip is one piece."""
     report = decode.meter.next_pass(decode.stage)
     pieces, aligned, index = list(pieces), [], 0
@@ -408,12 +409,13 @@ def _aligned_piece(pcm: bytes, first: int, end: int, words: list[str], cmn: str,
     spoken = [word_name(word) for word in words]
     decoder = new_decoder(spoken)
     pronounceable(decoder, spoken)  # the words the dictionary lacks, guessed as the whole clip's were
+    piece = pcm[first * step:end * step]
     decoder.set_align_text(" ".join(words))
-    for search in ("words", "phones"):
-        if search == "phones":
-            decoder.set_alignment()
-        decoder.set_cmn(cmn)
-        _decode(decoder, pcm[first * step:end * step], cancel)
+    decoder.set_cmn(cmn)
+    _decode(decoder, piece, cancel)  # the word pass
+    decoder.set_alignment()
+    decoder.set_cmn(cmn)
+    _decode(decoder, piece, cancel)  # the phone pass
     return _copied(decoder.get_alignment(), first)
 
 

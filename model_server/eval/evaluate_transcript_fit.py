@@ -20,14 +20,14 @@ import numpy as np
 from ..audio.alignment import AlignmentFailed, align_phones
 from ..audio.loading import load_audio
 from ..audio.transcript_fit import MIN_COVERAGE, speech_coverage
+from ..audio.types import Audio
 from ..errors import AudioError
 from .evaluate_real_speech import DEFAULT_CACHE
 from .real_recordings import SOURCES, Recording, real_recordings
 
 
-def coverage_of(recording: Recording, text: str) -> float | None:
-    """The speech coverage of `text` force-aligned to the recording; None when it does not align at all."""
-    audio = load_audio(recording.path)
+def coverage_of(audio: Audio, text: str) -> float | None:
+    """The speech coverage of `text` force-aligned to the audio; None when it does not align at all."""
     try:
         return speech_coverage(audio, align_phones(audio, text, recognize=False, check_fit=False).words)
     except AlignmentFailed:
@@ -49,8 +49,9 @@ def evaluate(recordings: list[Recording], out=None) -> dict[str, list]:
     own, other, other_same_length = [], [], []
     for index, recording in enumerate(recordings):
         wrong = recordings[(index + half) % len(recordings)].transcript
-        own.append(coverage_of(recording, recording.transcript))
-        other.append(coverage_of(recording, wrong))
+        audio = load_audio(recording.path)
+        own.append(coverage_of(audio, recording.transcript))
+        other.append(coverage_of(audio, wrong))
         if len(wrong.split()) == len(recording.transcript.split()):
             other_same_length.append(other[-1])
     print(summary("own text", own), file=out)
